@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -155,17 +156,27 @@ func Load(path string) (*Contract, error) {
 // LoadDir reads every *.avsc file in dir, sorted by dataset name. Two files may not define the
 // same dataset.
 func LoadDir(dir string) ([]*Contract, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.avsc"))
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS reads every *.avsc file at the root of fsys (an embedded copy, say); where names the
+// place in errors.
+func LoadFS(fsys fs.FS, where string) ([]*Contract, error) {
+	paths, err := fs.Glob(fsys, "*.avsc")
 	if err != nil {
 		return nil, err
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("no contracts (*.avsc) in %s", dir)
+		return nil, fmt.Errorf("no contracts (*.avsc) in %s", where)
 	}
 	var out []*Contract
 	seen := map[string]string{}
 	for _, p := range paths {
-		c, err := Load(p)
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil, fmt.Errorf("read contract: %w", err)
+		}
+		c, err := Parse(filepath.Join(where, p), data)
 		if err != nil {
 			return nil, err
 		}

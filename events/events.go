@@ -1,0 +1,33 @@
+// Package events holds the lake's dataset contracts (the *.avsc files beside this file), embedded
+// so that every function binary and the CDK app read the very same bytes, plus sample trigger
+// payloads (samples/) and the fake-event producer (producer/).
+package events
+
+import (
+	"embed"
+
+	"github.com/sluicelake/sluice/shared/contract"
+)
+
+// Files holds the contract files.
+//
+//go:embed *.avsc
+var Files embed.FS
+
+// Contracts parses the embedded contracts, sorted by dataset name.
+func Contracts() ([]*contract.Contract, error) {
+	return contract.LoadFS(Files, "events")
+}
+
+// Registry returns the embedded contracts by dataset name.
+func Registry() (map[string]*contract.Contract, error) {
+	cs, err := Contracts()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]*contract.Contract, len(cs))
+	for _, c := range cs {
+		m[c.Name] = c
+	}
+	return m, nil
+}
