@@ -35,16 +35,16 @@ import (
 type Kind uint8
 
 const (
-	String Kind = iota + 1
-	Int             // 32-bit
-	Long            // 64-bit
-	Float           // 32-bit
-	Double          // 64-bit
-	Boolean         // true/false
-	Enum            // string from a closed set of symbols
-	Timestamp       // RFC 3339 with a zone in JSON; milliseconds since the epoch, UTC, when stored
-	Date            // YYYY-MM-DD in JSON; days since the epoch when stored
-	StringMap       // JSON object of string values; a Parquet MAP<STRING,STRING>
+	String    Kind = iota + 1
+	Int            // 32-bit
+	Long           // 64-bit
+	Float          // 32-bit
+	Double         // 64-bit
+	Boolean        // true/false
+	Enum           // string from a closed set of symbols
+	Timestamp      // RFC 3339 with a zone in JSON; milliseconds since the epoch, UTC, when stored
+	Date           // YYYY-MM-DD in JSON; days since the epoch when stored
+	StringMap      // JSON object of string values; a Parquet MAP<STRING,STRING>
 )
 
 var kindNames = map[Kind]string{String: "string", Int: "int", Long: "long", Float: "float",
