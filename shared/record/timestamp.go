@@ -1,0 +1,112 @@
+package record
+
+import "time"
+
+// parseTimestamp reads an RFC 3339 date-time that carries its zone ("Z" or ±hh:mm), with up to
+// nanosecond fractions, and returns ms since the epoch. It is strict on purpose: a time without a
+// zone means different instants to different readers, so it is rejected rather than guessed.
+func parseTimestamp(b []byte) (int64, *Reject) {
+	bad := func(why string) (int64, *Reject) {
+		return 0, reject(BadTimestamp, "", "%q is not an RFC 3339 date-time (%s), e.g. 2026-11-23T10:15:04.123Z", truncate(b), why)
+	}
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+		return bad("layout")
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	hour, ok4 := digits(b[11:13])
+	minute, ok5 := digits(b[14:16])
+	sec, ok6 := digits(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return bad("digits")
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return bad("no such date or time")
+	}
+	i := 19
+	nanos := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if i-start < 9 {
+				nanos = nanos*10 + int(b[i]-'0')
+			}
+			i++
+		}
+		n := i - start
+		if n == 0 {
+			return bad("empty fraction")
+		}
+		for ; n < 9; n++ {
+			nanos *= 10
+		}
+	}
+	offset := 0
+	switch {
+	case i == len(b):
+		return 0, reject(NoZone, "", "%q has no zone: add Z or an offset such as +01:00", truncate(b))
+	case b[i] == 'Z' || b[i] == 'z':
+		i++
+	case b[i] == '+' || b[i] == '-':
+		if len(b)-i != 6 || b[i+3] != ':' {
+			return bad("offset must be ±hh:mm")
+		}
+		oh, ok1 := digits(b[i+1 : i+3])
+		om, ok2 := digits(b[i+4 : i+6])
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return bad("offset")
+		}
+		offset = (oh*60 + om) * 60
+		if b[i] == '-' {
+			offset = -offset
+		}
+		i += 6
+	default:
+		return bad("unexpected text after the time")
+	}
+	if i != len(b) {
+		return bad("unexpected text after the zone")
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
+	return t.UnixMilli() - int64(offset)*1000, nil
+}
+
+// parseDate reads YYYY-MM-DD and returns days since the epoch.
+func parseDate(b []byte) (int64, bool) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, false
+	}
+	year, ok1 := digits(b[0:4])
+	month, ok2 := digits(b[5:7])
+	day, ok3 := digits(b[8:10])
+	if !(ok1 && ok2 && ok3) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
+		return 0, false
+	}
+	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC).Unix() / 86400, true
+}
+
+func digits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
