@@ -1,0 +1,44 @@
+// Package obs is the lake's observability: structured JSON logs and CloudWatch metrics in
+// Embedded Metric Format (EMF), both written as lines to a writer (stdout in Lambda, where
+// CloudWatch Logs picks them up and turns EMF lines into metrics without any API call).
+package obs
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// EnvLogLevel names the variable that sets the minimum level: debug, info, warn or error.
+const EnvLogLevel = "SLUICE_LOG_LEVEL"
+
+// NewLogger returns a JSON logger that tags every record with the function's name. The level
+// comes from SLUICE_LOG_LEVEL (default info); an unknown value logs at info and says so once,
+// rather than silently hiding or flooding records.
+func NewLogger(w io.Writer, function string) *slog.Logger {
+	level, known := parseLevel(os.Getenv(EnvLogLevel))
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	logger := slog.New(h).With("function", function)
+	if !known {
+		logger.Warn("unknown log level, using info; set "+EnvLogLevel+" to debug, info, warn or error",
+			"value", os.Getenv(EnvLogLevel))
+	}
+	return logger
+}
+
+func parseLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return slog.LevelInfo, true
+	case "debug":
+		return slog.LevelDebug, true
+	case "info":
+		return slog.LevelInfo, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}
