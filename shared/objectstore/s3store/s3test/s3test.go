@@ -1,0 +1,170 @@
+// Package s3test starts real S3-protocol servers on 127.0.0.1 for integration tests and
+// hands back clients for them. Every server stops by itself through t.Cleanup.
+//
+//   - StartGofakes3: in memory, in process, instant; no bucket notifications.
+//   - StartMoto: the moto_server Python tool in a child process (~1 s to start); the one
+//     with per-bucket S3 → SQS notifications, Glue and more on the same endpoint.
+//   - StartVersityGW: versitygw over a temporary directory (see localstack/s3local),
+//     objects are files on disk. One per test binary at a time; it changes the working
+//     directory while it runs.
+package s3test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/rclone/gofakes3"
+	"github.com/rclone/gofakes3/s3mem"
+
+	"github.com/sluicelake/sluice/localstack/s3local"
+)
+
+// Region, AccessKey and SecretKey are what the clients built here sign with.
+const (
+	Region    = "us-east-1"
+	AccessKey = "sluice-test"
+	SecretKey = "sluice-test-secret"
+)
+
+// NewClient returns a path-style S3 client for endpoint signed with the given keys. It
+// ignores the AWS_* environment, so a developer's profile or endpoint never leaks into tests.
+func NewClient(endpoint, accessKey, secretKey string) *s3.Client {
+	cfg := aws.Config{
+		Region:      Region,
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		HTTPClient:  awshttp.NewBuildableClient(),
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+	})
+}
+
+// StartGofakes3 serves an in-memory S3 (rclone/gofakes3, s3mem backend) on 127.0.0.1.
+func StartGofakes3(t testing.TB) (*s3.Client, string) {
+	t.Helper()
+	faker := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog()))
+	srv := httptest.NewServer(faker.Server())
+	t.Cleanup(srv.Close)
+	return NewClient(srv.URL, AccessKey, SecretKey), srv.URL
+}
+
+// StartMoto runs moto_server on a free 127.0.0.1 port until the test ends. The test is
+// skipped, saying why, when moto_server is not installed.
+func StartMoto(t testing.TB) (*s3.Client, string) {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skipf("moto_server is not on PATH (pip install 'moto[server]'): %v", err)
+	}
+	var lastErr error
+	for range 3 {
+		endpoint, err := startMoto(t, bin)
+		if err == nil {
+			return NewClient(endpoint, AccessKey, SecretKey), endpoint
+		}
+		lastErr = err
+	}
+	t.Fatalf("s3test: start moto_server: %v", lastErr)
+	return nil, ""
+}
+
+func startMoto(t testing.TB, bin string) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+
+	var out strings.Builder
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	// moto answers its dashboard API once its HTTP server runs.
+	ready := endpoint + "/moto-api/"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			return "", fmt.Errorf("moto_server exited before it was ready (%v): %s", err, out.String())
+		default:
+		}
+		resp, err := http.Get(ready)
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", fmt.Errorf("moto_server not ready on %s within 30s: %v: %s", endpoint, err, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(stop)
+	return endpoint, nil
+}
+
+// StartVersityGW runs versitygw over a fresh temporary directory until the test ends and
+// returns the server (for Dir and Endpoint) with a client for it.
+func StartVersityGW(t testing.TB) (*s3.Client, *s3local.Server) {
+	t.Helper()
+	srv, err := s3local.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatalf("s3test: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("s3test: %v", err)
+		}
+	})
+	return srv.Client(), srv
+}
+
+var bucketSeq atomic.Int64
+
+// CreateBucket creates a bucket with a unique, valid name derived from prefix and returns
+// the name. The bucket is left in place: the server it lives on is per test.
+func CreateBucket(t testing.TB, client *s3.Client, prefix string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s-%d-%d", strings.ToLower(prefix), os.Getpid()%100000, bucketSeq.Add(1))
+	if len(name) > 63 {
+		name = name[len(name)-63:]
+	}
+	_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
+	if err != nil {
+		var owned interface{ ErrorCode() string }
+		if !errors.As(err, &owned) || owned.ErrorCode() != "BucketAlreadyOwnedByYou" {
+			t.Fatalf("s3test: create bucket %q: %v", name, err)
+		}
+	}
+	return name
+}
