@@ -1,0 +1,330 @@
+// Package ingest turns a batch of stream records into validated Parquet in the cleansed zone and
+// quarantine entries for the rest. It knows nothing of Lambda: the function adapts its event to
+// a []Record and the Result back to a batch response.
+//
+// Retry semantics. A stream consumer checkpoints at the lowest record it reports as failed and
+// redelivers everything after it. So the batch commits a prefix: if any object cannot be
+// written, every record from the first one in that object on is reported failed, and objects
+// already written are cut back to the records before it (or deleted). Because an object is
+// named after the position of its first record, the redelivered records rewrite the same
+// objects, and a replayed batch changes nothing: no record is lost, none is doubled.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/quarantine"
+	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// Record is one stream record with its position.
+type Record struct {
+	Data         []byte
+	Stream       string
+	Shard        string
+	Sequence     string
+	PartitionKey string
+	Arrival      time.Time
+}
+
+// Processor writes batches. Its fields are its configuration; it is safe for concurrent use.
+type Processor struct {
+	Contracts  map[string]*contract.Contract
+	Options    record.Options
+	Cleansed   objectstore.Store
+	Quarantine objectstore.Store
+	// Concurrency bounds parallel writes. Default 8.
+	Concurrency int
+	Log         *slog.Logger
+}
+
+// Result accounts for every record of a batch: In = Written + Quarantined + len(Failed).
+type Result struct {
+	In, Written, Quarantined int
+	// Failed lists the sequence numbers of the records to redeliver, in batch order.
+	Failed []string
+	// Objects lists the keys written, cleansed and quarantine.
+	Objects []string
+	// Bytes is the input size; Reasons counts quarantined records by reason.
+	Bytes   int
+	Reasons map[string]int
+	// Datasets counts written rows by dataset.
+	Datasets map[string]int
+}
+
+// object is one output: a cleansed partition file or a quarantine file, and the records in it.
+type object struct {
+	store   objectstore.Store
+	key     string
+	recs    []int // record indexes, ascending
+	table   *record.Table
+	rows    []int // table rows, parallel to recs (cleansed only)
+	entries []quarantine.Entry
+	ok      bool
+	dataset string
+}
+
+// Process writes one batch. recs must be one shard's records in sequence order, as a stream
+// delivers them. The error is reserved for batches that cannot be handled at all.
+func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) {
+	res := Result{In: len(recs), Reasons: map[string]int{}, Datasets: map[string]int{}}
+	if len(recs) == 0 {
+		return res, nil
+	}
+	batch := record.NewBatch(p.Contracts, p.Options)
+	var rejects []quarantine.Entry
+	var rejectRecs []int
+	for i := range recs {
+		res.Bytes += len(recs[i].Data)
+		ds, rej := batch.Add(recs[i].Data, i)
+		if rej == nil {
+			continue
+		}
+		e := quarantine.Entry{Reason: string(rej.Code), Field: rej.Field, Detail: rej.Detail, Dataset: ds,
+			Source: quarantine.Source{Kind: "kinesis", Stream: recs[i].Stream, Shard: recs[i].Shard,
+				Sequence: recs[i].Sequence, PartitionKey: recs[i].PartitionKey, Arrival: recs[i].Arrival.UTC()},
+			Original: recs[i].Data, Preview: quarantine.PreviewOf(recs[i].Data)}
+		if c := p.Contracts[ds]; c != nil {
+			e.Contract = c.Version
+		}
+		rejects = append(rejects, e)
+		rejectRecs = append(rejectRecs, i)
+	}
+
+	objects := p.plan(recs, batch, rejects, rejectRecs)
+	p.writeAll(ctx, objects, len(recs))
+
+	// The committed prefix ends at the first record of the first object that failed. Cutting
+	// back an object can fail too, which moves the end earlier; repeat until it holds.
+	end := len(recs)
+	for {
+		newEnd := end
+		for _, o := range objects {
+			if !o.ok && len(o.recs) > 0 && o.recs[0] < newEnd {
+				newEnd = o.recs[0]
+			}
+		}
+		if newEnd == end && end == len(recs) {
+			break
+		}
+		end = newEnd
+		if !p.cutBack(ctx, objects, end) {
+			break
+		}
+	}
+
+	for _, o := range objects {
+		if !o.ok {
+			continue
+		}
+		n := countBelow(o.recs, end)
+		if n == 0 {
+			continue
+		}
+		res.Objects = append(res.Objects, o.store.Bucket()+"/"+o.key)
+		if o.table != nil {
+			res.Written += n
+			res.Datasets[o.dataset] += n
+		} else {
+			res.Quarantined += n
+			for _, e := range o.entries[:n] {
+				res.Reasons[e.Reason]++
+			}
+		}
+	}
+	for i := end; i < len(recs); i++ {
+		res.Failed = append(res.Failed, recs[i].Sequence)
+	}
+	sort.Strings(res.Objects)
+	return res, nil
+}
+
+// cutBack rewrites every written object that holds records at or after end with only the
+// records before it (deleting it when none remain). It reports whether anything changed end's
+// validity: false when all objects now hold only committed records.
+func (p *Processor) cutBack(ctx context.Context, objects []*object, end int) (again bool) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, p.concurrency())
+	for _, o := range objects {
+		if !o.ok || len(o.recs) == 0 || o.recs[len(o.recs)-1] < end {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(o *object) {
+			defer func() { <-sem; wg.Done() }()
+			n := countBelow(o.recs, end)
+			if n == 0 {
+				if err := o.store.Delete(ctx, o.key); err != nil {
+					// Harmless: the redelivery starts with this object's first record and so
+					// rewrites this very key.
+					p.log().Warn("could not delete an object of uncommitted records", "key", o.key, "error", err)
+				}
+				return
+			}
+			body, meta, err := o.encode(n)
+			if err == nil {
+				_, err = o.store.Put(ctx, o.key, body, objectstore.PutOptions{ContentType: contentType(o), Metadata: meta})
+			}
+			if err != nil {
+				p.log().Error("could not cut back an object; its records will be redelivered", "key", o.key, "error", err)
+				mu.Lock()
+				o.ok = false
+				again = true
+				mu.Unlock()
+			}
+		}(o)
+	}
+	wg.Wait()
+	return again
+}
+
+func countBelow(recs []int, end int) int {
+	return sort.SearchInts(recs, end)
+}
+
+func (p *Processor) concurrency() int {
+	if p.Concurrency > 0 {
+		return p.Concurrency
+	}
+	return 8
+}
+
+func (p *Processor) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
+}
+
+func contentType(o *object) string {
+	if o.table != nil {
+		return "application/vnd.apache.parquet"
+	}
+	return "application/x-ndjson+gzip"
+}
+
+// plan groups valid rows by dataset and partition, and rejects by dataset and arrival hour.
+func (p *Processor) plan(recs []Record, batch *record.Batch, rejects []quarantine.Entry, rejectRecs []int) []*object {
+	var out []*object
+	for _, t := range batch.Tables() {
+		parts := map[zone.Partition]*object{}
+		var order []zone.Partition
+		for row := 0; row < t.Len(); row++ {
+			part := zone.PartitionOf(t.EventTime(row))
+			o := parts[part]
+			if o == nil {
+				first := recs[t.Tag(row)]
+				o = &object{store: p.Cleansed, table: t, dataset: t.Contract.Name,
+					key: zone.Key(t.Contract.Name, part, zone.StreamObjectName(first.Shard, first.Sequence, ".parquet"))}
+				parts[part] = o
+				order = append(order, part)
+			}
+			o.recs = append(o.recs, t.Tag(row))
+			o.rows = append(o.rows, row)
+		}
+		for _, part := range order {
+			out = append(out, parts[part])
+		}
+	}
+	type qkey struct {
+		dataset string
+		part    zone.Partition
+	}
+	qs := map[qkey]*object{}
+	var qorder []qkey
+	for i, e := range rejects {
+		r := recs[rejectRecs[i]]
+		ds := e.Dataset
+		if p.Contracts[ds] == nil {
+			ds = "_unknown" // the dataset could not be told, or names no contract
+		}
+		k := qkey{ds, zone.PartitionOf(r.Arrival.UnixMilli())}
+		o := qs[k]
+		if o == nil {
+			o = &object{store: p.Quarantine, dataset: ds,
+				key: zone.Key(ds, k.part, zone.StreamObjectName(r.Shard, r.Sequence, quarantine.Ext))}
+			qs[k] = o
+			qorder = append(qorder, k)
+		}
+		o.recs = append(o.recs, rejectRecs[i])
+		o.entries = append(o.entries, e)
+	}
+	for _, k := range qorder {
+		out = append(out, qs[k])
+	}
+	return out
+}
+
+// encode builds the object from its first n records, with provenance metadata.
+func (o *object) encode(n int) ([]byte, map[string]string, error) {
+	meta := map[string]string{
+		"sluice-job":     "ingest",
+		"sluice-rows":    strconv.Itoa(n),
+		"sluice-dataset": o.dataset,
+	}
+	if o.table != nil {
+		c := o.table.Contract
+		meta["sluice-contract-version"] = c.Version
+		var buf bytes.Buffer
+		if err := parquetfile.Write(&buf, o.table, o.rows[:n], parquetfile.Options{Metadata: map[string]string{
+			"sluice.contract": c.Name, "sluice.contract_version": c.Version}}); err != nil {
+			return nil, nil, err
+		}
+		return buf.Bytes(), meta, nil
+	}
+	body, err := quarantine.Encode(o.entries[:n])
+	return body, meta, err
+}
+
+// writeAll writes every object in parallel, marking each ok or not.
+func (p *Processor) writeAll(ctx context.Context, objects []*object, total int) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, p.concurrency())
+	for _, o := range objects {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(o *object) {
+			defer func() { <-sem; wg.Done() }()
+			body, meta, err := o.encode(len(o.recs))
+			if err == nil {
+				_, err = o.store.Put(ctx, o.key, body, objectstore.PutOptions{ContentType: contentType(o), Metadata: meta})
+			}
+			if err != nil {
+				p.log().Error("write failed; its records and all after them will be redelivered",
+					"key", o.key, "records", len(o.recs), "error", err)
+				return
+			}
+			o.ok = true
+		}(o)
+	}
+	wg.Wait()
+}
+
+// RunID identifies one delivery of a batch: the same records delivered again get the same id.
+func RunID(recs []Record) string {
+	if len(recs) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s", recs[0].Stream, recs[0].Shard, recs[0].Sequence, recs[len(recs)-1].Sequence)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ErrNoContracts is returned by New when there is nothing to validate against.
+var ErrNoContracts = errors.New("ingest: no contracts loaded")

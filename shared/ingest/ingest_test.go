@@ -1,0 +1,288 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/localstack/s3fault"
+	"github.com/sluicelake/sluice/shared/ingest"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
+	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/quarantine"
+	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/record/recordtest"
+)
+
+var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// goodRecord i spreads events over three hours and sets every optional field on some records.
+func goodRecord(i int) (string, map[string]any) {
+	ts := now.Add(-time.Duration(i%3) * time.Hour).Add(-time.Duration(i) * time.Second)
+	want := map[string]any{
+		"event_id":   fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
+		"user_id":    fmt.Sprintf("u_%d", i%17),
+		"event_type": []string{"page_view", "click", "purchase"}[i%3],
+		"timestamp":  ts.UnixMilli(),
+	}
+	rec := fmt.Sprintf(`{"_dataset":"user_events","event_id":%q,"user_id":%q,"event_type":%q,"timestamp":%q`,
+		want["event_id"], want["user_id"], want["event_type"], ts.Format(time.RFC3339Nano))
+	if i%2 == 0 {
+		want["amount"] = float64(i) + 0.25
+		want["page"] = fmt.Sprintf("/p/%d", i)
+		want["properties"] = map[string]any{"n": fmt.Sprint(i)}
+		rec += fmt.Sprintf(`,"amount":%v,"page":%q,"properties":{"n":"%d"}`, want["amount"], want["page"], i)
+	}
+	return rec + "}", want
+}
+
+type fixture struct {
+	recs []ingest.Record
+	want map[string]map[string]any // by event_id
+	hour []int                     // event hour of each record, -1 for bad ones
+	bad  int
+}
+
+func makeBatch(nGood int) fixture {
+	f := fixture{want: map[string]map[string]any{}}
+	bad := recordtest.BadRecords(64 << 10)
+	seq := 1000
+	add := func(data []byte) {
+		seq++
+		f.recs = append(f.recs, ingest.Record{Data: data, Stream: "events", Shard: "shardId-000000000000",
+			Sequence: fmt.Sprintf("4959%020d", seq), PartitionKey: "pk", Arrival: now})
+	}
+	for i := 0; i < nGood; i++ {
+		rec, want := goodRecord(i)
+		add([]byte(rec))
+		f.hour = append(f.hour, time.UnixMilli(want["timestamp"].(int64)).UTC().Hour())
+		f.want[want["event_id"].(string)] = want
+		if i%4 == 1 && f.bad < len(bad) {
+			add(bad[f.bad].Data)
+			f.hour = append(f.hour, -1)
+			f.bad++
+		}
+	}
+	return f
+}
+
+type lake struct {
+	cleansed, quarantine objectstore.Store
+	proxy                *s3fault.Proxy
+}
+
+func newLake(t *testing.T) lake {
+	_, endpoint := s3test.StartGofakes3(t)
+	proxy, err := s3fault.Start(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	client := s3test.NewClient(proxy.URL, s3test.AccessKey, s3test.SecretKey)
+	return lake{
+		cleansed:   s3store.New(client, s3test.CreateBucket(t, client, "cleansed")),
+		quarantine: s3store.New(client, s3test.CreateBucket(t, client, "quarantine")),
+		proxy:      proxy,
+	}
+}
+
+func (l lake) processor(t *testing.T) *ingest.Processor {
+	reg, err := events.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &ingest.Processor{Contracts: reg, Cleansed: l.cleansed, Quarantine: l.quarantine,
+		Options: record.Options{MaxRecordBytes: 64 << 10, Now: func() time.Time { return now }}}
+}
+
+// contents reads every object of a store: key → bytes.
+func contents(t *testing.T, s objectstore.Store) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	infos, err := s.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, in := range infos {
+		rc, _, err := s.Get(ctx, in.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		out[in.Key] = b
+	}
+	return out
+}
+
+// check verifies the lake holds every good record exactly once with every field as produced,
+// and every bad record exactly once in quarantine with its original bytes.
+func check(t *testing.T, l lake, f fixture) {
+	t.Helper()
+	seen := map[string]int{}
+	for key, body := range contents(t, l.cleansed) {
+		if !strings.HasPrefix(key, "user_events/dt=2026-11-23/hr=") || !strings.HasSuffix(key, ".parquet") {
+			t.Errorf("unexpected key %s", key)
+		}
+		rows, err := parquetfile.ReadBytes(body)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		for _, row := range rows {
+			id := row["event_id"].(string)
+			seen[id]++
+			want := f.want[id]
+			for k, v := range want {
+				if fmt.Sprint(row[k]) != fmt.Sprint(v) {
+					t.Errorf("%s: %s = %v, want %v", id, k, row[k], v)
+				}
+			}
+			for _, k := range []string{"amount", "page", "properties"} {
+				if _, set := want[k]; !set && row[k] != nil {
+					t.Errorf("%s: %s = %v, want null", id, k, row[k])
+				}
+			}
+			hr := fmt.Sprintf("hr=%02d", time.UnixMilli(want["timestamp"].(int64)).UTC().Hour())
+			if !strings.Contains(key, hr) {
+				t.Errorf("%s is in %s, want %s", id, key, hr)
+			}
+		}
+	}
+	for id := range f.want {
+		if seen[id] != 1 {
+			t.Errorf("record %s is in the cleansed zone %d times", id, seen[id])
+		}
+	}
+	originals := map[string]int{}
+	for _, body := range contents(t, l.quarantine) {
+		entries, err := quarantine.Decode(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			originals[e.Source.Sequence]++
+			if e.Reason == "" || e.Detail == "" || e.Source.Shard == "" {
+				t.Errorf("entry without reason or source: %+v", e)
+			}
+		}
+	}
+	nq := 0
+	for _, r := range f.recs {
+		if _, rej := record.NewBatch(mustRegistry(t), record.Options{MaxRecordBytes: 64 << 10, Now: func() time.Time { return now }}).Add(r.Data, 0); rej != nil {
+			nq++
+			if originals[r.Sequence] != 1 {
+				t.Errorf("bad record %s is in quarantine %d times", r.Sequence, originals[r.Sequence])
+			}
+		}
+	}
+	if nq != f.bad {
+		t.Errorf("%d bad records, want %d", nq, f.bad)
+	}
+}
+
+func mustRegistry(t *testing.T) map[string]*contract.Contract {
+	reg, err := events.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func TestBatchLandsEveryRecordOnce(t *testing.T) {
+	l := newLake(t)
+	f := makeBatch(300)
+	res, err := l.processor(t).Process(context.Background(), f.recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.In != len(f.recs) || res.Written != len(f.want) || res.Quarantined != f.bad || len(res.Failed) != 0 {
+		t.Fatalf("in %d written %d quarantined %d failed %d; want %d %d %d 0", res.In, res.Written, res.Quarantined, len(res.Failed), len(f.recs), len(f.want), f.bad)
+	}
+	if f.bad < 25 {
+		t.Fatalf("only %d bad records in the batch", f.bad)
+	}
+	check(t, l, f)
+}
+
+func TestReplayChangesNothing(t *testing.T) {
+	l := newLake(t)
+	f := makeBatch(120)
+	p := l.processor(t)
+	if _, err := p.Process(context.Background(), f.recs); err != nil {
+		t.Fatal(err)
+	}
+	before := contents(t, l.cleansed)
+	beforeQ := contents(t, l.quarantine)
+	if _, err := p.Process(context.Background(), f.recs); err != nil {
+		t.Fatal(err)
+	}
+	after := contents(t, l.cleansed)
+	if len(after) != len(before) || len(contents(t, l.quarantine)) != len(beforeQ) {
+		t.Fatalf("replay changed the object count: %d → %d", len(before), len(after))
+	}
+	for k, b := range before {
+		if !bytes.Equal(after[k], b) {
+			t.Errorf("%s changed on replay", k)
+		}
+	}
+	check(t, l, f)
+}
+
+// A write that fails makes the batch commit only the records before the failed object's first
+// record; the redelivery from there (as Lambda does) completes the lake without duplicates.
+func TestFailedWriteReportsUncommittedRecordsAndRetryCompletes(t *testing.T) {
+	l := newLake(t)
+	f := makeBatch(200)
+	p := l.processor(t)
+	// Fail every write to the hr=11 partition.
+	l.proxy.FailWhen(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/hr=11/")
+	})
+	res, err := p.Process(context.Background(), f.recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.proxy.Fails == 0 || len(res.Failed) == 0 {
+		t.Fatalf("no failure injected (%d) or reported (%d)", l.proxy.Fails, len(res.Failed))
+	}
+	firstFailed := -1
+	for i, r := range f.recs {
+		if r.Sequence == res.Failed[0] {
+			firstFailed = i
+		}
+	}
+	firstOf11 := 0
+	for f.hour[firstOf11] != 11 {
+		firstOf11++
+	}
+	if firstOf11 == 0 || firstFailed != firstOf11 {
+		t.Fatalf("first failed record is #%d, want #%d (the first of hr=11)", firstFailed, firstOf11)
+	}
+	for i, seq := range res.Failed {
+		if seq != f.recs[firstFailed+i].Sequence {
+			t.Fatalf("failed list is not the uncommitted suffix at %d", i)
+		}
+	}
+	if res.In != res.Written+res.Quarantined+len(res.Failed) {
+		t.Fatalf("unaccounted: %+v", res)
+	}
+	l.proxy.FailWhen(nil)
+	retry, err := p.Process(context.Background(), f.recs[firstFailed:])
+	if err != nil || len(retry.Failed) != 0 {
+		t.Fatalf("retry: %v, %d failed", err, len(retry.Failed))
+	}
+	if res.Written+retry.Written != len(f.want) || res.Quarantined+retry.Quarantined != f.bad {
+		t.Fatalf("written %d+%d quarantined %d+%d", res.Written, retry.Written, res.Quarantined, retry.Quarantined)
+	}
+	check(t, l, f)
+}

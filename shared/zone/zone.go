@@ -1,0 +1,72 @@
+// Package zone knows the lake's zones and how object keys are laid out inside them.
+//
+// Each zone is its own bucket. Inside it, keys are Hive style and partitioned on the event's own
+// time, so that Athena's partition projection finds them without a crawler:
+//
+//	<dataset>/dt=YYYY-MM-DD/hr=HH/<name>
+package zone
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Zone names a stage of the lake.
+type Zone string
+
+const (
+	Raw        Zone = "raw"        // as landed: the Firehose archive and file drops
+	Cleansed   Zone = "cleansed"   // typed and valid
+	Curated    Zone = "curated"    // deduplicated, PII policy applied, compacted
+	Quarantine Zone = "quarantine" // rejected records, each with its reason
+)
+
+// All lists the zones in flow order.
+var All = []Zone{Raw, Cleansed, Curated, Quarantine}
+
+// Partition is an hour of event time.
+type Partition struct {
+	Date string // YYYY-MM-DD, UTC
+	Hour int    // 0-23
+}
+
+// PartitionOf returns the partition of an instant given in ms since the epoch.
+func PartitionOf(ms int64) Partition {
+	t := time.UnixMilli(ms).UTC()
+	return Partition{Date: t.Format(time.DateOnly), Hour: t.Hour()}
+}
+
+// Path is the partition's part of a key: dt=2026-11-23/hr=09.
+func (p Partition) Path() string { return fmt.Sprintf("dt=%s/hr=%02d", p.Date, p.Hour) }
+
+// Prefix is where a dataset's partition lives in its zone's bucket.
+func Prefix(dataset string, p Partition) string { return dataset + "/" + p.Path() + "/" }
+
+// Key is the full key of an object.
+func Key(dataset string, p Partition, name string) string { return Prefix(dataset, p) + name }
+
+// ParseKey splits a key made by Key. Keys of other shapes are an error that says which.
+func ParseKey(key string) (dataset string, p Partition, name string, err error) {
+	parts := strings.Split(key, "/")
+	if len(parts) != 4 || !strings.HasPrefix(parts[1], "dt=") || !strings.HasPrefix(parts[2], "hr=") {
+		return "", p, "", fmt.Errorf("key %q is not <dataset>/dt=YYYY-MM-DD/hr=HH/<name>", key)
+	}
+	p.Date = strings.TrimPrefix(parts[1], "dt=")
+	if _, err := time.Parse(time.DateOnly, p.Date); err != nil {
+		return "", p, "", fmt.Errorf("key %q: bad dt: %w", key, err)
+	}
+	p.Hour, err = strconv.Atoi(strings.TrimPrefix(parts[2], "hr="))
+	if err != nil || p.Hour < 0 || p.Hour > 23 {
+		return "", p, "", fmt.Errorf("key %q: hr must be 00-23", key)
+	}
+	return parts[0], p, parts[3], nil
+}
+
+// StreamObjectName names the object that holds a stream batch's rows of one partition. It is
+// made of the position of the partition's first record, so that a redelivered batch rewrites
+// the same object instead of adding a copy.
+func StreamObjectName(shard, firstSequence, ext string) string {
+	return shard + "-" + firstSequence + ext
+}
