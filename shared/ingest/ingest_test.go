@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/events"
-	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/localstack/s3fault"
+	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
