@@ -445,3 +445,16 @@ func ExampleGenerator() {
 	// bad="pattern_mismatch" field="email"
 	// {"_dataset":"customers","uuid":"056c0f39-7b1c-4eb6-b744-df0f0b5f5af9","event_date":"2026-11-23T10:15:43.361Z","status":"Active","name":"August","last_name":"Larkin","email":"n/a","phone":"1-257-174-2902"}
 }
+
+func ExampleTally() {
+	registry, _ := events.Registry()
+	g, _ := fake.New(registry["user_events"], fake.Options{Seed: 5, Now: now, BadShare: 0.1,
+		BadKinds: []fake.Kind{fake.MissingField, fake.WrongType}})
+	tally := fake.Tally{}
+	for i := 0; i < 100; i++ {
+		tally.Add(g.Next())
+	}
+	fmt.Printf("%d records, %d bad: %v\n", tally.Total(), tally.Bad(), tally)
+	// Output:
+	// 100 records, 10 bad: missing_field 5, wrong_type 5
+}
