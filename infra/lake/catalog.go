@@ -1,0 +1,138 @@
+package lake
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsathena"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sluicelake/sluice/shared/contract"
+)
+
+// Catalog is the Glue database with a table per contract and zone, and the Athena workgroup
+// that queries them.
+type Catalog struct {
+	Database  awsglue.CfnDatabase
+	Tables    map[string]awsglue.CfnTable // by table name, e.g. "curated_user_events"
+	WorkGroup awsathena.CfnWorkGroup
+	Name      string // the Glue database name
+}
+
+// TableZones are the zones with tables, and the key prefix a dataset's data sits under in each.
+var TableZones = []struct{ Zone, Prefix string }{
+	{"raw", "archive/"}, // the Firehose archive; landing/ holds file drops in their own formats
+	{"cleansed", ""},
+	{"curated", ""},
+}
+
+// TableName is the Glue table of a dataset in a zone.
+func TableName(zone, dataset string) string { return zone + "_" + dataset }
+
+func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, contracts []*contract.Contract) *Catalog {
+	c := &Catalog{Name: s.GlueDatabase(), Tables: map[string]awsglue.CfnTable{}}
+	c.Database = awsglue.NewCfnDatabase(stack, jsii.String("GlueDatabase"), &awsglue.CfnDatabaseProps{
+		CatalogId: stack.Account(),
+		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
+			Name:        jsii.String(c.Name),
+			Description: jsii.String("sluice lake, stage " + s.Stage + ": one table per dataset contract and zone"),
+		},
+	})
+	buckets := map[string]awss3.Bucket{"raw": st.Raw, "cleansed": st.Cleansed, "curated": st.Curated}
+	for _, ct := range contracts {
+		for _, z := range TableZones {
+			t := newTable(stack, c, ct, z.Zone, buckets[z.Zone], z.Prefix)
+			c.Tables[TableName(z.Zone, ct.Name)] = t
+		}
+	}
+
+	c.WorkGroup = awsathena.NewCfnWorkGroup(stack, jsii.String("AthenaWorkGroup"), &awsathena.CfnWorkGroupProps{
+		Name:        jsii.String("sluice-" + s.Stage),
+		Description: jsii.String("sluice queries: results encrypted, bytes scanned capped per query"),
+		State:       jsii.String("ENABLED"),
+		// Deleting the stack must not fail on saved queries or query history.
+		RecursiveDeleteOption: jsii.Bool(true),
+		WorkGroupConfiguration: &awsathena.CfnWorkGroup_WorkGroupConfigurationProperty{
+			EnforceWorkGroupConfiguration:   jsii.Bool(true),
+			PublishCloudWatchMetricsEnabled: jsii.Bool(true),
+			BytesScannedCutoffPerQuery:      jsii.Number(float64(s.BytesScannedCutoff)),
+			EngineVersion: &awsathena.CfnWorkGroup_EngineVersionProperty{
+				SelectedEngineVersion: jsii.String("Athena engine version 3"),
+			},
+			ResultConfiguration: &awsathena.CfnWorkGroup_ResultConfigurationProperty{
+				OutputLocation: jsii.String(fmt.Sprintf("s3://%s/results/", *st.Results.BucketName())),
+				EncryptionConfiguration: &awsathena.CfnWorkGroup_EncryptionConfigurationProperty{
+					EncryptionOption: jsii.String("SSE_KMS"),
+					KmsKey:           key.KeyArn(),
+				},
+			},
+		},
+	})
+	return c
+}
+
+// newTable defines one dataset's table in one zone: Parquet, partitioned by dt and hr with
+// partition projection, so neither a crawler nor partition registration is ever needed.
+func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string, bucket awss3.Bucket, prefix string) awsglue.CfnTable {
+	cols := make([]interface{}, len(ct.Fields))
+	for i := range ct.Fields {
+		f := &ct.Fields[i]
+		col := &awsglue.CfnTable_ColumnProperty{Name: jsii.String(f.Name), Type: jsii.String(f.GlueType())}
+		if f.Doc != "" {
+			col.Comment = jsii.String(truncate(f.Doc, 255))
+		}
+		cols[i] = col
+	}
+	base := fmt.Sprintf("s3://%s/%s%s/", *bucket.BucketName(), prefix, ct.Name)
+	name := TableName(zone, ct.Name)
+	t := awsglue.NewCfnTable(stack, jsii.String("Table-"+name), &awsglue.CfnTableProps{
+		CatalogId:    stack.Account(),
+		DatabaseName: jsii.String(c.Name),
+		TableInput: &awsglue.CfnTable_TableInputProperty{
+			Name:        jsii.String(name),
+			Description: jsii.String(truncate(fmt.Sprintf("%s zone of %s (contract %s): %s", zone, ct.Name, ct.Version, ct.Doc), 2048)),
+			TableType:   jsii.String("EXTERNAL_TABLE"),
+			Parameters: &map[string]interface{}{
+				"classification":              "parquet",
+				"sluice.contract.version":     ct.Version,
+				"projection.enabled":          "true",
+				"projection.dt.type":          "date",
+				"projection.dt.range":         "2020-01-01,NOW",
+				"projection.dt.format":        "yyyy-MM-dd",
+				"projection.dt.interval":      "1",
+				"projection.dt.interval.unit": "DAYS",
+				"projection.hr.type":          "integer",
+				"projection.hr.range":         "0,23",
+				"projection.hr.digits":        "2",
+				"storage.location.template":   base + "dt=${dt}/hr=${hr}/",
+			},
+			PartitionKeys: &[]interface{}{
+				&awsglue.CfnTable_ColumnProperty{Name: jsii.String("dt"), Type: jsii.String("date"), Comment: jsii.String("UTC date of the event time")},
+				&awsglue.CfnTable_ColumnProperty{Name: jsii.String("hr"), Type: jsii.String("int"), Comment: jsii.String("UTC hour of the event time")},
+			},
+			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
+				Columns:      &cols,
+				Location:     jsii.String(base),
+				InputFormat:  jsii.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"),
+				OutputFormat: jsii.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
+				Compressed:   jsii.Bool(true),
+				SerdeInfo: &awsglue.CfnTable_SerdeInfoProperty{
+					SerializationLibrary: jsii.String("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"),
+					Parameters:           &map[string]interface{}{"serialization.format": "1"},
+				},
+			},
+		},
+	})
+	t.Node().AddDependency(c.Database)
+	return t
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -1,0 +1,195 @@
+package lake
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// FunctionSpec is what the benchmarks and the functions' own work size each function at.
+type FunctionSpec struct {
+	MemoryMB       int
+	TimeoutSeconds int
+}
+
+// Specs: ingest's measured peak is ~47 MB for a 6 MB batch, but Lambda's CPU share grows with
+// memory and the Parquet encode is CPU bound; promote holds a partition's rows to deduplicate them.
+var Specs = map[string]FunctionSpec{
+	"ingest":   {MemoryMB: 256, TimeoutSeconds: 60},
+	"validate": {MemoryMB: 512, TimeoutSeconds: 300},
+	"promote":  {MemoryMB: 1024, TimeoutSeconds: 300},
+	"lineage":  {MemoryMB: 128, TimeoutSeconds: 30},
+	"query":    {MemoryMB: 128, TimeoutSeconds: 29}, // API Gateway gives up at 29 s anyway
+}
+
+// FunctionLogicalID is the construct id of a function ("IngestFunction"); its role is
+// "<Name>Role" and its log group "<Name>Logs".
+func FunctionLogicalID(name string) string { return capitalize(name) + "Function" }
+
+func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Code, l *Lake) map[string]awslambda.Function {
+	st := l.Storage
+	key := l.Key.KeyArn()
+	objects := func(b interface{ ArnForObjects(*string) *string }, pattern string) *string {
+		return b.ArnForObjects(jsii.String(pattern))
+	}
+
+	// The keyed-hash key promote applies to PII fields marked "hash": generated here, never seen
+	// by anyone deploying, readable only by promote.
+	piiKey := awssecretsmanager.NewSecret(stack, jsii.String("PiiHashKey"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("sluice " + s.Stage + ": HMAC key promote uses to hash PII fields in the curated zone"),
+		EncryptionKey: l.Key,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		// Losing the key would make every hashed value unlinkable to new data.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	l.PIIKey = piiKey
+
+	common := map[string]string{"SLUICE_STAGE": s.Stage, "SLUICE_LOG_LEVEL": s.LogLevel}
+	type fn struct {
+		env        map[string]*string
+		statements []awsiam.PolicyStatement
+		doc        string
+	}
+	putObject := []string{"s3:PutObject", "s3:AbortMultipartUpload"}
+	encrypt := []string{"kms:GenerateDataKey", "kms:Decrypt"} // Decrypt: multipart uploads under SSE-KMS
+	fns := map[string]fn{
+		"ingest": {
+			doc: "Kinesis batches to validated cleansed Parquet, rejects to quarantine",
+			env: map[string]*string{
+				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
+				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
+				"SLUICE_DEFAULT_DATASET":   jsii.String(s.ArchiveDataset),
+			},
+			statements: []awsiam.PolicyStatement{
+				allow(putObject, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
+				allow(encrypt, key),
+			},
+		},
+		"validate": {
+			doc: "files dropped in raw landing/ to validated cleansed Parquet, rejects to quarantine",
+			env: map[string]*string{
+				"SLUICE_RAW_BUCKET":        st.Raw.BucketName(),
+				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
+				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
+			},
+			statements: []awsiam.PolicyStatement{
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "landing/*")),
+				allow(putObject, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
+				allow(encrypt, key),
+			},
+		},
+		"promote": {
+			doc: "cleansed to curated: deduplicate on the key, apply the PII policy, compact",
+			env: map[string]*string{
+				"SLUICE_CLEANSED_BUCKET":    st.Cleansed.BucketName(),
+				"SLUICE_CURATED_BUCKET":     st.Curated.BucketName(),
+				"SLUICE_PII_KEY_SECRET_ARN": piiKey.SecretArn(),
+			},
+			statements: []awsiam.PolicyStatement{
+				allow([]string{"s3:GetObject"}, objects(st.Cleansed, "*")),
+				allow([]string{"s3:ListBucket"}, st.Cleansed.BucketArn(), st.Curated.BucketArn()),
+				// Compaction rewrites a partition's curated files and removes the ones it merged.
+				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}, objects(st.Curated, "*")),
+				allow([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, piiKey.SecretArn()),
+				allow(encrypt, key),
+			},
+		},
+		"lineage": {
+			doc: "OpenLineage run events for every object created in a zone",
+			env: map[string]*string{
+				"SLUICE_LINEAGE_BUCKET":  st.Lineage.BucketName(),
+				"SLUICE_OPENLINEAGE_URL": jsii.String(s.OpenLineageURL),
+			},
+			statements: []awsiam.PolicyStatement{
+				// HeadObject (object metadata) is authorized by s3:GetObject; without kms:Decrypt on
+				// the data the function can read metadata but not contents.
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*")),
+				allow(putObject, objects(st.Lineage, "*")),
+				allow([]string{"kms:GenerateDataKey"}, key),
+			},
+		},
+		"query": {
+			doc: "structured queries on Athena behind the HTTP API: start, poll, page",
+			env: map[string]*string{
+				"SLUICE_ATHENA_WORKGROUP":            l.Catalog.WorkGroup.Ref(),
+				"SLUICE_GLUE_DATABASE":               jsii.String(l.Catalog.Name),
+				"SLUICE_ATHENA_RESULT_REUSE_MINUTES": jsii.String(strconv.Itoa(s.ResultReuseMinutes)),
+				"SLUICE_RAW_SQL":                     jsii.String(strconv.FormatBool(s.RawSQL)),
+				"SLUICE_RAW_BUCKET":                  st.Raw.BucketName(),
+				"SLUICE_CLEANSED_BUCKET":             st.Cleansed.BucketName(),
+				"SLUICE_CURATED_BUCKET":              st.Curated.BucketName(),
+				"SLUICE_RESULTS_BUCKET":              st.Results.BucketName(),
+			},
+			statements: []awsiam.PolicyStatement{
+				allow([]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"},
+					jsii.String(fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", *stack.Partition(), *stack.Region(), *stack.Account(), *l.Catalog.WorkGroup.Ref()))),
+				// Tables come and go with contracts: the grant covers the stage's database, not a list.
+				allow([]string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"},
+					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/*")),
+				// Athena reads table data with the caller's credentials.
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*")),
+				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Results.BucketArn()),
+				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
+				allow(encrypt, key),
+			},
+		},
+	}
+
+	out := map[string]awslambda.Function{}
+	for _, name := range Functions {
+		f := fns[name]
+		spec := Specs[name]
+		id := capitalize(name)
+		logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+			Retention:     retention(s.LogRetentionDays),
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		// A role per function, with no managed policies: what each may do is listed above.
+		role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("sluice " + name + ": " + f.doc),
+		})
+		role.AddToPolicy(allow([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, jsii.String(*logs.LogGroupArn()+":*")))
+		for _, stmt := range f.statements {
+			role.AddToPolicy(stmt)
+		}
+		env := map[string]*string{}
+		for k, v := range common {
+			env[k] = jsii.String(v)
+		}
+		for k, v := range f.env {
+			env[k] = v
+		}
+		out[name] = awslambda.NewFunction(stack, jsii.String(FunctionLogicalID(name)), &awslambda.FunctionProps{
+			Description:           jsii.String("sluice " + name + ": " + f.doc),
+			Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:          awslambda.Architecture_ARM_64(),
+			Handler:               jsii.String("bootstrap"),
+			Code:                  code(name),
+			MemorySize:            jsii.Number(spec.MemoryMB),
+			Timeout:               awscdk.Duration_Seconds(jsii.Number(spec.TimeoutSeconds)),
+			Role:                  role,
+			LogGroup:              logs,
+			LoggingFormat:         awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2: awslambda.ApplicationLogLevel(s.LogLevel),
+			SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+			Tracing:               awslambda.Tracing_ACTIVE,
+			Environment:           &env,
+			// The functions never call themselves; Lambda stops a loop if one ever forms.
+			RecursiveLoop: awslambda.RecursiveLoop_TERMINATE,
+		})
+	}
+	return out
+}

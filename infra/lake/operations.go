@@ -1,0 +1,162 @@
+package lake
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// MetricsNamespace is where ingest and validate publish record counts (CloudWatch embedded
+// metric format, dimension Stage): RecordsAccepted and RecordsQuarantined feed the quarantine alarm.
+const MetricsNamespace = "Sluice"
+
+func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
+	// CloudWatch publishes alarm notifications into the encrypted topic with the lake key.
+	l.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublishToEncryptedTopic"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()}},
+	}), jsii.Bool(false))
+	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("sluice " + s.Stage + " alarms"),
+		MasterKey:   l.Key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if s.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
+	}
+	action := awscloudwatchactions.NewSnsAction(topic)
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, desc string, m awscloudwatch.IMetric, threshold float64, cmp awscloudwatch.ComparisonOperator, periods int) {
+		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             m,
+			AlarmDescription:   jsii.String(desc),
+			Threshold:          jsii.Number(threshold),
+			ComparisonOperator: cmp,
+			EvaluationPeriods:  jsii.Number(periods),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+		a.AddOkAction(action)
+	}
+	gte := awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+	gt := awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD
+	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
+
+	ingest := l.Functions["ingest"]
+	alarm("IngestIteratorAgeAlarm", fmt.Sprintf("ingest is more than %d s behind the stream", s.IteratorAgeAlarmSeconds),
+		ingest.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+		float64(s.IteratorAgeAlarmSeconds*1000), gt, 3)
+	for _, name := range Functions {
+		fn := l.Functions[name]
+		id := capitalize(name)
+		alarm(id+"ErrorsAlarm", name+" returned errors (see its log group)", fn.MetricErrors(sum), 1, gte, 1)
+		alarm(id+"ThrottlesAlarm", name+" was throttled (account concurrency)", fn.MetricThrottles(sum), 1, gte, 1)
+	}
+	for _, name := range Functions {
+		q := l.Queues[name]
+		if q == nil {
+			continue
+		}
+		alarm(capitalize(name)+"DLQDepthAlarm", "events wait in the "+name+" dead-letter queue: inspect and redrive them",
+			q.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1, gte, 1)
+	}
+	firehose := func(metric, stat string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String("AWS/Firehose"),
+			MetricName:    jsii.String(metric),
+			DimensionsMap: &map[string]*string{"DeliveryStreamName": l.Stream.Firehose.Ref()},
+			Period:        five,
+			Statistic:     jsii.String(stat),
+		})
+	}
+	alarm("FirehoseDeliveryAlarm", "Firehose failed to deliver to the raw archive (DeliveryToS3.Success below 1)",
+		firehose("DeliveryToS3.Success", "Minimum"), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2)
+	alarm("FirehoseFreshnessAlarm", "the oldest record in Firehose is older than 15 minutes",
+		firehose("DeliveryToS3.DataFreshness", "Maximum"), 900, gt, 2)
+
+	records := func(metric string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(MetricsNamespace),
+			MetricName:    jsii.String(metric),
+			DimensionsMap: &map[string]*string{"Stage": jsii.String(s.Stage)},
+			Period:        awscdk.Duration_Minutes(jsii.Number(15)),
+			Statistic:     jsii.String("Sum"),
+		})
+	}
+	quarantineRate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String("100 * q / (q + a)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"q": records("RecordsQuarantined"), "a": records("RecordsAccepted")},
+		Label:        jsii.String("quarantined %"),
+		Period:       awscdk.Duration_Minutes(jsii.Number(15)),
+	})
+	alarm("QuarantineRateAlarm", fmt.Sprintf("more than %g%% of records were quarantined in 15 minutes", s.QuarantineAlarmPercent),
+		quarantineRate, s.QuarantineAlarmPercent, gt, 1)
+
+	newDashboard(stack, s, l, quarantineRate, firehose)
+	newOutputs(stack, l, topic)
+}
+
+func newDashboard(stack awscdk.Stack, s Settings, l *Lake, quarantineRate awscloudwatch.IMetric, firehose func(string, string) awscloudwatch.Metric) {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	graph := func(title string, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &left, Width: jsii.Number(8)})
+	}
+	var invocations, errs, durations, dlqs []awscloudwatch.IMetric
+	for _, name := range Functions {
+		fn := l.Functions[name]
+		invocations = append(invocations, fn.MetricInvocations(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
+		errs = append(errs, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
+		durations = append(durations, fn.MetricDuration(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name), Statistic: jsii.String("p99")}))
+		if q := l.Queues[name]; q != nil {
+			dlqs = append(dlqs, q.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Label: jsii.String(name)}))
+		}
+	}
+	ks := l.Stream.Kinesis
+	d := awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String("sluice-" + s.Stage),
+	})
+	d.AddWidgets(
+		graph("Stream: incoming records", ks.MetricIncomingRecords(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")})),
+		graph("Ingest: iterator age (ms)", l.Functions["ingest"].Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})),
+		graph("Quarantined records (%)", quarantineRate),
+	)
+	d.AddWidgets(graph("Invocations", invocations...), graph("Errors", errs...), graph("Duration p99 (ms)", durations...))
+	d.AddWidgets(
+		graph("Dead-letter queues: messages", dlqs...),
+		graph("Firehose: delivery success / freshness (s)", firehose("DeliveryToS3.Success", "Average"), firehose("DeliveryToS3.DataFreshness", "Maximum")),
+		graph("Athena: bytes scanned", awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/Athena"), MetricName: jsii.String("ProcessedBytes"),
+			DimensionsMap: &map[string]*string{"WorkGroup": l.Catalog.WorkGroup.Ref()},
+			Period:        five, Statistic: jsii.String("Sum"),
+		})),
+	)
+}
+
+func newOutputs(stack awscdk.Stack, l *Lake, topic awssns.Topic) {
+	out := func(id string, v *string, desc string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
+	}
+	st := l.Storage
+	out("StreamName", l.Stream.Kinesis.StreamName(), "Kinesis stream producers write JSON events to")
+	out("RawBucketName", st.Raw.BucketName(), "raw zone: Firehose archive (archive/), file drops (landing/)")
+	out("CleansedBucketName", st.Cleansed.BucketName(), "cleansed zone")
+	out("CuratedBucketName", st.Curated.BucketName(), "curated zone")
+	out("QuarantineBucketName", st.Quarantine.BucketName(), "quarantined records with their reasons")
+	out("AthenaResultsBucketName", st.Results.BucketName(), "Athena query results")
+	out("LineageBucketName", st.Lineage.BucketName(), "OpenLineage events")
+	out("AccessLogsBucketName", st.AccessLogs.BucketName(), "S3 server access logs of the other buckets")
+	out("ApiUrl", l.API.HTTP.ApiEndpoint(), "query API base URL (IAM/SigV4 auth, service execute-api)")
+	out("ApiCallerRoleArn", l.API.CallerRole.RoleArn(), "role to assume to call the query API")
+	out("AthenaWorkGroupName", l.Catalog.WorkGroup.Ref(), "Athena workgroup")
+	out("GlueDatabaseName", jsii.String(l.Catalog.Name), "Glue database with one table per dataset and zone")
+	out("AlarmTopicArn", topic.TopicArn(), "SNS topic the alarms notify")
+}

@@ -1,0 +1,180 @@
+package lake
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesis"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sluicelake/sluice/shared/contract"
+)
+
+// Stream is the Kinesis stream producers write to and the Firehose delivery stream that archives
+// it into the raw zone.
+type Stream struct {
+	Kinesis  awskinesis.Stream
+	Firehose awskinesisfirehose.CfnDeliveryStream
+	Role     awsiam.Role
+	Policy   awsiam.Policy
+	// ArchivePrefix and ErrorPrefix are the raw-zone key prefixes Firehose writes under.
+	ArchivePrefix, ErrorPrefix string
+}
+
+func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, archive *contract.Contract) *Stream {
+	props := &awskinesis.StreamProps{
+		Encryption:      awskinesis.StreamEncryption_KMS,
+		EncryptionKey:   key,
+		RetentionPeriod: awscdk.Duration_Hours(jsii.Number(s.StreamRetentionHours)),
+		StreamMode:      awskinesis.StreamMode(s.StreamMode),
+	}
+	if s.StreamMode == "PROVISIONED" {
+		props.ShardCount = jsii.Number(s.StreamShards)
+	}
+	ks := awskinesis.NewStream(stack, jsii.String("EventStream"), props)
+
+	logGroup := awslogs.NewLogGroup(stack, jsii.String("FirehoseLogs"), &awslogs.LogGroupProps{
+		Retention:     retention(s.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	logStream := logGroup.AddStream(jsii.String("S3Delivery"), nil)
+
+	table := cat.Tables[TableName("raw", archive.Name)]
+	role := awsiam.NewRole(stack, jsii.String("FirehoseRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), nil),
+		Description: jsii.String("sluice Firehose: reads the stream, converts with the Glue schema, writes the raw archive"),
+	})
+	policy := awsiam.NewPolicy(stack, jsii.String("FirehosePolicy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			allow([]string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"},
+				ks.StreamArn()),
+			allow([]string{"s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"},
+				st.Raw.BucketArn(), st.Raw.ArnForObjects(jsii.String("archive/*")), st.Raw.ArnForObjects(jsii.String("archive-errors/*"))),
+			allow([]string{"kms:Decrypt", "kms:GenerateDataKey"}, key.KeyArn()),
+			allow([]string{"glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"},
+				glueARN(stack, "catalog"), glueARN(stack, "database/"+cat.Name), glueARN(stack, "table/"+cat.Name+"/"+TableName("raw", archive.Name))),
+			allow([]string{"logs:PutLogEvents"}, logGroup.LogGroupArn()), // the group ARN ends in ":*": its streams
+		},
+	})
+
+	archivePrefix := "archive/" + archive.Name + "/"
+	errorPrefix := "archive-errors/"
+	fh := awskinesisfirehose.NewCfnDeliveryStream(stack, jsii.String("ArchiveDeliveryStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
+		DeliveryStreamType: jsii.String("KinesisStreamAsSource"),
+		KinesisStreamSourceConfiguration: &awskinesisfirehose.CfnDeliveryStream_KinesisStreamSourceConfigurationProperty{
+			KinesisStreamArn: ks.StreamArn(),
+			RoleArn:          role.RoleArn(),
+		},
+		ExtendedS3DestinationConfiguration: &awskinesisfirehose.CfnDeliveryStream_ExtendedS3DestinationConfigurationProperty{
+			BucketArn: st.Raw.BucketArn(),
+			RoleArn:   role.RoleArn(),
+			// Parquet conversion needs a buffer of at least 64 MB; records are partitioned on the
+			// event's own time (extracted below), like every other zone.
+			BufferingHints: &awskinesisfirehose.CfnDeliveryStream_BufferingHintsProperty{
+				IntervalInSeconds: jsii.Number(s.FirehoseBufferSeconds),
+				SizeInMBs:         jsii.Number(s.FirehoseBufferMB),
+			},
+			Prefix:            jsii.String(archivePrefix + "dt=!{partitionKeyFromQuery:dt}/hr=!{partitionKeyFromQuery:hr}/"),
+			ErrorOutputPrefix: jsii.String(errorPrefix + "!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/"),
+			CompressionFormat: jsii.String("UNCOMPRESSED"), // Parquet compresses its own pages (Snappy below)
+			EncryptionConfiguration: &awskinesisfirehose.CfnDeliveryStream_EncryptionConfigurationProperty{
+				KmsEncryptionConfig: &awskinesisfirehose.CfnDeliveryStream_KMSEncryptionConfigProperty{AwskmsKeyArn: key.KeyArn()},
+			},
+			CloudWatchLoggingOptions: &awskinesisfirehose.CfnDeliveryStream_CloudWatchLoggingOptionsProperty{
+				Enabled:       jsii.Bool(true),
+				LogGroupName:  logGroup.LogGroupName(),
+				LogStreamName: logStream.LogStreamName(),
+			},
+			DynamicPartitioningConfiguration: &awskinesisfirehose.CfnDeliveryStream_DynamicPartitioningConfigurationProperty{
+				Enabled:      jsii.Bool(true),
+				RetryOptions: &awskinesisfirehose.CfnDeliveryStream_RetryOptionsProperty{DurationInSeconds: jsii.Number(300)},
+			},
+			ProcessingConfiguration: &awskinesisfirehose.CfnDeliveryStream_ProcessingConfigurationProperty{
+				Enabled: jsii.Bool(true),
+				Processors: &[]interface{}{&awskinesisfirehose.CfnDeliveryStream_ProcessorProperty{
+					Type: jsii.String("MetadataExtraction"),
+					Parameters: &[]interface{}{
+						&awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{ParameterName: jsii.String("MetadataExtractionQuery"), ParameterValue: jsii.String(PartitionQuery(archive))},
+						&awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{ParameterName: jsii.String("JsonParsingEngine"), ParameterValue: jsii.String("JQ-1.6")},
+					},
+				}},
+			},
+			DataFormatConversionConfiguration: &awskinesisfirehose.CfnDeliveryStream_DataFormatConversionConfigurationProperty{
+				Enabled: jsii.Bool(true),
+				InputFormatConfiguration: &awskinesisfirehose.CfnDeliveryStream_InputFormatConfigurationProperty{
+					// OpenX parses RFC 3339 timestamps in UTC ("...Z", up to 9 fraction digits).
+					Deserializer: &awskinesisfirehose.CfnDeliveryStream_DeserializerProperty{
+						OpenXJsonSerDe: &awskinesisfirehose.CfnDeliveryStream_OpenXJsonSerDeProperty{CaseInsensitive: jsii.Bool(false)},
+					},
+				},
+				OutputFormatConfiguration: &awskinesisfirehose.CfnDeliveryStream_OutputFormatConfigurationProperty{
+					Serializer: &awskinesisfirehose.CfnDeliveryStream_SerializerProperty{
+						ParquetSerDe: &awskinesisfirehose.CfnDeliveryStream_ParquetSerDeProperty{Compression: jsii.String("SNAPPY")},
+					},
+				},
+				SchemaConfiguration: &awskinesisfirehose.CfnDeliveryStream_SchemaConfigurationProperty{
+					CatalogId:    stack.Account(),
+					DatabaseName: jsii.String(cat.Name),
+					TableName:    jsii.String(TableName("raw", archive.Name)),
+					Region:       stack.Region(),
+					RoleArn:      role.RoleArn(),
+					VersionId:    jsii.String("LATEST"),
+				},
+			},
+		},
+	})
+	// Firehose checks its permissions when the stream is created.
+	fh.Node().AddDependency(policy, table)
+	return &Stream{Kinesis: ks, Firehose: fh, Role: role, Policy: policy, ArchivePrefix: archivePrefix, ErrorPrefix: errorPrefix}
+}
+
+// PartitionQuery is the jq program Firehose runs on each record to find its dt and hr partition:
+// the UTC date and hour of the contract's event time, an RFC 3339 string with any zone offset.
+// Records missing a required field of the contract fail it, so records of other datasets do not
+// become rows of nulls: Firehose writes them, unconverted, under the error prefix.
+func PartitionQuery(c *contract.Contract) string {
+	var required []string
+	for _, f := range c.Fields {
+		if !f.Nullable {
+			required = append(required, fmt.Sprintf(".%q", f.Name))
+		}
+	}
+	et := fmt.Sprintf(".%q", c.Fields[c.EventTime].Name)
+	return fmt.Sprintf(`if ([%s] | all(. != null)) then `+
+		`(%s | capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.[0-9]+)?(?<z>[Zz]|[+-][0-9]{2}:[0-9]{2})$")) as $c | `+
+		`(($c.d + "T" + $c.t + "Z") | fromdateiso8601) - `+
+		`(if ($c.z | ascii_upcase) == "Z" then 0 else ((($c.z[1:3] | tonumber) * 60 + ($c.z[4:6] | tonumber)) * 60 * (if $c.z[0:1] == "-" then -1 else 1 end)) end) | `+
+		`{dt: strftime("%%Y-%%m-%%d"), hr: strftime("%%H")} `+
+		`else error("not a %s record: a required field is missing") end`,
+		strings.Join(required, ", "), et, c.Name)
+}
+
+func allow(actions []string, resources ...*string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(actions...),
+		Resources: &resources,
+	})
+}
+
+func glueARN(stack awscdk.Stack, resource string) *string {
+	return jsii.String(fmt.Sprintf("arn:%s:glue:%s:%s:%s", *stack.Partition(), *stack.Region(), *stack.Account(), resource))
+}
+
+var retentionByDays = map[int]awslogs.RetentionDays{
+	1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+	7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+	60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+	150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+	400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+func retention(days int) awslogs.RetentionDays { return retentionByDays[days] }
