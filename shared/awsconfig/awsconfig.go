@@ -42,7 +42,12 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Con
 // before that decision, so an endpoint set there counts too; UsePathStyle set by a caller
 // stays set.
 func NewS3Client(cfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
-	fns := make([]func(*s3.Options), 0, len(optFns)+1)
+	fns := make([]func(*s3.Options), 0, len(optFns)+2)
+	fns = append(fns, func(o *s3.Options) {
+		// Objects written without checksums (by stand-ins, or by tools that skip them) would
+		// otherwise print an unstructured line to stderr on every GetObject.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 	fns = append(fns, optFns...)
 	fns = append(fns, func(o *s3.Options) {
 		// By the time option functions run, NewFromConfig has resolved the global and the
