@@ -114,6 +114,16 @@ func (c *Contract) Field(name string) (*Field, bool) {
 	return &c.Fields[i], true
 }
 
+// HasMap reports whether any field is a StringMap.
+func (c *Contract) HasMap() bool {
+	for i := range c.Fields {
+		if c.Fields[i].Kind == StringMap {
+			return true
+		}
+	}
+	return false
+}
+
 // FieldNames lists the columns in contract order.
 func (c *Contract) FieldNames() []string {
 	names := make([]string, len(c.Fields))

@@ -86,6 +86,7 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 		return res, nil
 	}
 	batch := record.NewBatch(p.Contracts, p.Options)
+	batch.Reserve(len(recs))
 	var rejects []quarantine.Entry
 	var rejectRecs []int
 	for i := range recs {

@@ -15,6 +15,10 @@ import (
 	"github.com/sluicelake/sluice/shared/record"
 )
 
+// codec is shared by every file: a zstd encoder carries a large history window, and pooling it
+// across files (rather than a new codec per file) removes most of the cost of compression.
+var codec = &zstd.Codec{Level: zstd.SpeedDefault}
+
 // CreatedBy is written into every file's footer (constant, so output is byte-for-byte repeatable).
 const CreatedBy = "sluice"
 
@@ -111,7 +115,7 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 	}
 	wopts := []parquet.WriterOption{
 		schema,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(codec),
 		parquet.CreatedBy(CreatedBy, "", ""),
 		parquet.MaxRowsPerRowGroup(opts.RowGroupRows),
 		parquet.PageBufferSize(opts.PageBytes),

@@ -82,7 +82,12 @@ type Batch struct {
 	gz       *gzip.Reader
 	gzBuf    bytes.Buffer
 	presence []bool
+	hint     int
 }
+
+// Reserve makes room for n more records up front. Growing a batch's rows one record at a
+// time copies them over and over; a stream batch knows its size before it starts.
+func (b *Batch) Reserve(n int) { b.hint = n }
 
 // NewBatch returns an empty batch over the given contracts (by dataset name).
 func NewBatch(contracts map[string]*contract.Contract, opts Options) *Batch {
@@ -143,7 +148,7 @@ func (b *Batch) Add(data []byte, tag int) (dataset string, rej *Reject) {
 			if m.kind != '"' || m.escaped {
 				return "", reject(WrongType, DatasetField, "must be a plain string naming a dataset")
 			}
-			dataset = string(data[m.start:m.end])
+			dataset = unsafe.String(unsafe.SliceData(data[m.start:]), m.end-m.start) // not kept: replaced by the contract's name below
 			dsIndex = i
 		}
 	}
@@ -154,9 +159,13 @@ func (b *Batch) Add(data []byte, tag int) (dataset string, rej *Reject) {
 		}
 		return "", reject(UnknownDataset, DatasetField, "no contract for dataset %q", dataset)
 	}
+	dataset = c.Name
 	t := b.tables[dataset]
 	if t == nil {
-		t = &Table{Contract: c, width: len(c.Fields)}
+		t = &Table{Contract: c, width: len(c.Fields), vals: make([]Value, 0, b.hint*len(c.Fields)), tags: make([]int, 0, b.hint)}
+		if c.HasMap() {
+			t.Pairs = make([]Pair, 0, 4*b.hint)
+		}
 		b.tables[dataset] = t
 		b.order = append(b.order, t)
 	}
