@@ -13,11 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -112,13 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 
-	tally := fake.Tally{}
-	var putErr error
-	for i := 0; i < *amount && putErr == nil; i++ {
-		r := gens[i%len(gens)].Next()
-		tally.Add(r)
-		putErr = w.Put(ctx, streamput.Entry{Data: r.Data, PartitionKey: r.PartitionKey})
-	}
+	tally, putErr := fake.Produce(ctx, gens, *amount, func(ctx context.Context, r fake.Record) error {
+		return w.Put(ctx, streamput.Entry{Data: r.Data, PartitionKey: r.PartitionKey})
+	})
 	if putErr == nil {
 		putErr = w.Flush(ctx)
 	}
@@ -151,27 +144,9 @@ func generators(names string, opts fake.Options) ([]*fake.Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	var list []string
-	if names == "all" {
-		cs, _ := events.Contracts()
-		for _, c := range cs {
-			list = append(list, c.Name)
-		}
-	} else {
-		list = strings.Split(names, ",")
-	}
-	var gens []*fake.Generator
-	for _, name := range list {
-		c, ok := reg[strings.TrimSpace(name)]
-		if !ok {
-			known := slices.Sorted(maps.Keys(reg))
-			return nil, fmt.Errorf("--dataset %q has no contract in events/ (known: %s, or all)", name, strings.Join(known, ", "))
-		}
-		g, err := fake.New(c, opts)
-		if err != nil {
-			return nil, err
-		}
-		gens = append(gens, g)
+	gens, err := fake.Generators(reg, names, opts)
+	if err != nil {
+		return nil, fmt.Errorf("--dataset: %w", err)
 	}
 	return gens, nil
 }
