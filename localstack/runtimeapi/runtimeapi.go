@@ -343,7 +343,6 @@ func (f *Function) coldStart(ctx context.Context) (*instance, time.Duration, *Fu
 		inflight: make(map[string]*invocation),
 	}
 	inst.srv = &http.Server{Handler: inst, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = inst.srv.Serve(ln) }()
 
 	cmd := exec.Command(f.cfg.Binary)
 	cmd.Dir = filepath.Dir(f.cfg.Binary)
@@ -357,9 +356,12 @@ func (f *Function) coldStart(ctx context.Context) (*instance, time.Duration, *Fu
 
 	inst.started = time.Now()
 	if err := cmd.Start(); err != nil {
-		_ = inst.srv.Close()
+		ln.Close()
 		return nil, time.Since(inst.started), &FunctionError{ErrorType: "Runtime.InvalidEntrypoint", ErrorMessage: err.Error()}
 	}
+	// Serve only once the instance is set up; meanwhile the listener queues the process's first
+	// connection.
+	go func() { _ = inst.srv.Serve(ln) }()
 	go func() {
 		inst.exitErr = cmd.Wait()
 		close(inst.exited)
