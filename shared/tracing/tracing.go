@@ -54,7 +54,9 @@ var configureOnce sync.Once
 
 // configure makes X-Ray tolerate calls made outside a traced request (init-time SDK calls,
 // background goroutines): those are simply not traced instead of logging "context missing"
-// or panicking. AWS_XRAY_CONTEXT_MISSING, when set, still wins inside the SDK.
+// or panicking. AWS_XRAY_CONTEXT_MISSING, when set, still wins inside the X-Ray SDK; Lambda
+// sets it to LOG_ERROR, so there an SDK call made with a context that does not descend from
+// the handler's logs one line. Pass the handler's ctx down.
 func configure() {
 	configureOnce.Do(func() {
 		xray.SetLogger(xraylog.NewDefaultLogger(os.Stderr, xraylog.LogLevelWarn))
