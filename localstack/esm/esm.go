@@ -387,17 +387,21 @@ func (m *Mapping) runShard(sh *shard, iter *string) {
 	for ctx.Err() == nil {
 		polled := time.Now()
 		var caughtUp bool
-		if iter != nil {
-			out, err := m.client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(int32(min(m.cfg.BatchSize, maxGetRecords)))})
+		// Read only while short of a full batch, so a backlog stays in the stream, not in memory.
+		if iter != nil && len(pending) < m.cfg.BatchSize {
+			limit := min(m.cfg.BatchSize-len(pending), maxGetRecords)
+			out, err := m.client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(int32(limit))})
 			var expired *types.ExpiredIteratorException
 			switch {
 			case ctx.Err() != nil:
 				return
 			case errors.As(err, &expired):
-				iter, err = m.resumeIterator(ctx, sh.id, lastFetched)
+				fresh, err := m.resumeIterator(ctx, sh.id, lastFetched)
 				if err != nil {
 					log.Warn("renewing the shard iterator", "err", err)
 					sleep(ctx, backoff)
+				} else {
+					iter = fresh
 				}
 				continue
 			case err != nil:

@@ -42,7 +42,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", dir+string(filepath.Separator),
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
 		"./testdata/partial", "./testdata/reject", "./testdata/poison")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -438,5 +438,17 @@ func TestBatchesRespectMaxPayloadAndBatchSize(t *testing.T) {
 	}
 	if len(rec.payloads) < 30*600*4/3/maxPayload {
 		t.Errorf("%d batches: the payload limit did not split them", len(rec.payloads))
+	}
+}
+
+func TestFullBatchDoesNotWaitForTheBatchingWindow(t *testing.T) {
+	client, stream := newStream(t, 1)
+	put(t, client, stream, "1", "2", "3", "4", "5")
+	rec := &recorder{}
+	// Were the hour-long window applied to a full batch, WaitIdle would give up after a minute.
+	m := startMapping(t, client, rec, esm.Config{Stream: stream, BatchSize: 5, MaximumBatchingWindow: time.Hour})
+	waitIdle(t, m)
+	if st := m.Stats(); st.Batches != 1 || st.Records != 5 {
+		t.Errorf("stats = %+v, want one batch of 5", st)
 	}
 }

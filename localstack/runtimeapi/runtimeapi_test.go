@@ -39,7 +39,8 @@ func run(m *testing.M) int {
 
 // BuildHandlers builds ./testdata/<name> into dir/<name> the way Lambda bootstraps are built.
 func BuildHandlers(dir string, names ...string) error {
-	args := []string{"build", "-tags", "lambda.norpc", "-o", dir + string(filepath.Separator)}
+	// Built as `make build` builds function binaries: norpc, stripped, no cgo.
+	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
 	for _, n := range names {
 		args = append(args, "./testdata/"+n)
 	}
