@@ -1,0 +1,75 @@
+package lake_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sluicelake/sluice/shared/contract"
+)
+
+func columnsOf(c *contract.Contract) [][2]string {
+	out := make([][2]string, len(c.Fields))
+	for i := range c.Fields {
+		out[i] = [2]string{c.Fields[i].Name, c.Fields[i].GlueType()}
+	}
+	return out
+}
+
+const ordersAvsc = `{"type":"record","name":"orders","doc":"Orders placed.","sluice.eventTime":"placed_at","sluice.key":["order_id"],"fields":[
+ {"name":"order_id","type":"string"},
+ {"name":"placed_at","type":{"type":"long","logicalType":"timestamp-millis"}},
+ {"name":"total","type":["null","double"],"default":null},
+ {"name":"items","type":"int"},
+ {"name":"ship_date","type":["null",{"type":"int","logicalType":"date"}],"default":null},
+ {"name":"tags","type":["null",{"type":"map","values":"string"}],"default":null}]}`
+
+// Adding a contract file to events/ adds its three Glue tables and changes nothing else.
+func TestAddingAContractAddsOnlyItsTables(t *testing.T) {
+	base := defaultSynth(t)
+	orders, err := contract.Parse("orders.avsc", []byte(ordersAvsc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := synth(t, append(shipped(t), orders), nil)
+
+	before := base.json["Resources"].(map[string]interface{})
+	after := more.json["Resources"].(map[string]interface{})
+	var added []string
+	for id, r := range after {
+		old, ok := before[id]
+		if !ok {
+			added = append(added, id)
+			continue
+		}
+		if toJSON(old) != toJSON(r) {
+			t.Errorf("resource %s changed:\nbefore %s\nafter  %s", id, toJSON(old), toJSON(r))
+		}
+	}
+	for id := range before {
+		if _, ok := after[id]; !ok {
+			t.Errorf("resource %s disappeared", id)
+		}
+	}
+	if toJSON(base.json["Outputs"]) != toJSON(more.json["Outputs"]) {
+		t.Error("outputs changed")
+	}
+	if len(added) != 3 {
+		t.Fatalf("added %v, want the three tables of orders", added)
+	}
+	for _, z := range []struct{ zone, prefix string }{{"raw", "archive/"}, {"cleansed", ""}, {"curated", ""}} {
+		found := false
+		for _, id := range added {
+			r := after[id].(map[string]interface{})
+			if r["Type"] == "AWS::Glue::Table" && prop(r, "TableInput", "Name") == z.zone+"_orders" {
+				found = true
+				checkTable(t, r, "orders", z.zone, z.prefix, columnsOf(orders))
+			}
+		}
+		if !found {
+			t.Errorf("no table %s_orders among %s", z.zone, strings.Join(added, ", "))
+		}
+	}
+	if len(more.nag) > 0 {
+		t.Errorf("nag errors with the new contract: %v", more.nag)
+	}
+}

@@ -1,0 +1,338 @@
+package lake_test
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sluicelake/sluice/infra/lake"
+)
+
+func TestIngestReadsTheStream(t *testing.T) {
+	s := defaultSynth(t)
+	var m map[string]interface{}
+	for _, e := range s.resources("AWS::Lambda::EventSourceMapping") {
+		ids := map[string]bool{}
+		refs(prop(e, "EventSourceArn"), ids, nil)
+		if ids["EventStream"] {
+			m = e
+		}
+	}
+	if m == nil {
+		t.Fatal("no event source mapping from the stream")
+	}
+	ids := map[string]bool{}
+	refs(prop(m, "FunctionName"), ids, nil)
+	if !ids["IngestFunction"] {
+		t.Errorf("stream mapping targets %v, want ingest", prop(m, "FunctionName"))
+	}
+	want := map[string]interface{}{
+		"BatchSize": 10000.0, "MaximumBatchingWindowInSeconds": 10.0, "BisectBatchOnFunctionError": true,
+		"MaximumRetryAttempts": 5.0, "MaximumRecordAgeInSeconds": 21600.0, "StartingPosition": "TRIM_HORIZON",
+		"FunctionResponseTypes": []interface{}{"ReportBatchItemFailures"}, "ParallelizationFactor": 1.0,
+	}
+	for k, v := range want {
+		if toJSON(prop(m, k)) != toJSON(v) {
+			t.Errorf("%s=%s, want %s", k, toJSON(prop(m, k)), toJSON(v))
+		}
+	}
+	ids = map[string]bool{}
+	refs(prop(m, "DestinationConfig", "OnFailure"), ids, nil)
+	if !ids["IngestDLQ"] {
+		t.Errorf("on-failure destination %v, want IngestDLQ", prop(m, "DestinationConfig"))
+	}
+}
+
+func TestObjectEventsReachFunctionsThroughQueues(t *testing.T) {
+	s := defaultSynth(t)
+	queues := s.resources("AWS::SQS::Queue")
+	for id, q := range queues {
+		ids := map[string]bool{}
+		refs(prop(q, "KmsMasterKeyId"), ids, nil)
+		if !ids["LakeKey"] {
+			t.Errorf("queue %s not encrypted with the lake key", id)
+		}
+	}
+	rules := s.resources("AWS::Events::Rule")
+	mappings := s.resources("AWS::Lambda::EventSourceMapping")
+	cases := []struct {
+		fn      string
+		buckets []string
+		prefix  string
+	}{
+		{"validate", []string{"RawBucket"}, "landing/"},
+		{"promote", []string{"CleansedBucket"}, ""},
+		{"lineage", []string{"CleansedBucket", "CuratedBucket", "QuarantineBucket", "RawBucket"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.fn, func(t *testing.T) {
+			id := capitalizeName(c.fn)
+			rule := s.one(t, "AWS::Events::Rule", id+"Rule")
+			_ = rules
+			p := prop(rule, "EventPattern").(map[string]interface{})
+			if toJSON(p["source"]) != `["aws.s3"]` || toJSON(p["detail-type"]) != `["Object Created"]` {
+				t.Errorf("pattern %s", toJSON(p))
+			}
+			detail := p["detail"].(map[string]interface{})
+			ids := map[string]bool{}
+			refs(detail["bucket"], ids, nil)
+			var got []string
+			for k := range ids {
+				got = append(got, k)
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, c.buckets) {
+				t.Errorf("rule buckets %v, want %v", got, c.buckets)
+			}
+			if c.prefix != "" && toJSON(detail["object"]) != `{"key":[{"prefix":"`+c.prefix+`"}]}` {
+				t.Errorf("rule object filter %s, want prefix %s", toJSON(detail["object"]), c.prefix)
+			}
+			targets := prop(rule, "Targets").([]interface{})
+			tg := targets[0].(map[string]interface{})
+			ids = map[string]bool{}
+			refs(tg["Arn"], ids, nil)
+			dl := map[string]bool{}
+			refs(tg["DeadLetterConfig"], dl, nil)
+			if len(targets) != 1 || !ids[id+"Queue"] || !dl[id+"DLQ"] {
+				t.Errorf("rule target %s, want %sQueue with %sDLQ", toJSON(targets), id, id)
+			}
+			q := s.one(t, "AWS::SQS::Queue", id+"Queue")
+			rp := prop(q, "RedrivePolicy").(map[string]interface{})
+			ids = map[string]bool{}
+			refs(rp["deadLetterTargetArn"], ids, nil)
+			if !ids[id+"DLQ"] || rp["maxReceiveCount"] != 5.0 {
+				t.Errorf("redrive %s, want %sDLQ after 5 receives", toJSON(rp), id)
+			}
+			if vt := prop(q, "VisibilityTimeout"); vt != float64(6*lake.Specs[c.fn].TimeoutSeconds) {
+				t.Errorf("visibility timeout %v, want 6x the function timeout", vt)
+			}
+			found := false
+			for _, m := range mappings {
+				src, fn := map[string]bool{}, map[string]bool{}
+				refs(prop(m, "EventSourceArn"), src, nil)
+				refs(prop(m, "FunctionName"), fn, nil)
+				if src[id+"Queue"] && fn[lake.FunctionLogicalID(c.fn)] {
+					found = true
+					if toJSON(prop(m, "FunctionResponseTypes")) != `["ReportBatchItemFailures"]` {
+						t.Errorf("queue mapping without ReportBatchItemFailures")
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no mapping from %sQueue to %s", id, c.fn)
+			}
+		})
+	}
+	// The lineage store is not a zone: its objects must not trigger lineage.
+	lin := toJSON(prop(s.one(t, "AWS::Events::Rule", "LineageRule"), "EventPattern"))
+	if strings.Contains(lin, "LineageBucket") || strings.Contains(lin, "AthenaResultsBucket") {
+		t.Errorf("lineage rule watches a non-zone bucket: %s", lin)
+	}
+}
+
+func TestQueryAPI(t *testing.T) {
+	s := defaultSynth(t)
+	route := s.one(t, "AWS::ApiGatewayV2::Route", "QueryApiANYproxy")
+	if prop(route, "AuthorizationType") != "AWS_IAM" || prop(route, "RouteKey") != "ANY /{proxy+}" {
+		t.Errorf("route %s, want ANY /{proxy+} with AWS_IAM", toJSON(route["Properties"]))
+	}
+	if n := len(s.resources("AWS::ApiGatewayV2::Route")); n != 1 {
+		t.Errorf("%d routes, want 1 (every route must be IAM-authorized)", n)
+	}
+	var stage map[string]interface{}
+	for _, st := range s.resources("AWS::ApiGatewayV2::Stage") {
+		stage = st
+	}
+	ids := map[string]bool{}
+	refs(prop(stage, "AccessLogSettings", "DestinationArn"), ids, nil)
+	if !ids["QueryApiAccessLogs"] || !strings.Contains(prop(stage, "AccessLogSettings", "Format").(string), "$context.identity.userArn") {
+		t.Errorf("stage access logs %s", toJSON(prop(stage, "AccessLogSettings")))
+	}
+	perm := s.resources("AWS::Lambda::Permission")
+	for _, p := range perm {
+		ids := map[string]bool{}
+		refs(prop(p, "FunctionName"), ids, nil)
+		if !ids["QueryFunction"] || prop(p, "Principal") != "apigateway.amazonaws.com" {
+			t.Errorf("lambda permission %s: only API Gateway may invoke, and only query", toJSON(p["Properties"]))
+		}
+	}
+}
+
+func TestAlarmsNotifyTheTopic(t *testing.T) {
+	s := defaultSynth(t)
+	want := []string{"IngestIteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "QuarantineRateAlarm"}
+	for _, fn := range lake.Functions {
+		want = append(want, capitalizeName(fn)+"ErrorsAlarm", capitalizeName(fn)+"ThrottlesAlarm")
+		if fn != "query" {
+			want = append(want, capitalizeName(fn)+"DLQDepthAlarm")
+		}
+	}
+	alarms := s.resources("AWS::CloudWatch::Alarm")
+	var got []string
+	for id, a := range alarms {
+		got = append(got, construct(id))
+		ids := map[string]bool{}
+		refs(prop(a, "AlarmActions"), ids, nil)
+		if !ids["AlarmTopic"] {
+			t.Errorf("%s does not notify the alarm topic", id)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("alarms %v, want %v", got, want)
+	}
+	q := toJSON(s.one(t, "AWS::CloudWatch::Alarm", "QuarantineRateAlarm")["Properties"])
+	for _, w := range []string{`"Expression":"100 * q / (q + a)"`, `"MetricName":"RecordsQuarantined"`, `"Namespace":"Sluice"`, `"Threshold":5`} {
+		if !strings.Contains(q, w) {
+			t.Errorf("quarantine alarm lacks %s: %s", w, q)
+		}
+	}
+	topic := s.one(t, "AWS::SNS::Topic", "AlarmTopic")
+	ids := map[string]bool{}
+	refs(prop(topic, "KmsMasterKeyId"), ids, nil)
+	if !ids["LakeKey"] {
+		t.Error("alarm topic not encrypted with the lake key")
+	}
+	if len(s.resources("AWS::CloudWatch::Dashboard")) != 1 {
+		t.Error("no dashboard")
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	s := defaultSynth(t)
+	outs := s.json["Outputs"].(map[string]interface{})
+	for _, k := range []string{"StreamName", "RawBucketName", "CleansedBucketName", "CuratedBucketName", "QuarantineBucketName",
+		"AthenaResultsBucketName", "LineageBucketName", "ApiUrl", "ApiCallerRoleArn", "AthenaWorkGroupName", "GlueDatabaseName", "AlarmTopicArn"} {
+		if _, ok := outs[k]; !ok {
+			t.Errorf("no output %s", k)
+		}
+	}
+}
+
+// allowed is what one role may do: its actions, and the constructs its statements may name.
+type allowed struct {
+	actions    []string
+	constructs []string
+	literals   []string // substrings every literal ARN part must match one of
+}
+
+func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
+	s := defaultSynth(t)
+	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+	xray := []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+	consume := []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"}
+	kms := []string{"kms:Decrypt", "kms:GenerateDataKey"}
+	roles := map[string]allowed{
+		"IngestRole": {
+			actions: concat(logs, xray, kms, []string{"s3:PutObject", "s3:AbortMultipartUpload",
+				"kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+				"kinesis:DescribeStream", "kinesis:DescribeStreamConsumer", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+				"kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams", "kinesis:SubscribeToShard"}),
+			constructs: []string{"IngestLogs", "CleansedBucket", "QuarantineBucket", "LakeKey", "IngestDLQ", "EventStream"},
+		},
+		"ValidateRole": {
+			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}),
+			constructs: []string{"ValidateLogs", "RawBucket", "CleansedBucket", "QuarantineBucket", "LakeKey", "ValidateQueue"},
+			literals:   []string{"/landing/*", "/*"},
+		},
+		"PromoteRole": {
+			actions: concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
+				"s3:ListBucket", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+			constructs: []string{"PromoteLogs", "CleansedBucket", "CuratedBucket", "LakeKey", "PromoteQueue", "PiiHashKey"},
+		},
+		"LineageRole": {
+			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}),
+			constructs: []string{"LineageLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "LineageBucket", "LakeKey", "LineageQueue"},
+		},
+		"QueryRole": {
+			actions: concat(logs, xray, kms, []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+				"athena:StopQueryExecution", "athena:GetWorkGroup", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+				"glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject", "s3:AbortMultipartUpload",
+				"s3:ListMultipartUploadParts"}),
+			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
+			literals:   []string{"/archive/*", "/results/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/*", "arn:", ":", ""},
+		},
+		"FirehoseRole": {
+			actions: []string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords",
+				"kinesis:ListShards", "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket",
+				"s3:ListBucketMultipartUploads", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey", "glue:GetTable",
+				"glue:GetTableVersion", "glue:GetTableVersions", "logs:PutLogEvents"},
+			constructs: []string{"EventStream", "RawBucket", "LakeKey", "FirehoseLogs"},
+		},
+		"QueryApiCallerRole": {actions: []string{"execute-api:Invoke"}, constructs: []string{"QueryApi"}},
+	}
+	policies := s.resources("AWS::IAM::Policy")
+	seen := map[string]bool{}
+	for pid, p := range policies {
+		ids := map[string]bool{}
+		refs(prop(p, "Roles"), ids, nil)
+		for role := range ids {
+			want, ok := roles[role]
+			if !ok {
+				t.Errorf("policy %s attaches to %s, which this test does not know: add what it may do", pid, role)
+				continue
+			}
+			seen[role] = true
+			for _, st := range prop(p, "PolicyDocument", "Statement").([]interface{}) {
+				stm := st.(map[string]interface{})
+				if stm["Effect"] != "Allow" {
+					continue
+				}
+				for _, a := range strs(stm["Action"]) {
+					if !slices.Contains(want.actions, a) {
+						t.Errorf("%s may %s: not among what it needs", role, a)
+					}
+				}
+				if stm["Resource"] == "*" {
+					if !slices.Equal(strs(stm["Action"]), []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}) {
+						t.Errorf("%s has Resource * for %v: only X-Ray needs it", role, stm["Action"])
+					}
+					continue
+				}
+				named := map[string]bool{}
+				var lits []string
+				refs(stm["Resource"], named, &lits)
+				for c := range named {
+					if !slices.Contains(want.constructs, c) {
+						t.Errorf("%s's policy names %s, which is not its resource (actions %v)", role, c, stm["Action"])
+					}
+				}
+				if strings.Contains(toJSON(stm["Resource"]), `"arn:aws:`) {
+					t.Errorf("%s names a hard-coded partition: %s", role, toJSON(stm["Resource"]))
+				}
+			}
+		}
+		// Managed policies would grant beyond the lists above.
+	}
+	for role := range roles {
+		if !seen[role] {
+			t.Errorf("no policy for %s", role)
+		}
+	}
+	for id, r := range s.resources("AWS::IAM::Role") {
+		if prop(r, "ManagedPolicyArns") != nil {
+			t.Errorf("role %s has managed policies %v", id, prop(r, "ManagedPolicyArns"))
+		}
+	}
+	// Object grants name key prefixes where a function touches only part of a bucket.
+	stmts := toJSON(prop(s.one(t, "AWS::IAM::Policy", "ValidateRoleDefaultPolicy"), "PolicyDocument"))
+	if !strings.Contains(stmts, `/landing/*`) {
+		t.Errorf("validate may read raw beyond landing/: %s", stmts)
+	}
+	qstmts := toJSON(prop(s.one(t, "AWS::IAM::Policy", "QueryRoleDefaultPolicy"), "PolicyDocument"))
+	for _, w := range []string{"/archive/*", "/results/*", ":table/sluice_dev/*", ":workgroup/"} {
+		if !strings.Contains(qstmts, w) {
+			t.Errorf("query policy lacks the narrowing %s: %s", w, qstmts)
+		}
+	}
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
