@@ -198,7 +198,8 @@ func start(ctx context.Context, node, pkg string, opts Options) (*Server, error)
 		s.exitErr = cmd.Wait()
 		close(s.exited)
 	}()
-	client := s.Client()
+	// One attempt per probe: the SDK's retry backoff would only delay noticing readiness.
+	client := s.Client(func(o *kinesis.Options) { o.RetryMaxAttempts = 1 })
 	deadline := time.Now().Add(opts.ReadyTimeout)
 	for {
 		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
