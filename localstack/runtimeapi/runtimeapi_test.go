@@ -29,7 +29,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if err := BuildHandlers(dir, "echo", "fail", "panic", "sleep"); err != nil {
+	if err := BuildHandlers(dir, "echo", "fail", "panic", "sleep", "initerror"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -252,6 +252,14 @@ func TestStartFailsWhenTheRuntimeExitsDuringInit(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("Start = %v, want an error naming the exit status", err)
+	}
+}
+
+func TestStartReportsTheInitError(t *testing.T) {
+	_, err := runtimeapi.Start(context.Background(), runtimeapi.Config{Name: "initerror", Binary: filepath.Join(handlers, "initerror")})
+	// Exit status 2 would mean the host did not answer the init error with 202.
+	if err == nil || !strings.Contains(err.Error(), "Runtime.ConfigError") || !strings.Contains(err.Error(), "TABLE_NAME is not set") {
+		t.Fatalf("Start = %v, want the posted init error", err)
 	}
 }
 
