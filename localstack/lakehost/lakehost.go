@@ -1,0 +1,217 @@
+// Package lakehost runs the whole lake on one machine, without Docker or an AWS account: real
+// stand-ins for the AWS APIs on 127.0.0.1 (kinesis-mock for Kinesis, versitygw over plain files
+// for S3), the built function binaries driven through the Lambda Runtime API, and an event
+// source mapping that feeds them from the stream the way Lambda does.
+package lakehost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/localstack/esm"
+	"github.com/sluicelake/sluice/localstack/kinesislocal"
+	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/localstack/s3local"
+	"github.com/sluicelake/sluice/shared/fake"
+	"github.com/sluicelake/sluice/shared/streamput"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// Buckets are the local bucket names: one per zone, as in the deployed stack, plus lineage.
+var Buckets = map[zone.Zone]string{
+	zone.Raw: "raw", zone.Cleansed: "cleansed", zone.Curated: "curated", zone.Quarantine: "quarantine",
+}
+
+// Config says where things are and how the mapping behaves.
+type Config struct {
+	// Dir holds the lake: one folder per bucket, one file per object. Default .local/lake.
+	Dir string
+	// BinDir holds the built functions as <BinDir>/<name>/bootstrap.
+	BinDir string
+	// Stream and Shards name and size the stream. Defaults sluice-events, 2.
+	Stream string
+	Shards int
+	// DefaultDataset is ingest's dataset for records without _dataset. Default user_events.
+	DefaultDataset string
+	// BatchSize and BatchWindow drive the event source mapping. Defaults 500 and 250 ms.
+	BatchSize   int
+	BatchWindow time.Duration
+	// S3Endpoint, when set, is given to the functions instead of the stand-in's own endpoint
+	// (a fault-injecting proxy in front of it, say).
+	S3Endpoint func(standIn string) string
+	// Logs receives the functions' output and the mapping's log. Default io.Discard.
+	Logs io.Writer
+	// ToolsDir is where `make tools` put the npm stand-ins ("" finds it).
+	ToolsDir string
+}
+
+// Lake is a running local lake.
+type Lake struct {
+	cfg     Config
+	S3      *s3local.Server
+	Kinesis *kinesislocal.Server
+	// KinesisClient and S3Client talk to the stand-ins.
+	KinesisClient *kinesis.Client
+	S3Client      *s3.Client
+	Ingest        *runtimeapi.Function
+	Mapping       *esm.Mapping
+	// DLQDir holds the batches the mapping gave up on, one JSON file each.
+	DLQDir  string
+	closers []func() error
+}
+
+// Start brings the lake up. Close it to stop everything it started.
+func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
+	if cfg.Dir == "" {
+		cfg.Dir = filepath.Join(".local", "lake")
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = "sluice-events"
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 2
+	}
+	if cfg.DefaultDataset == "" {
+		cfg.DefaultDataset = "user_events"
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.BatchWindow == 0 {
+		cfg.BatchWindow = 250 * time.Millisecond
+	}
+	if cfg.Logs == nil {
+		cfg.Logs = io.Discard
+	}
+	// Absolute paths: the S3 stand-in changes the working directory while it runs.
+	if cfg.Dir, err = filepath.Abs(cfg.Dir); err != nil {
+		return nil, err
+	}
+	if cfg.BinDir, err = filepath.Abs(cfg.BinDir); err != nil {
+		return nil, err
+	}
+	binary := filepath.Join(cfg.BinDir, "ingest", "bootstrap")
+	if _, err := os.Stat(binary); err != nil {
+		return nil, fmt.Errorf("no built ingest function at %s: run `make build` first (%w)", binary, err)
+	}
+	l = &Lake{cfg: cfg, DLQDir: filepath.Join(cfg.Dir, "..", "dlq")}
+	started := l
+	defer func() {
+		if err != nil {
+			started.Close() // l is nil by now: the error returns replaced it
+		}
+	}()
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(l.DLQDir, 0o755); err != nil {
+		return nil, err
+	}
+
+	if l.S3, err = s3local.Start(ctx, cfg.Dir); err != nil {
+		return nil, fmt.Errorf("start the S3 stand-in: %w", err)
+	}
+	l.closers = append(l.closers, l.S3.Close)
+	l.S3Client = l.S3.Client()
+	for _, b := range Buckets {
+		if err := l.S3.CreateBucket(ctx, b); err != nil {
+			return nil, fmt.Errorf("create bucket %s: %w", b, err)
+		}
+	}
+
+	if l.Kinesis, err = kinesislocal.Start(ctx, kinesislocal.Options{ToolsDir: cfg.ToolsDir}); err != nil {
+		return nil, fmt.Errorf("start the Kinesis stand-in: %w", err)
+	}
+	l.closers = append(l.closers, l.Kinesis.Close)
+	l.KinesisClient = kinesislocal.NewClient(l.Kinesis.Endpoint)
+	if err := kinesislocal.CreateStream(ctx, l.KinesisClient, cfg.Stream, cfg.Shards); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+	}
+
+	s3Endpoint := l.S3.Endpoint()
+	if cfg.S3Endpoint != nil {
+		s3Endpoint = cfg.S3Endpoint(s3Endpoint)
+	}
+	l.Ingest, err = runtimeapi.Start(ctx, runtimeapi.Config{
+		Name: "sluice-ingest", Binary: binary, Timeout: 60 * time.Second, MemorySize: 256,
+		Region: l.S3.Region, Stdout: cfg.Logs, Stderr: cfg.Logs,
+		Env: []string{
+			"AWS_ENDPOINT_URL_S3=" + s3Endpoint,
+			"AWS_ACCESS_KEY_ID=" + l.S3.AccessKey,
+			"AWS_SECRET_ACCESS_KEY=" + l.S3.SecretKey,
+			"AWS_SESSION_TOKEN=",
+			"SLUICE_CLEANSED_BUCKET=" + Buckets[zone.Cleansed],
+			"SLUICE_QUARANTINE_BUCKET=" + Buckets[zone.Quarantine],
+			"SLUICE_DEFAULT_DATASET=" + cfg.DefaultDataset,
+			"SLUICE_TRACING=off",
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the ingest function: %w", err)
+	}
+	l.closers = append(l.closers, l.Ingest.Close)
+
+	l.Mapping, err = esm.Start(ctx, l.KinesisClient, l.Ingest, esm.Config{
+		Stream: cfg.Stream, BatchSize: cfg.BatchSize, MaximumBatchingWindow: cfg.BatchWindow,
+		ReportBatchItemFailures: true, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10,
+		RetryBackoff: 200 * time.Millisecond, OnFailure: esm.DirDestination(l.DLQDir),
+		FunctionARN: l.Ingest.ARN(), Logger: slog.New(slog.NewTextHandler(cfg.Logs, nil)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the event source mapping: %w", err)
+	}
+	l.closers = append(l.closers, l.Mapping.Close)
+	return l, nil
+}
+
+// Produce writes amount fake records (a share bad) of the named datasets to the stream.
+func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad float64, seed uint64, progress func(streamput.Stats)) (fake.Tally, streamput.Stats, error) {
+	reg, err := events.Registry()
+	if err != nil {
+		return nil, streamput.Stats{}, err
+	}
+	gens, err := fake.Generators(reg, datasets, fake.Options{Seed: seed, BadShare: bad})
+	if err != nil {
+		return nil, streamput.Stats{}, err
+	}
+	w, err := streamput.New(l.KinesisClient, streamput.Config{StreamName: l.cfg.Stream, Progress: progress})
+	if err != nil {
+		return nil, streamput.Stats{}, err
+	}
+	tally, err := fake.Produce(ctx, gens, amount, func(ctx context.Context, r fake.Record) error {
+		return w.Put(ctx, streamput.Entry{Data: r.Data, PartitionKey: r.PartitionKey})
+	})
+	if err == nil {
+		err = w.Flush(ctx)
+	}
+	return tally, w.Stats(), err
+}
+
+// WaitIdle returns once the mapping has delivered everything in the stream.
+func (l *Lake) WaitIdle(ctx context.Context) error { return l.Mapping.WaitIdle(ctx) }
+
+// Stream is the stream's name.
+func (l *Lake) Stream() string { return l.cfg.Stream }
+
+// Dir is where the lake's files are.
+func (l *Lake) Dir() string { return l.cfg.Dir }
+
+// Close stops everything Start started, the last first.
+func (l *Lake) Close() error {
+	var errs []error
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		errs = append(errs, l.closers[i]())
+	}
+	l.closers = nil
+	return errors.Join(errs...)
+}

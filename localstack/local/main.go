@@ -1,0 +1,114 @@
+// Command local runs the lake on this machine: `make local` (keeps running until Ctrl-C) or
+// `make local-run` (produces a sample, checks the counts and exits).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/sluicelake/sluice/localstack/lakehost"
+	"github.com/sluicelake/sluice/shared/streamput"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	dir := flag.String("dir", filepath.Join(".local", "lake"), "where the lake's files go (wiped at start unless --keep)")
+	keep := flag.Bool("keep", false, "keep the files of earlier runs")
+	binDir := flag.String("bin-dir", filepath.Join(".build", runtime.GOARCH), "where `make build` put the functions")
+	amount := flag.Int("amount", 3000, "sample events to produce")
+	bad := flag.Float64("bad", 0.05, "share of deliberately invalid events")
+	datasets := flag.String("datasets", "all", "datasets to produce (comma separated, or all)")
+	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fake data")
+	once := flag.Bool("once", false, "produce the sample, check the counts and exit")
+	logs := flag.String("logs", filepath.Join(".local", "functions.log"), "file for the functions' logs")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !*keep {
+		os.RemoveAll(*dir)
+	}
+	os.MkdirAll(filepath.Dir(*logs), 0o755)
+	logFile, err := os.Create(*logs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 1
+	}
+	defer logFile.Close()
+
+	start := time.Now()
+	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 1
+	}
+	defer lake.Close()
+	fmt.Printf("sluice local lake up in %s\n", time.Since(start).Round(time.Millisecond))
+	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
+	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine in %s\n", lake.S3.Endpoint(), *dir)
+	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
+		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
+
+	fmt.Printf("producing %d events (%.0f%% bad) ...\n", *amount, 100**bad)
+	bar := streamput.Bar(os.Stderr, *amount, false)
+	tally, stats, err := lake.Produce(ctx, *datasets, *amount, *bad, *seed, bar.Update)
+	bar.Finish()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: produce:", err)
+		return 1
+	}
+	fmt.Printf("sent %d records in %s (%.0f records/s); bad by kind: %v\n", stats.Sent, stats.Elapsed.Round(time.Millisecond), stats.PerSecond(), tally)
+	produced := time.Now()
+	if err := lake.WaitIdle(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "local: waiting for ingest:", err)
+		return 1
+	}
+	fmt.Printf("all records ingested %s after the last was sent\n\n", time.Since(produced).Round(time.Millisecond))
+	counts, err := lake.Summary()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: summary:", err)
+		return 1
+	}
+	lakehost.Print(os.Stdout, counts)
+	ms := lake.Mapping.Stats()
+	fmt.Printf("\nevent source mapping: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
+		ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
+
+	var cleansed, quarantined int64
+	for _, c := range counts {
+		switch c.Zone {
+		case zone.Cleansed:
+			cleansed += c.Rows
+		case zone.Quarantine:
+			quarantined += c.Rows
+		}
+	}
+	ok := cleansed+quarantined == int64(stats.Sent) && quarantined == int64(tally.Bad())
+	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
+		stats.Sent, cleansed, quarantined, tally.Bad(), map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+	if *once {
+		if !ok {
+			return 1
+		}
+		return 0
+	}
+	fmt.Printf("\nThe lake keeps running. Produce more with:\n  AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x go run ./events/producer --stream %s --dataset all --amount 1000\nCtrl-C stops everything.\n",
+		lake.Kinesis.Endpoint, lake.S3.Region, lake.Stream())
+	<-ctx.Done()
+	fmt.Println("\nstopping ...")
+	if counts, err := lake.Summary(); err == nil {
+		lakehost.Print(os.Stdout, counts)
+	}
+	return 0
+}
