@@ -257,7 +257,7 @@ func TestPartitionQueryNamesRequiredFieldsAndEventTime(t *testing.T) {
 		}
 	}
 	q := lake.PartitionQuery(ue)
-	for _, want := range []string{`."event_id"`, `."user_id"`, `."event_type"`, `(."timestamp" | capture(`, `{dt: strftime("%Y-%m-%d"), hr: strftime("%H")}`, `not a user_events record`} {
+	for _, want := range []string{`."event_id"`, `."user_id"`, `."event_type"`, `([."timestamp" | capture(`, `{dt: strftime("%Y-%m-%d"), hr: strftime("%H")}`, `not a user_events record`} {
 		if !strings.Contains(q, want) {
 			t.Errorf("query lacks %s:\n%s", want, q)
 		}

@@ -147,7 +147,8 @@ func PartitionQuery(c *contract.Contract) string {
 	}
 	et := fmt.Sprintf(".%q", c.Fields[c.EventTime].Name)
 	return fmt.Sprintf(`if ([%s] | all(. != null)) then `+
-		`(%s | capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.[0-9]+)?(?<z>[Zz]|[+-][0-9]{2}:[0-9]{2})$")) as $c | `+
+		`([%s | capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.[0-9]+)?(?<z>[Zz]|[+-][0-9]{2}:[0-9]{2})$")] | `+
+		`if length == 1 then .[0] else error("the event time is not an RFC 3339 timestamp") end) as $c | `+
 		`(($c.d + "T" + $c.t + "Z") | fromdateiso8601) - `+
 		`(if ($c.z | ascii_upcase) == "Z" then 0 else ((($c.z[1:3] | tonumber) * 60 + ($c.z[4:6] | tonumber)) * 60 * (if $c.z[0:1] == "-" then -1 else 1 end)) end) | `+
 		`{dt: strftime("%%Y-%%m-%%d"), hr: strftime("%%H")} `+
