@@ -18,6 +18,7 @@ import (
 	"github.com/rclone/gofakes3/s3mem"
 
 	"github.com/sluicelake/sluice/shared/awsconfig"
+	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 // isolate gives the SDK a clean, local environment: fixed keys and region, no profiles,
@@ -147,6 +148,9 @@ func TestCABundleIsHonoured(t *testing.T) {
 }
 
 func TestLoadInstrumentsWhenTracingIsOn(t *testing.T) {
+	if tracing.Backend == "none" {
+		t.Skip("built with -tags noxray: there is no tracing backend to instrument with")
+	}
 	isolate(t)
 	off, err := awsconfig.Load(t.Context())
 	if err != nil {
