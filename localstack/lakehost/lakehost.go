@@ -118,6 +118,17 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		return nil, err
 	}
 
+	// Kinesis first: the S3 stand-in changes the working directory, and the Kinesis starter finds
+	// its tools folder from there.
+	if l.Kinesis, err = kinesislocal.Start(ctx, kinesislocal.Options{ToolsDir: cfg.ToolsDir}); err != nil {
+		return nil, fmt.Errorf("start the Kinesis stand-in: %w", err)
+	}
+	l.closers = append(l.closers, l.Kinesis.Close)
+	l.KinesisClient = kinesislocal.NewClient(l.Kinesis.Endpoint)
+	if err := kinesislocal.CreateStream(ctx, l.KinesisClient, cfg.Stream, cfg.Shards); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+	}
+
 	if l.S3, err = s3local.Start(ctx, cfg.Dir); err != nil {
 		return nil, fmt.Errorf("start the S3 stand-in: %w", err)
 	}
@@ -127,15 +138,6 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		if err := l.S3.CreateBucket(ctx, b); err != nil {
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
-	}
-
-	if l.Kinesis, err = kinesislocal.Start(ctx, kinesislocal.Options{ToolsDir: cfg.ToolsDir}); err != nil {
-		return nil, fmt.Errorf("start the Kinesis stand-in: %w", err)
-	}
-	l.closers = append(l.closers, l.Kinesis.Close)
-	l.KinesisClient = kinesislocal.NewClient(l.Kinesis.Endpoint)
-	if err := kinesislocal.CreateStream(ctx, l.KinesisClient, cfg.Stream, cfg.Shards); err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
 	}
 
 	s3Endpoint := l.S3.Endpoint()
