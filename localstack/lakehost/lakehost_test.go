@@ -40,7 +40,7 @@ func buildFunctions(t *testing.T) string {
 
 type produced struct {
 	good map[string][]byte // record key → JSON
-	bad  map[string]int // record bytes → how many were sent (empty records are all alike)
+	bad  map[string]int    // record bytes → how many were sent (empty records are all alike)
 	sent int
 }
 
