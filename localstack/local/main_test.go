@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// TestOnceRunAccountsForEveryRecord runs the command as `make local-run` does and checks the
+// closing accounting line it prints: sent = cleansed + quarantined, and quarantined = bad.
+func TestOnceRunAccountsForEveryRecord(t *testing.T) {
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "bin")
+	build := func(out, pkg string, env ...string) {
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
+		cmd.Env = append(os.Environ(), env...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	build(filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest", "CGO_ENABLED=0")
+	build(filepath.Join(tmp, "local"), "github.com/sluicelake/sluice/localstack/local")
+
+	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
+		"--dir", filepath.Join(tmp, "lake"), "--bin-dir", bin, "--logs", filepath.Join(tmp, "functions.log"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("local --once: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`accounted: (\d+) sent = (\d+) cleansed \+ (\d+) quarantined \((\d+) produced bad\): OK`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no accounting line in:\n%s", out)
+	}
+	n := func(i int) int { v, _ := strconv.Atoi(string(m[i])); return v }
+	if n(1) != 800 || n(2)+n(3) != 800 || n(3) != n(4) || n(4) != 80 {
+		t.Fatalf("accounting %s", m[0])
+	}
+	if !regexp.MustCompile(`cleansed\s+user_events\s+\d+\s+\d+`).Match(out) || !regexp.MustCompile(`cleansed\s+customers\s+\d+\s+\d+`).Match(out) {
+		t.Errorf("summary lacks per-dataset rows:\n%s", out)
+	}
+}
