@@ -9,15 +9,16 @@ import (
 	"sort"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/record"
 )
 
-// codec is shared by every file: a zstd encoder carries a large history window, and pooling it
-// across files (rather than a new codec per file) removes most of the cost of compression.
-var codec = &zstd.Codec{Level: zstd.SpeedDefault}
+// codec is shared by every file, so that its encoders are pooled across files rather than
+// made anew for each; its window matches the page size (no page is larger).
+var codec = newZstdCodec(defaultPageBytes)
+
+const defaultPageBytes = 1 << 20
 
 // CreatedBy is written into every file's footer (constant, so output is byte-for-byte repeatable).
 const CreatedBy = "sluice"
@@ -72,7 +73,7 @@ type Options struct {
 	// RowGroupRows bounds a row group. Default 1,000,000: ingest files are small, and the
 	// compactor makes ~128 MB files whose row groups Athena splits on.
 	RowGroupRows int64
-	// PageBytes is the page buffer size. Default 1 MiB.
+	// PageBytes is the page buffer size. Default and maximum 1 MiB (the zstd window).
 	PageBytes int
 }
 
@@ -110,8 +111,8 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = 1_000_000
 	}
-	if opts.PageBytes <= 0 {
-		opts.PageBytes = 1 << 20
+	if opts.PageBytes <= 0 || opts.PageBytes > defaultPageBytes {
+		opts.PageBytes = defaultPageBytes
 	}
 	wopts := []parquet.WriterOption{
 		schema,
