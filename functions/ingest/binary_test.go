@@ -89,7 +89,8 @@ func BenchmarkBinary6MB(b *testing.B) {
 		Name: "ingest", Binary: exe, MemorySize: 128, Timeout: 120 * time.Second,
 		Env: []string{"AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
 			"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=us-east-1",
-			"SLUICE_CLEANSED_BUCKET=" + cleansed, "SLUICE_QUARANTINE_BUCKET=" + quarantine, "SLUICE_TRACING=off"},
+			"SLUICE_CLEANSED_BUCKET=" + cleansed, "SLUICE_QUARANTINE_BUCKET=" + quarantine, "SLUICE_TRACING=off",
+			"GOMEMLIMIT=" + os.Getenv("BENCH_GOMEMLIMIT")}, // empty: the function sizes itself (shared/memlimit)
 	})
 	if err != nil {
 		b.Fatal(err)

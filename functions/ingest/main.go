@@ -11,6 +11,7 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/ingest"
+	"github.com/sluicelake/sluice/shared/memlimit"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/obs"
 	"github.com/sluicelake/sluice/shared/record"
@@ -18,6 +19,7 @@ import (
 
 func main() {
 	ctx := context.Background()
+	memlimit.Apply()
 	log := obs.NewLogger(os.Stdout, "ingest")
 	contracts, err := events.Registry()
 	if err != nil {
