@@ -18,7 +18,7 @@ import (
 // made anew for each; its window matches the page size (no page is larger).
 var codec = newZstdCodec(defaultPageBytes)
 
-const defaultPageBytes = 1 << 20
+const defaultPageBytes = 256 << 10
 
 // CreatedBy is written into every file's footer (constant, so output is byte-for-byte repeatable).
 const CreatedBy = "sluice"
@@ -73,7 +73,7 @@ type Options struct {
 	// RowGroupRows bounds a row group. Default 1,000,000: ingest files are small, and the
 	// compactor makes ~128 MB files whose row groups Athena splits on.
 	RowGroupRows int64
-	// PageBytes is the page buffer size. Default and maximum 1 MiB (the zstd window).
+	// PageBytes is the page buffer size. Default and maximum 256 KiB (the zstd window).
 	PageBytes int
 }
 
