@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,11 +52,15 @@ func clickstream(n int) []ingest.Record {
 	return recs
 }
 
-// discard is a store that keeps nothing: the benchmark measures CPU, not the network.
-type discard struct{}
+// discard is a store that keeps nothing but a count of bytes: the benchmark measures CPU, not
+// the network.
+type discard struct{ written *atomic.Int64 }
 
 func (discard) Bucket() string { return "discard" }
-func (discard) Put(_ context.Context, key string, body []byte, _ objectstore.PutOptions) (objectstore.Info, error) {
+func (d discard) Put(_ context.Context, key string, body []byte, _ objectstore.PutOptions) (objectstore.Info, error) {
+	if d.written != nil {
+		d.written.Add(int64(len(body)))
+	}
 	return objectstore.Info{Key: key, Size: int64(len(body))}, nil
 }
 func (discard) Get(context.Context, string) (io.ReadCloser, objectstore.Info, error) {
@@ -114,15 +119,18 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	})
 	b.Run("decode+validate+partition+zstd-parquet", func(b *testing.B) {
-		p := &ingest.Processor{Contracts: reg, Cleansed: discard{}, Quarantine: discard{}, Concurrency: 1,
+		var written atomic.Int64
+		p := &ingest.Processor{Contracts: reg, Cleansed: discard{&written}, Quarantine: discard{}, Concurrency: 1,
 			Options: record.Options{Now: func() time.Time { return now }}}
 		b.SetBytes(size)
 		for b.Loop() {
+			written.Store(0)
 			res, err := p.Process(context.Background(), recs)
 			if err != nil || res.Written != len(recs) {
 				b.Fatalf("%v %+v", err, res.Reasons)
 			}
 		}
+		b.ReportMetric(float64(size)/float64(written.Load()), "json/parquet")
 	})
 }
 

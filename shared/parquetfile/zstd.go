@@ -17,10 +17,10 @@ type zstdCodec struct {
 	decoders sync.Pool
 }
 
-func newZstdCodec(window int) *zstdCodec {
+func newZstdCodec(window int, level zstd.EncoderLevel) *zstdCodec {
 	c := &zstdCodec{window: window}
 	c.encoders.New = func() any {
-		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1),
+		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(window), zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			panic(err) // only for invalid options, which are constants here
