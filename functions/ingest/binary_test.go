@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +15,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	sluiceevents "github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
+	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/quarantine"
+	"github.com/sluicelake/sluice/shared/record"
 )
 
 // kinesisEvent builds a Kinesis trigger payload of about size bytes of record data.
@@ -67,16 +73,103 @@ func peakRSS(exe string) (int64, error) {
 	return 0, fmt.Errorf("no running process of %s", exe)
 }
 
+// build builds this function as `make build` does.
+func build(tb testing.TB) string {
+	exe := filepath.Join(tb.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// TestSampleEvent runs events/samples/kinesis-batch.json through the built binary: every record
+// ends in the cleansed zone or in quarantine, and the function reports no failures.
+func TestSampleEvent(t *testing.T) {
+	payload, err := os.ReadFile("../../events/samples/kinesis-batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.KinesisEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := sluiceevents.Registry()
+	wantBad := 0
+	for i, r := range ev.Records {
+		if _, rej := record.NewBatch(reg, record.Options{DefaultDataset: "user_events"}).Add(r.Kinesis.Data, i); rej != nil {
+			wantBad++
+		}
+	}
+	client, endpoint := s3test.StartGofakes3(t)
+	cleansed := s3test.CreateBucket(t, client, "cleansed")
+	quarantined := s3test.CreateBucket(t, client, "quarantine")
+	fn, err := runtimeapi.Start(context.Background(), runtimeapi.Config{
+		Name: "ingest", Binary: build(t), MemorySize: 128,
+		Env: []string{"AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
+			"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=us-east-1", "SLUICE_DEFAULT_DATASET=user_events",
+			"SLUICE_CLEANSED_BUCKET=" + cleansed, "SLUICE_QUARANTINE_BUCKET=" + quarantined},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	res, err := fn.Invoke(context.Background(), payload)
+	if err != nil || res.FunctionError != nil {
+		t.Fatalf("%v %v", err, res.FunctionError)
+	}
+	if string(res.Payload) != `{"batchItemFailures":null}` && string(res.Payload) != `{"batchItemFailures":[]}` {
+		t.Fatalf("response %s", res.Payload)
+	}
+	rows, bad := 0, 0
+	for _, in := range list(t, client, cleansed) {
+		body := get(t, client, cleansed, in)
+		r, err := parquetfile.ReadBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += len(r)
+	}
+	for _, in := range list(t, client, quarantined) {
+		entries, err := quarantine.Decode(bytes.NewReader(get(t, client, quarantined, in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad += len(entries)
+	}
+	if wantBad == 0 || bad != wantBad || rows+bad != len(ev.Records) {
+		t.Fatalf("%d records: %d rows + %d quarantined, want %d bad", len(ev.Records), rows, bad, wantBad)
+	}
+}
+
+func list(t *testing.T, client *s3.Client, bucket string) []string {
+	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	return keys
+}
+
+func get(t *testing.T, client *s3.Client, bucket, key string) []byte {
+	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(out.Body)
+	return b
+}
+
 // BenchmarkBinary6MB drives the built, stripped bootstrap through the Lambda Runtime API with a
 // full 6 MB Kinesis batch against an S3 stand-in, and reports the process's peak RSS (what a
 // function's memory size must hold) and its start-to-ready time.
 func BenchmarkBinary6MB(b *testing.B) {
-	exe := filepath.Join(b.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	exe := build(b)
 	client, endpoint := s3test.StartGofakes3(b)
 	cleansed := s3test.CreateBucket(b, client, "cleansed")
 	quarantine := s3test.CreateBucket(b, client, "quarantine")
