@@ -10,11 +10,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sluicelake/sluice/shared/obs"
 )
 
-// MetricsNamespace is where ingest and validate publish record counts (CloudWatch embedded
-// metric format, dimension Stage): RecordsAccepted and RecordsQuarantined feed the quarantine alarm.
-const MetricsNamespace = "Sluice"
+// MetricsNamespace is where the functions publish (shared/obs.DefaultNamespace).
+const MetricsNamespace = obs.DefaultNamespace
 
 func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
 	// CloudWatch publishes alarm notifications into the encrypted topic with the lake key.
@@ -83,20 +84,25 @@ func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
 	alarm("FirehoseFreshnessAlarm", "the oldest record in Firehose is older than 15 minutes",
 		firehose("DeliveryToS3.DataFreshness", "Maximum"), 900, gt, 2)
 
-	records := func(metric string) awscloudwatch.Metric {
+	// What ingest and validate publish (shared/obs, embedded metric format): per function,
+	// RecordsWritten and RecordsQuarantined.
+	records := func(function, metric string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:     jsii.String(MetricsNamespace),
 			MetricName:    jsii.String(metric),
-			DimensionsMap: &map[string]*string{"Stage": jsii.String(s.Stage)},
+			DimensionsMap: &map[string]*string{obs.DimFunction: jsii.String(function)},
 			Period:        awscdk.Duration_Minutes(jsii.Number(15)),
 			Statistic:     jsii.String("Sum"),
 		})
 	}
 	quarantineRate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression:   jsii.String("100 * q / (q + a)"),
-		UsingMetrics: &map[string]awscloudwatch.IMetric{"q": records("RecordsQuarantined"), "a": records("RecordsAccepted")},
-		Label:        jsii.String("quarantined %"),
-		Period:       awscdk.Duration_Minutes(jsii.Number(15)),
+		Expression: jsii.String("100 * (FILL(qi,0) + FILL(qv,0)) / (FILL(qi,0) + FILL(qv,0) + FILL(wi,0) + FILL(wv,0))"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"qi": records("ingest", "RecordsQuarantined"), "wi": records("ingest", "RecordsWritten"),
+			"qv": records("validate", "RecordsQuarantined"), "wv": records("validate", "RecordsWritten"),
+		},
+		Label:  jsii.String("quarantined %"),
+		Period: awscdk.Duration_Minutes(jsii.Number(15)),
 	})
 	alarm("QuarantineRateAlarm", fmt.Sprintf("more than %g%% of records were quarantined in 15 minutes", s.QuarantineAlarmPercent),
 		quarantineRate, s.QuarantineAlarmPercent, gt, 1)

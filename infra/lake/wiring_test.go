@@ -184,7 +184,9 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		t.Errorf("alarms %v, want %v", got, want)
 	}
 	q := toJSON(s.one(t, "AWS::CloudWatch::Alarm", "QuarantineRateAlarm")["Properties"])
-	for _, w := range []string{`"Expression":"100 * q / (q + a)"`, `"MetricName":"RecordsQuarantined"`, `"Namespace":"Sluice"`, `"Threshold":5`} {
+	// The alarm must read the metrics the functions really publish (shared/obs, functions/ingest).
+	for _, w := range []string{`"MetricName":"RecordsQuarantined"`, `"MetricName":"RecordsWritten"`, `"Namespace":"Sluice"`,
+		`{"Name":"function","Value":"ingest"}`, `{"Name":"function","Value":"validate"}`, `"Threshold":5`} {
 		if !strings.Contains(q, w) {
 			t.Errorf("quarantine alarm lacks %s: %s", w, q)
 		}

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluicelake/sluice/localstack/procgroup"
 )
 
 const (
@@ -181,7 +183,7 @@ func start(ctx context.Context, node, pkg string, opts Options) (*Server, error)
 	cmd.Stdout = multi(tail, opts.Stdout)
 	cmd.Stderr = multi(tail, opts.Stderr)
 	cmd.WaitDelay = time.Second
-	setProcessGroup(cmd)
+	procgroup.Set(cmd)
 
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -245,7 +247,7 @@ func NewClient(endpoint string, optFns ...func(*kinesis.Options)) *kinesis.Clien
 // Close kills the server's whole process group and waits for it to exit.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		killProcessGroup(s.cmd)
+		procgroup.Kill(s.cmd)
 		<-s.exited
 	})
 	return nil

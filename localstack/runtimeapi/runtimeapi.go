@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/sluicelake/sluice/localstack/procgroup"
 )
 
 // Limits and defaults of the Lambda service.
@@ -351,7 +353,7 @@ func (f *Function) coldStart(ctx context.Context) (*instance, time.Duration, *Fu
 	cmd.Stdout = f.cfg.Stdout
 	cmd.Stderr = f.cfg.Stderr
 	cmd.WaitDelay = waitDelayForInheritedPipes
-	setProcessGroup(cmd)
+	procgroup.Set(cmd)
 	inst.cmd = cmd
 
 	inst.started = time.Now()
@@ -531,7 +533,7 @@ func (in *instance) invoke(ctx context.Context, payload []byte, f *Function) (re
 // stop kills the process group and the server, and waits for the process to be reaped.
 func (in *instance) stop() {
 	in.stopOnce.Do(func() {
-		killProcessGroup(in.cmd)
+		procgroup.Kill(in.cmd)
 		<-in.exited
 		_ = in.srv.Close()
 	})
@@ -540,7 +542,7 @@ func (in *instance) stop() {
 // shutdown asks the process to stop (SIGTERM) before killing it, as Lambda does on shutdown.
 func (in *instance) shutdown() {
 	if !in.dead() {
-		terminateProcessGroup(in.cmd)
+		procgroup.Terminate(in.cmd)
 		select {
 		case <-in.exited:
 		case <-time.After(shutdownGrace):
