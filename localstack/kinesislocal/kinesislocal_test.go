@@ -19,15 +19,7 @@ import (
 
 func startServer(t *testing.T) *kinesislocal.Server {
 	t.Helper()
-	opts := kinesislocal.Options{}
-	if testing.Verbose() {
-		opts.Stderr = os.Stderr
-	}
-	s, err := kinesislocal.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := kinesislocal.ForTest(t)
 	t.Logf("kinesis-mock ready in %v at %s", s.StartupTime, s.Endpoint)
 	if rss, err := os.ReadFile("/proc/" + strconv.Itoa(s.PID) + "/status"); err == nil {
 		for _, line := range strings.Split(string(rss), "\n") {

@@ -2,7 +2,6 @@ package streamput_test
 
 import (
 	"context"
-	"os"
 	"sort"
 	"testing"
 	"time"
@@ -19,15 +18,7 @@ import (
 
 func startKinesis(t *testing.T) *kinesis.Client {
 	t.Helper()
-	opts := kinesislocal.Options{}
-	if testing.Verbose() {
-		opts.Stderr = os.Stderr
-	}
-	s, err := kinesislocal.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := kinesislocal.ForTest(t)
 	return s.Client()
 }
 
