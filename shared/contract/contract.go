@@ -65,7 +65,7 @@ const (
 // Rules are the quality rules of one field, beyond its type.
 type Rules struct {
 	Min, Max             *float64 // numbers: inclusive bounds
-	Pattern              *regexp.Regexp
+	Pattern              *Matcher
 	MinLength, MaxLength int // strings, in bytes; MaxLength 0 means no limit
 }
 
@@ -408,11 +408,11 @@ func parseRules(f *Field, raw any) error {
 				return fmt.Errorf(`rule "pattern" applies to strings, not %s`, f.Kind)
 			}
 			s, _ := v.(string)
-			re, err := regexp.Compile(s)
+			m, err := compileMatcher(s)
 			if err != nil || s == "" {
 				return fmt.Errorf(`rule "pattern" is not a valid regular expression: %v`, err)
 			}
-			f.Rules.Pattern = re
+			f.Rules.Pattern = m
 		case "minLength", "maxLength":
 			if !textual {
 				return fmt.Errorf("rule %q applies to strings, not %s", k, f.Kind)

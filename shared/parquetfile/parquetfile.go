@@ -4,8 +4,10 @@
 package parquetfile
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/klauspost/compress/zstd"
@@ -149,8 +151,7 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 	}
 	pw := parquet.NewWriter(w, wopts...)
 
-	sorted := append([]int(nil), rows...)
-	sort.SliceStable(sorted, func(a, b int) bool { return t.EventTime(sorted[a]) < t.EventTime(sorted[b]) })
+	sorted := byEventTime(t, rows)
 
 	// Column by column, a chunk of rows at a time: one typed write per column and chunk costs far
 	// less than shredding every row across all columns (WriteRows).
@@ -255,4 +256,26 @@ func scalar(k contract.Kind, v *record.Value) parquet.Value {
 	default: // Boolean
 		return parquet.BooleanValue(v.Int == 1)
 	}
+}
+
+// byEventTime orders rows by event time, ties in their given order. Rows usually arrive nearly
+// sorted, so the check for sorted input pays for itself.
+func byEventTime(t *record.Table, rows []int) []int {
+	type keyed struct{ ts, row int64 }
+	ks := make([]keyed, len(rows))
+	sorted := true
+	for i, r := range rows {
+		ks[i] = keyed{t.EventTime(r), int64(r)}
+		if i > 0 && ks[i].ts < ks[i-1].ts {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortStableFunc(ks, func(a, b keyed) int { return cmp.Compare(a.ts, b.ts) })
+	}
+	out := make([]int, len(ks))
+	for i, k := range ks {
+		out[i] = int(k.row)
+	}
+	return out
 }
