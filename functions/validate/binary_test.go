@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	sluiceevents "github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/shared/fake"
+	"github.com/sluicelake/sluice/shared/filedrop"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
+	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/quarantine"
+	"github.com/sluicelake/sluice/shared/record"
+)
+
+// build builds this function as `make build` does.
+func build(tb testing.TB) string {
+	exe := filepath.Join(tb.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	return exe
+}
+
+func records(tb testing.TB, dataset string, n int, badShare float64) []fake.Record {
+	reg, _ := sluiceevents.Registry()
+	var kinds []fake.Kind
+	for _, k := range fake.Kinds(reg[dataset]) {
+		if k != fake.EmptyRecord {
+			kinds = append(kinds, k)
+		}
+	}
+	g, err := fake.New(reg[dataset], fake.Options{Seed: 3, Now: time.Now().Add(-time.Minute), BadShare: badShare, BadKinds: kinds})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]fake.Record, n)
+	for i := range out {
+		out[i] = g.Next()
+	}
+	return out
+}
+
+func jsonLines(recs []fake.Record) []byte {
+	var b bytes.Buffer
+	for _, r := range recs {
+		b.Write(r.Data)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// customersCSV writes good customer records as CSV, and one ragged row.
+func customersCSV(tb testing.TB, recs []fake.Record) []byte {
+	reg, _ := sluiceevents.Registry()
+	c := reg["customers"]
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write(c.FieldNames())
+	for _, r := range recs {
+		var m map[string]any
+		if err := json.Unmarshal(r.Data, &m); err != nil {
+			tb.Fatal(err)
+		}
+		row := make([]string, len(c.Fields))
+		for i, f := range c.Fields {
+			if m[f.Name] != nil {
+				row[i] = fmt.Sprint(m[f.Name])
+			}
+		}
+		w.Write(row)
+	}
+	w.Write([]string{"ragged", "row"})
+	w.Flush()
+	return b.Bytes()
+}
+
+func gz(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	zw.Close()
+	return out.Bytes()
+}
+
+func parquetOf(tb testing.TB, recs []fake.Record) []byte {
+	reg, _ := sluiceevents.Registry()
+	b := record.NewBatch(reg, record.Options{})
+	for i, r := range recs {
+		if _, rej := b.Add(r.Data, i); rej != nil {
+			tb.Fatal(rej)
+		}
+	}
+	t := b.Tables()[0]
+	rows := make([]int, t.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	var buf bytes.Buffer
+	if err := parquetfile.Write(&buf, t, rows, parquetfile.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func sample(t *testing.T, name string) []byte {
+	b, err := os.ReadFile("../../events/samples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSampleEvents runs every validate-*.json sample event through the built binary against an
+// S3 stand-in holding the files they name: every row ends in the cleansed zone or in quarantine,
+// the broken file goes whole to quarantine, and an SQS message the function cannot handle is
+// reported for redelivery.
+func TestSampleEvents(t *testing.T) {
+	exe := build(t)
+	client, endpoint := s3test.StartGofakes3(t)
+	ctx := context.Background()
+	for _, b := range []string{"raw", "cleansed", "quarantine"} {
+		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cust := records(t, "customers", 300, 0)
+	clicks := records(t, "user_events", 500, 0.1)
+	good := records(t, "user_events", 400, 0)
+	files := map[string][]byte{
+		"landing/customers/2026/11/23/customers.csv":        customersCSV(t, cust),
+		"landing/customers/2026/11/23/customers.csv.gz":     gz(customersCSV(t, cust)),
+		"landing/user_events/2026/11/23/click stream.jsonl": jsonLines(clicks),
+		"landing/user_events/2026/11/23/events.parquet":     parquetOf(t, good),
+		"landing/user_events/2026/11/23/events.jsonl.gz":    gz(jsonLines(good)),
+		"landing/user_events/2026/11/23/broken.parquet":     parquetOf(t, good)[:1000],
+	}
+	for k, body := range files {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("raw"), Key: aws.String(k), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fn, err := runtimeapi.Start(ctx, runtimeapi.Config{
+		Name: "validate", Binary: exe, MemorySize: 128, Timeout: 60 * time.Second,
+		Env: []string{"AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
+			"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=us-east-1", "SLUICE_TRACING=off",
+			"SLUICE_RAW_BUCKET=raw", "SLUICE_CLEANSED_BUCKET=cleansed", "SLUICE_QUARANTINE_BUCKET=quarantine",
+			"SLUICE_VALIDATE_CHUNK_ROWS=150"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	invoke := func(payload []byte) []byte {
+		t.Helper()
+		res, err := fn.Invoke(ctx, payload)
+		if err != nil || res.FunctionError != nil {
+			t.Fatalf("%v %v", err, res.FunctionError)
+		}
+		return res.Payload
+	}
+
+	var direct Result
+	if err := json.Unmarshal(invoke(sample(t, "validate-s3-event.json")), &direct); err != nil {
+		t.Fatal(err)
+	}
+	if len(direct.Files) != 2 || direct.Files[0].Valid != 300 || direct.Files[0].Quarantined != 1 ||
+		direct.Files[1].Key != "landing/user_events/2026/11/23/click stream.jsonl" || direct.Files[1].Quarantined != 50 || direct.Files[1].Valid != 450 {
+		t.Fatalf("S3 event: %+v", direct)
+	}
+	if err := json.Unmarshal(invoke(sample(t, "validate-eventbridge.json")), &direct); err != nil {
+		t.Fatal(err)
+	}
+	if len(direct.Files) != 1 || direct.Files[0].Valid != 400 || direct.Files[0].Quarantined != 0 {
+		t.Fatalf("EventBridge event: %+v", direct)
+	}
+	for _, name := range []string{"validate-sqs-s3.json", "validate-sqs-eventbridge.json"} {
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(invoke(sample(t, name)), &resp); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: %s", name, invoke(sample(t, name)))
+		}
+	}
+	// A message naming another bucket cannot be handled: only it is reported.
+	var ev events.SQSEvent
+	json.Unmarshal(sample(t, "validate-sqs-s3.json"), &ev)
+	ev.Records[0].Body = strings.Replace(ev.Records[0].Body, `"name": "raw"`, `"name": "elsewhere"`, 1)
+	wrong, _ := json.Marshal(ev)
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(invoke(wrong), &resp); err != nil || len(resp.BatchItemFailures) != 1 ||
+		resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].MessageId {
+		t.Fatalf("wrong bucket: %+v %v", resp, err)
+	}
+
+	// Every file has a report; the reports' counts match what the zones hold.
+	var valid, quarantined, whole int64
+	reports := list(t, client, "cleansed", filedrop.ReportPrefix)
+	if len(reports) != len(files) {
+		t.Fatalf("%d reports for %d files: %v", len(reports), len(files), reports)
+	}
+	for _, k := range reports {
+		var rep filedrop.Report
+		if err := json.Unmarshal(get(t, client, "cleansed", k), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if rep.File != nil {
+			whole++
+			if rep.Key != "landing/user_events/2026/11/23/broken.parquet" || rep.File.Reason != filedrop.BadParquet {
+				t.Fatalf("quarantined whole: %s %+v", rep.Key, rep.File)
+			}
+		}
+		valid += rep.Valid
+		quarantined += rep.Quarantined
+	}
+	var rows, entries int64
+	for _, k := range list(t, client, "cleansed", "") {
+		if strings.HasPrefix(k, filedrop.ReportPrefix) {
+			continue
+		}
+		r, err := parquetfile.ReadBytes(get(t, client, "cleansed", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += int64(len(r))
+	}
+	for _, k := range list(t, client, "quarantine", "") {
+		e, err := quarantine.Decode(bytes.NewReader(get(t, client, "quarantine", k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries += int64(len(e))
+	}
+	if whole != 1 || rows != valid || entries != quarantined+whole || valid != 300+450+400+300+400 {
+		t.Fatalf("reports: %d valid, %d quarantined, %d whole; zones: %d rows, %d entries", valid, quarantined, whole, rows, entries)
+	}
+}
+
+func list(t *testing.T, client *s3.Client, bucket, prefix string) []string {
+	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	return keys
+}
+
+func get(t *testing.T, client *s3.Client, bucket, key string) []byte {
+	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(out.Body)
+	return b
+}

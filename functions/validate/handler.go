@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sluicelake/sluice/shared/filedrop"
+	"github.com/sluicelake/sluice/shared/obs"
+)
+
+// handler adapts the trigger's event to the validator: S3 notifications, EventBridge
+// "Object Created" events, and SQS batches carrying either.
+type handler struct {
+	v       *filedrop.Validator
+	log     *slog.Logger
+	metrics io.Writer
+}
+
+func newHandler(v *filedrop.Validator, log *slog.Logger, metrics io.Writer) *handler {
+	return &handler{v: v, log: log, metrics: metrics}
+}
+
+// object is one created object named by an event.
+type object struct {
+	Bucket, Key, Version string
+}
+
+// Result answers a direct (not SQS) invocation: one summary per file.
+type Result struct {
+	Files []Summary `json:"files"`
+}
+
+// Summary is what a file came to; the full report is at Report in the cleansed bucket.
+type Summary struct {
+	Key         string `json:"key"`
+	RowsIn      int64  `json:"rows_in"`
+	Valid       int64  `json:"valid"`
+	Quarantined int64  `json:"quarantined"`
+	File        string `json:"file_quarantined,omitempty"`
+	Report      string `json:"report"`
+}
+
+// envelope holds the fields that tell the event shapes apart.
+type envelope struct {
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	DetailType string `json:"detail-type"`
+	Event      string `json:"Event"` // "s3:TestEvent" when a notification is first configured
+}
+
+func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("validate: the event is not JSON: %w", err)
+	}
+	if len(env.Records) > 0 && env.Records[0].EventSource == "aws:sqs" {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("validate: SQS event: %w", err)
+		}
+		return h.sqs(ctx, ev), nil
+	}
+	objs, err := objectsOf(raw)
+	if err != nil {
+		return nil, err
+	}
+	var res Result
+	for _, o := range objs {
+		s, err := h.file(ctx, o)
+		if err != nil {
+			// The invocation fails and is retried (then dead-lettered): files already done are
+			// rewritten to the same objects, so the retry is harmless.
+			return nil, err
+		}
+		if s != nil {
+			res.Files = append(res.Files, *s)
+		}
+	}
+	return res, nil
+}
+
+// sqs validates each message's objects, reporting the messages that failed for redelivery.
+func (h *handler) sqs(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, m := range ev.Records {
+		err := func() error {
+			objs, err := objectsOf([]byte(m.Body))
+			if err != nil {
+				return err
+			}
+			for _, o := range objs {
+				if _, err := h.file(ctx, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			h.log.Error("message failed; SQS will redeliver it", "message", m.MessageId, "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp
+}
+
+// objectsOf reads the created objects of an S3 notification or an EventBridge event.
+func objectsOf(raw []byte) ([]object, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("validate: the message is not JSON: %w", err)
+	}
+	switch {
+	case env.Event == "s3:TestEvent":
+		return nil, nil
+	case env.DetailType != "":
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("validate: EventBridge event: %w", err)
+		}
+		if ev.DetailType != "Object Created" {
+			return nil, nil // the rule should not send these; nothing to do
+		}
+		var d struct {
+			Bucket struct {
+				Name string `json:"name"`
+			} `json:"bucket"`
+			Object struct {
+				Key       string `json:"key"`
+				VersionID string `json:"version-id"`
+			} `json:"object"`
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Bucket.Name == "" || d.Object.Key == "" {
+			return nil, fmt.Errorf("validate: EventBridge detail without bucket.name and object.key: %s", ev.Detail)
+		}
+		return []object{{d.Bucket.Name, d.Object.Key, d.Object.VersionID}}, nil // EventBridge keys are not URL-encoded
+	case len(env.Records) > 0:
+		// Decoded by hand, not into events.S3Event: some stand-ins send fields that do not fit it.
+		var ev struct {
+			Records []struct {
+				EventSource string `json:"eventSource"`
+				EventName   string `json:"eventName"`
+				S3          struct {
+					Bucket struct {
+						Name string `json:"name"`
+					} `json:"bucket"`
+					Object struct {
+						Key       string `json:"key"`
+						VersionID string `json:"versionId"`
+					} `json:"object"`
+				} `json:"s3"`
+			} `json:"Records"`
+		}
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("validate: S3 event: %w", err)
+		}
+		var out []object
+		for _, r := range ev.Records {
+			if r.EventSource != "aws:s3" {
+				return nil, fmt.Errorf("validate: a record from %q; this function takes S3 events", r.EventSource)
+			}
+			if !strings.HasPrefix(strings.TrimPrefix(r.EventName, "s3:"), "ObjectCreated") {
+				continue
+			}
+			key, err := url.QueryUnescape(r.S3.Object.Key) // S3 notifications URL-encode keys (spaces as +)
+			if err != nil {
+				return nil, fmt.Errorf("validate: S3 event key %q: %w", r.S3.Object.Key, err)
+			}
+			out = append(out, object{r.S3.Bucket.Name, key, r.S3.Object.VersionID})
+		}
+		return out, nil
+	}
+	return nil, errors.New("validate: the event is none of S3 notification, EventBridge Object Created or SQS")
+}
+
+// file validates one object; nil without error means the object was skipped.
+func (h *handler) file(ctx context.Context, o object) (*Summary, error) {
+	if o.Bucket != h.v.Raw.Bucket() {
+		return nil, fmt.Errorf("validate: event for bucket %q, but this function reads %q (SLUICE_RAW_BUCKET); fix the trigger or the setting", o.Bucket, h.v.Raw.Bucket())
+	}
+	if !strings.HasPrefix(o.Key, filedrop.LandingPrefix) || strings.HasSuffix(o.Key, "/") {
+		// The trigger filters on landing/; anything else (the stream archive) is not a file drop.
+		h.log.Info("not a file drop; skipped", "key", o.Key)
+		return nil, nil
+	}
+	start := time.Now()
+	rep, err := h.v.Validate(ctx, o.Key, o.Version)
+	if err != nil {
+		return nil, err
+	}
+	m := obs.NewMetrics("validate")
+	m.Add(rep.Dataset, "FilesIn", obs.Count, 1)
+	m.Add(rep.Dataset, "RecordsIn", obs.Count, float64(rep.RowsIn))
+	m.Add(rep.Dataset, "RecordsWritten", obs.Count, float64(rep.Valid))
+	m.Add(rep.Dataset, "RecordsQuarantined", obs.Count, float64(rep.Quarantined))
+	m.Add(rep.Dataset, "BytesIn", obs.Bytes, float64(rep.Bytes))
+	m.Add(rep.Dataset, "FileLatency", obs.Milliseconds, float64(time.Since(start).Milliseconds()))
+	s := &Summary{Key: o.Key, RowsIn: rep.RowsIn, Valid: rep.Valid, Quarantined: rep.Quarantined, Report: rep.ReportKey}
+	if rep.File != nil {
+		s.File = rep.File.Reason
+		m.Add(rep.Dataset, "FilesQuarantined", obs.Count, 1)
+		h.log.Warn("file quarantined whole", "key", o.Key, "reason", rep.File.Reason, "detail", rep.File.Detail)
+	}
+	if err := m.Flush(h.metrics); err != nil {
+		h.log.Warn("metrics not written", "error", err)
+	}
+	h.log.Info("file done", "key", o.Key, "rows_in", rep.RowsIn, "valid", rep.Valid, "quarantined", rep.Quarantined,
+		"reasons", rep.Reasons, "objects", len(rep.CleansedObjects)+len(rep.QuarantineObjects), "report", rep.ReportKey)
+	return s, nil
+}
+
+func mustEnv(log *slog.Logger, name string) string {
+	v := os.Getenv(name)
+	if v == "" {
+		fatal(log, "configuration", fmt.Errorf("environment variable %s is not set: it names a bucket this function uses", name))
+	}
+	return v
+}
+
+func fatal(log *slog.Logger, what string, err error) {
+	log.Error(what+" failed", "error", err)
+	os.Exit(1)
+}
