@@ -50,8 +50,10 @@ type chunk struct {
 	reg     map[string]*contract.Contract
 }
 
-func newChunk(reg map[string]*contract.Contract, opts record.Options) *chunk {
-	return &chunk{batch: record.NewBatch(reg, opts), reg: reg}
+func newChunk(reg map[string]*contract.Contract, opts record.Options, rows int) *chunk {
+	b := record.NewBatch(reg, opts)
+	b.Reserve(rows) // growing a table row by row copies it over and over
+	return &chunk{batch: b, reg: reg}
 }
 
 func (c *chunk) add(r rec, rep *Report) {
@@ -98,6 +100,7 @@ func (r *run) flush(c *chunk) error {
 		for _, p := range keys {
 			rows := parts[p]
 			var buf bytes.Buffer
+			buf.Grow(64 * len(rows)) // about what a clickstream row takes in zstd Parquet
 			if err := parquetfile.Write(&buf, t, rows, parquetfile.Options{Metadata: map[string]string{
 				"sluice.contract": ct.Name, "sluice.contract_version": ct.Version,
 				"sluice.source": r.v.Raw.Bucket() + "/" + r.key}}); err != nil {
