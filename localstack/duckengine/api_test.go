@@ -1,0 +1,119 @@
+package duckengine_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/sluicelake/sluice/shared/query/api"
+	"github.com/sluicelake/sluice/shared/query/querytest"
+)
+
+// TestHTTPAPI drives the query API over HTTP, as the local host serves it, on the local engine.
+func TestHTTPAPI(t *testing.T) {
+	dir := t.TempDir()
+	writeLake(t, dir, "cleansed", querytest.Generate(1000, 2))
+	eng := open(t, dir)
+	srv := httptest.NewServer(&api.Service{Compiler: compiler(t, eng), Engine: eng})
+	t.Cleanup(srv.Close)
+
+	call := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s %s: %s: not JSON: %s", method, path, resp.Status, b)
+		}
+		return resp.StatusCode, m
+	}
+
+	// wait: the rows come back in the answer to the POST.
+	code, m := call("POST", "/queries?wait=20&page_size=2", `{"dataset":"user_events","group_by":["event_type"],"aggregates":[{"fn":"count","as":"n"}],"order_by":[{"column":"n","desc":true},{"column":"event_type"}]}`)
+	if code != 200 || m["state"] != "SUCCEEDED" {
+		t.Fatalf("POST with wait: %d %v", code, m)
+	}
+	res := m["results"].(map[string]any)
+	if rows := res["rows"].([]any); len(rows) != 2 || res["next_token"] != "2" {
+		t.Fatalf("first page %v", res)
+	}
+	if first := res["rows"].([]any)[0].([]any); first[0] != "add_to_cart" || first[1] != float64(143) {
+		t.Errorf("top group %v, want add_to_cart 143 (six types tie; ordered by name)", first)
+	}
+	id := m["id"].(string)
+
+	code, m = call("GET", "/queries/"+id+"/results?page_size=5&page_token=2", "")
+	if code != 200 || len(m["rows"].([]any)) != 5 || m["next_token"] != nil {
+		t.Errorf("second page: %d %v", code, m)
+	}
+	code, m = call("GET", "/queries/"+id, "")
+	if code != 200 || m["state"] != "SUCCEEDED" || m["bytes_scanned"].(float64) <= 0 {
+		t.Errorf("status: %d %v", code, m)
+	}
+
+	// Without wait: 202 and an id to poll.
+	code, m = call("POST", "/queries", `{"dataset":"user_events","columns":["event_id"],"limit":3}`)
+	if code != 202 || m["id"] == "" || m["status_url"] != "/queries/"+m["id"].(string) {
+		t.Errorf("POST: %d %v", code, m)
+	}
+
+	bad := []struct {
+		method, path, body string
+		code               int
+		want               string
+	}{
+		{"POST", "/queries", `{"dataset":"orders"}`, 400, `dataset: unknown dataset "orders"`},
+		{"POST", "/queries", `{"dataset":"user_events","columns":["emial"]}`, 400, `has no column "emial"`},
+		{"POST", "/queries", `{"dataset":`, 400, "not a valid query object"},
+		{"POST", "/queries", `{"sql":"SELECT 1"}`, 400, "raw SQL is disabled"},
+		{"POST", "/queries?wait=soon", `{"dataset":"user_events"}`, 400, "wait: give seconds"},
+		{"POST", "/queries?page_size=0", `{"dataset":"user_events"}`, 400, "page_size: give a whole number from 1 to 1000"},
+		{"GET", "/queries/" + id + "/results?page_token=xyz", "", 400, "page_token"},
+		{"GET", "/queries/nope", "", 404, `no query with id "nope"`},
+		{"GET", "/queries/nope/results", "", 404, `no query with id "nope"`},
+		{"DELETE", "/queries/" + id, "", 405, "use GET /queries/{id}"},
+		{"GET", "/tables", "", 404, "no route GET /tables"},
+	}
+	for _, tc := range bad {
+		code, m := call(tc.method, tc.path, tc.body)
+		if code != tc.code || !strings.Contains(m["error"].(string), tc.want) {
+			t.Errorf("%s %s %s: %d %v, want %d %q", tc.method, tc.path, tc.body, code, m["error"], tc.code, tc.want)
+		}
+	}
+
+	// A failed query: 409 on its results, with the reason.
+	_, m = call("POST", "/queries?wait=20", `{"dataset":"user_events","zone":"curated"}`)
+	if m["state"] != "FAILED" {
+		t.Fatalf("query of an empty zone: %v", m)
+	}
+	code, m = call("GET", "/queries/"+m["id"].(string)+"/results", "")
+	if code != 409 || !strings.Contains(m["error"].(string), "holds no data") {
+		t.Errorf("results of a failed query: %d %v", code, m)
+	}
+}
+
+// The embedded engine is 70 MB of C++: no Lambda may link it.
+func TestNotInLambdaBinaries(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "github.com/sluicelake/sluice/functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "duckdb") || strings.HasSuffix(line, "/localstack/duckengine") {
+			t.Errorf("a function depends on %s", line)
+		}
+	}
+}
