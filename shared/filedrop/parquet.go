@@ -30,7 +30,7 @@ type storeReaderAt struct {
 	block    []byte
 }
 
-const readBlock = 4 << 20
+const readBlock = 1 << 20 // as parquet-go's read buffer: a column's page read is one ranged get
 
 func (s *storeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= s.size {
