@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluicelake/sluice/shared/query/api"
+	"github.com/sluicelake/sluice/shared/query/athena"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// handler adapts API Gateway HTTP API (payload 2.0) events to the query API.
+type handler struct{ svc *api.Service }
+
+func newHandler(svc *api.Service) *handler { return &handler{svc: svc} }
+
+func (h *handler) handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(ev.Body)
+		if err != nil {
+			return respond(api.Response{Status: 400, Body: []byte(`{"error":"the body is marked base64 but does not decode"}`)}), nil
+		}
+		body = b
+	}
+	q := url.Values{}
+	for k, v := range ev.QueryStringParameters {
+		q.Set(k, v)
+	}
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	resp := h.svc.Serve(ctx, api.Request{Method: ev.RequestContext.HTTP.Method, Path: path, Query: q, Body: body})
+	return respond(resp), nil
+}
+
+func respond(r api.Response) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: r.Status,
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Body:       string(r.Body),
+	}
+}
+
+type settings struct {
+	athena        athena.Options
+	rawSQL        bool
+	curatedBucket string
+}
+
+// readSettings reads the function's environment.
+func readSettings(getenv func(string) string) (settings, error) {
+	s := settings{
+		athena:        athena.Options{Database: getenv("SLUICE_GLUE_DATABASE"), WorkGroup: getenv("SLUICE_ATHENA_WORKGROUP")},
+		curatedBucket: getenv("SLUICE_CURATED_BUCKET"),
+	}
+	if s.athena.Database == "" || s.athena.WorkGroup == "" {
+		return s, fmt.Errorf("set SLUICE_GLUE_DATABASE and SLUICE_ATHENA_WORKGROUP")
+	}
+	switch v := strings.TrimSpace(getenv("SLUICE_ATHENA_RESULT_REUSE_MINUTES")); v {
+	case "":
+	case "0", "off":
+		s.athena.ReuseMaxAge = -1
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 7*24*60 {
+			return s, fmt.Errorf("SLUICE_ATHENA_RESULT_REUSE_MINUTES=%q: give minutes from 1 to 10080, or 0 to switch result reuse off", v)
+		}
+		s.athena.ReuseMaxAge = time.Duration(n) * time.Minute
+	}
+	switch v := strings.ToLower(getenv("SLUICE_RAW_SQL")); v {
+	case "", "false", "0", "off":
+	case "true", "1", "on":
+		s.rawSQL = true
+	default:
+		return s, fmt.Errorf("SLUICE_RAW_SQL=%q: give true or false", v)
+	}
+	return s, nil
+}
+
+// zoneProbe answers whether the curated zone holds a dataset yet, which decides the default
+// zone. Once it does it always will; a "no" is asked again after a minute.
+type zoneProbe struct {
+	s3     lister
+	bucket string
+	mu     sync.Mutex
+	yes    map[string]bool
+	no     map[string]time.Time
+}
+
+type lister interface {
+	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+}
+
+func newZoneProbe(c lister, curatedBucket string) *zoneProbe {
+	return &zoneProbe{s3: c, bucket: curatedBucket, yes: map[string]bool{}, no: map[string]time.Time{}}
+}
+
+func (p *zoneProbe) hasData(z zone.Zone, dataset string) bool {
+	if z != zone.Curated {
+		return true
+	}
+	if p.bucket == "" {
+		return true // no bucket configured: assume curated, as in a deployment with promotion
+	}
+	p.mu.Lock()
+	if p.yes[dataset] || time.Since(p.no[dataset]) < time.Minute {
+		yes := p.yes[dataset]
+		p.mu.Unlock()
+		return yes
+	}
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := p.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(p.bucket), Prefix: aws.String(dataset + "/"), MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return true // cannot tell: the documented default
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(out.Contents) > 0 {
+		p.yes[dataset] = true
+		return true
+	}
+	p.no[dataset] = time.Now()
+	return false
+}
+
+func fatal(log *slog.Logger, what string, err error) {
+	log.Error(what+" failed", "error", err)
+	os.Exit(1)
+}
