@@ -209,6 +209,12 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatalf("wrong bucket: %+v %v", resp, err)
 	}
 
+	// An object deleted since its event is skipped, not retried into the dead-letter queue.
+	gone := strings.Replace(string(sample(t, "validate-eventbridge.json")), "events.parquet", "deleted.parquet", 1)
+	if err := json.Unmarshal(invoke([]byte(gone)), &direct); err != nil || len(direct.Files) != 0 {
+		t.Fatalf("deleted object: %+v %v", direct, err)
+	}
+
 	// Every file has a report; the reports' counts match what the zones hold.
 	var valid, quarantined, whole int64
 	reports := list(t, client, "cleansed", filedrop.ReportPrefix)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sluicelake/sluice/shared/filedrop"
+	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/obs"
 )
 
@@ -195,6 +196,12 @@ func (h *handler) file(ctx context.Context, o object) (*Summary, error) {
 	}
 	start := time.Now()
 	rep, err := h.v.Validate(ctx, o.Key, o.Version)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		// Deleted since the event was sent: there is nothing left to validate, and retrying
+		// would only fill the dead-letter queue.
+		h.log.Warn("object gone before it could be validated; skipped", "key", o.Key, "error", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

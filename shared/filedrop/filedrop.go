@@ -75,8 +75,8 @@ const (
 
 // FileError is why a file as a whole could not be read.
 type FileError struct {
-	Reason string
-	Detail string
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
 }
 
 func (e *FileError) Error() string { return e.Reason + ": " + e.Detail }

@@ -63,14 +63,6 @@ type Column struct {
 	symbols  []string
 }
 
-// MarshalJSON keeps the JSON stable: encoding/json sorts map keys.
-func (e *FileError) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Reason string `json:"reason"`
-		Detail string `json:"detail"`
-	}{e.Reason, e.Detail})
-}
-
 func newReport(bucket, key, version string) *Report {
 	return &Report{Bucket: bucket, Key: key, Version: version, Reasons: map[string]int64{},
 		Rules: map[string]int64{}, Columns: map[string]*Column{}, CleansedObjects: []string{}, QuarantineObjects: []string{}}
@@ -80,6 +72,7 @@ func (r *Report) resetCounts() {
 	r.RowsIn, r.Valid, r.Quarantined = 0, 0, 0
 	r.Reasons, r.Rules, r.Columns = map[string]int64{}, map[string]int64{}, map[string]*Column{}
 	r.CleansedObjects, r.QuarantineObjects = []string{}, []string{}
+	r.Chunks = 0
 }
 
 func (r *Report) reject(reason, field string) {
