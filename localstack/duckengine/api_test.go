@@ -2,6 +2,7 @@ package duckengine_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/querytest"
 )
@@ -115,5 +117,46 @@ func TestNotInLambdaBinaries(t *testing.T) {
 		if strings.Contains(line, "duckdb") || strings.HasSuffix(line, "/localstack/duckengine") {
 			t.Errorf("a function depends on %s", line)
 		}
+	}
+}
+
+// TestClient runs queries through the API client, as `make query` would: pages are followed to
+// the end, and the rows print as a table.
+func TestClient(t *testing.T) {
+	dir := t.TempDir()
+	writeLake(t, dir, "cleansed", querytest.Generate(3000, 2))
+	eng := open(t, dir)
+	srv := httptest.NewServer(&api.Service{Compiler: compiler(t, eng), Engine: eng})
+	t.Cleanup(srv.Close)
+	c := &api.Client{BaseURL: srv.URL}
+	ctx := t.Context()
+
+	res, err := c.Run(ctx, &query.Request{Dataset: "user_events", Columns: []string{"event_id"}, Limit: 2500,
+		OrderBy: []query.Order{{Column: "event_id"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2500 || res.Rows[2499][0] != querytest.Generate(3000, 2)[2499].ID {
+		t.Fatalf("%d rows, last %v", len(res.Rows), res.Rows[len(res.Rows)-1])
+	}
+
+	res, err = c.Run(ctx, &query.Request{Dataset: "user_events", GroupBy: []string{"device"},
+		Aggregates: []query.Aggregate{{Func: "count", As: "n"}}, OrderBy: []query.Order{{Column: "device"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := api.WriteTable(&out, res.Columns, res.Rows); err != nil {
+		t.Fatal(err)
+	}
+	want := "device   n\ndesktop  1000\nmobile   1000\ntablet   500\nNULL     500\n"
+	if out.String() != want {
+		t.Errorf("table\n%s\nwant\n%s", out.String(), want)
+	}
+
+	_, err = c.Run(ctx, &query.Request{Dataset: "user_events", Columns: []string{"nope"}})
+	var ae *api.APIError
+	if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, `has no column "nope"`) {
+		t.Errorf("bad request: %v", err)
 	}
 }
