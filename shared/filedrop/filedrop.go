@@ -53,18 +53,17 @@ type Validator struct {
 
 // File-level reasons: why a whole file went to quarantine.
 const (
-	NotLanding      = "not_in_landing"  // the key is not landing/<dataset>/...
-	UnknownDataset  = "unknown_dataset" // the dataset in the key has no contract
-	UnknownFormat   = "unknown_format"  // an extension sluice does not read
-	EmptyFile       = "empty_file"      // zero bytes, or nothing but a header / white space
-	BadGzip         = "invalid_gzip"    // .gz but not (or not wholly) gzip
-	GunzipLimit     = "gunzip_limit"    // inflates beyond MaxGunzipBytes
-	BadEncoding     = "unsupported_encoding"
-	BadHeader       = "invalid_csv_header" // missing, duplicate or unknown columns; likely another delimiter
-	BadParquet      = "invalid_parquet"    // not Parquet, or truncated
-	ParquetSchema   = "parquet_schema_mismatch"
-	JSONArray       = "json_array_not_lines"
-	UnreadableInput = "unreadable_input"
+	NotLanding     = "not_in_landing"  // the key is not landing/<dataset>/...
+	UnknownDataset = "unknown_dataset" // the dataset in the key has no contract
+	UnknownFormat  = "unknown_format"  // an extension sluice does not read
+	EmptyFile      = "empty_file"      // zero bytes, or nothing but a header / white space
+	BadGzip        = "invalid_gzip"    // .gz but not (or not wholly) gzip
+	GunzipLimit    = "gunzip_limit"    // inflates beyond MaxGunzipBytes
+	BadEncoding    = "unsupported_encoding"
+	BadHeader      = "invalid_csv_header" // missing, duplicate or unknown columns; likely another delimiter
+	BadParquet     = "invalid_parquet"    // not Parquet, or truncated
+	ParquetSchema  = "parquet_schema_mismatch"
+	JSONArray      = "json_array_not_lines"
 )
 
 // Row-level reasons beyond record.Code.
