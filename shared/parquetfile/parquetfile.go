@@ -139,7 +139,7 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 		parquet.CreatedBy(CreatedBy, "", ""),
 		parquet.MaxRowsPerRowGroup(opts.RowGroupRows),
 		parquet.PageBufferSize(opts.PageBytes),
-		parquet.DataPageStatistics(true),
+		parquet.DataPageStatistics(false), // redundant with the column index and chunk statistics below, which readers prune on
 	}
 	keys := make([]string, 0, len(opts.Metadata))
 	for k := range opts.Metadata {

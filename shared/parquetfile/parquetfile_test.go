@@ -63,6 +63,19 @@ func TestRoundTripEveryKind(t *testing.T) {
 	if v, _ := f.Lookup("sluice.contract"); v != "user_events" || f.NumRows() != 2 {
 		t.Errorf("footer: %q %d", v, f.NumRows())
 	}
+	// Pruning needs min/max per column chunk and a column index per page.
+	md := f.Metadata()
+	for _, cc := range md.RowGroups[0].Columns {
+		if len(cc.MetaData.PathInSchema) == 1 && cc.MetaData.PathInSchema[0] == "timestamp" {
+			st := cc.MetaData.Statistics
+			if len(st.MinValue) == 0 || len(st.MaxValue) == 0 {
+				t.Errorf("timestamp column has no min/max statistics: %+v", st)
+			}
+		}
+	}
+	if ci := f.ColumnIndexes(); len(ci) == 0 {
+		t.Error("no column index written")
+	}
 	// Same input, same bytes: retries overwrite objects with identical content.
 	var again bytes.Buffer
 	parquetfile.Write(&again, tab, []int{1, 0}, parquetfile.Options{Metadata: map[string]string{"sluice.contract": "user_events"}})
