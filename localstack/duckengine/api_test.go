@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/querytest"
@@ -158,5 +160,36 @@ func TestClient(t *testing.T) {
 	var ae *api.APIError
 	if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, `has no column "nope"`) {
 		t.Errorf("bad request: %v", err)
+	}
+}
+
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	writeLake(t, dir, "cleansed", querytest.Generate(700, 1))
+	reg, err := events.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg, Addr: "0.0.0.0:0"}); err == nil {
+		t.Fatal("served on all interfaces")
+	}
+	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if !strings.Contains(srv.SampleCurl(), srv.URL+"/queries?wait=10") {
+		t.Errorf("sample curl %s", srv.SampleCurl())
+	}
+	res, err := (&api.Client{BaseURL: srv.URL}).Run(t.Context(), &query.Request{Dataset: "user_events", Aggregates: []query.Aggregate{{Func: "count"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0] != float64(700) {
+		t.Errorf("rows %v", res.Rows)
 	}
 }
