@@ -43,7 +43,7 @@ type Validator struct {
 	Cleansed   objectstore.Store
 	Quarantine objectstore.Store
 	// ChunkRows bounds the records held in memory at once: every ChunkRows records the valid ones
-	// are written out as one Parquet file per partition. Default 20,000: about 40 MB of memory for
+	// are written out as one Parquet file per partition. Default 10,000: about 15 MB of memory for
 	// clickstream records, so that a 128 MB function suffices.
 	ChunkRows int
 	// MaxGunzipBytes stops a gzip'd file that inflates beyond it (a gzip bomb). Default 16 GiB.
@@ -140,7 +140,7 @@ func (v *Validator) chunkRows() int {
 	if v.ChunkRows > 0 {
 		return v.ChunkRows
 	}
-	return 20_000
+	return 10_000
 }
 
 func (v *Validator) maxGunzip() int64 {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -19,37 +20,43 @@ import (
 	"github.com/sluicelake/sluice/shared/parquetfile"
 )
 
-// storeReaderAt reads an object at random through ranged gets, one block at a time, so that
-// Parquet's footer and pages come from the store without reading the whole file.
+// storeReaderAt reads an object at random through ranged gets, so that Parquet's footer and
+// pages come from the store without reading the whole file. It keeps the few most recent
+// aligned blocks: a row group's column chunks are read in turn, each a little at a time, and
+// without the cache every turn would fetch again what the previous one had.
 type storeReaderAt struct {
-	ctx      context.Context
-	store    objectstore.Store
-	key      string
-	size     int64
-	blockOff int64
-	block    []byte
+	ctx    context.Context
+	store  objectstore.Store
+	key    string
+	size   int64
+	mu     sync.Mutex
+	blocks []cachedBlock // most recent last
+	gets   int
 }
 
-const readBlock = 1 << 20 // as parquet-go's read buffer: a column's page read is one ranged get
+type cachedBlock struct {
+	off  int64
+	data []byte
+}
+
+const (
+	readBlock  = 256 << 10
+	readBlocks = 32 // 8 MiB
+)
 
 func (s *storeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= s.size {
 		return 0, io.EOF
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n := 0
 	for n < len(p) && off < s.size {
-		if off < s.blockOff || off >= s.blockOff+int64(len(s.block)) {
-			length := min(max(int64(len(p)-n), readBlock), s.size-off)
-			b, err := s.store.GetRange(s.ctx, s.key, off, length)
-			if err != nil {
-				return n, &storeError{err}
-			}
-			if len(b) == 0 {
-				return n, io.ErrUnexpectedEOF
-			}
-			s.block, s.blockOff = b, off
+		b, err := s.block(off / readBlock * readBlock)
+		if err != nil {
+			return n, err
 		}
-		c := copy(p[n:], s.block[off-s.blockOff:])
+		c := copy(p[n:], b.data[off-b.off:])
 		n += c
 		off += int64(c)
 	}
@@ -57,6 +64,31 @@ func (s *storeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+func (s *storeReaderAt) block(off int64) (cachedBlock, error) {
+	for i, b := range s.blocks {
+		if b.off == off {
+			copy(s.blocks[i:], s.blocks[i+1:])
+			s.blocks[len(s.blocks)-1] = b
+			return b, nil
+		}
+	}
+	length := min(readBlock, s.size-off)
+	data, err := s.store.GetRange(s.ctx, s.key, off, length)
+	s.gets++
+	if err != nil {
+		return cachedBlock{}, &storeError{err}
+	}
+	if int64(len(data)) != length {
+		return cachedBlock{}, &storeError{fmt.Errorf("ranged get at %d returned %d bytes, want %d", off, len(data), length)}
+	}
+	b := cachedBlock{off, data}
+	if len(s.blocks) == readBlocks {
+		s.blocks = append(s.blocks[:0], s.blocks[1:]...)
+	}
+	s.blocks = append(s.blocks, b)
+	return b, nil
 }
 
 // parquetSource reads a Parquet file's rows as JSON objects of the contract's fields.
@@ -77,8 +109,8 @@ type pqField struct {
 }
 
 func openParquet(ctx context.Context, store objectstore.Store, key string, size int64, c *contract.Contract) (*parquetSource, error) {
-	ra := &storeReaderAt{ctx: ctx, store: store, key: key, size: size, blockOff: -1}
-	f, err := parquet.OpenFile(ra, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(1<<20))
+	ra := &storeReaderAt{ctx: ctx, store: store, key: key, size: size}
+	f, err := parquet.OpenFile(ra, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true), parquet.ReadBufferSize(readBlock))
 	if err != nil {
 		var se *storeError
 		if errors.As(err, &se) {
