@@ -153,30 +153,24 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 
 	sorted := byEventTime(t, rows)
 
-	// Column by column, a chunk of rows at a time: one typed write per column and chunk costs far
-	// less than shredding every row across all columns (WriteRows).
+	// A chunk of rows at a time: the table is read row by row (it is stored that way, so this is
+	// what the cache likes) into one value buffer per column, and each column is then written
+	// with one typed call, far cheaper than shredding every row across all columns (WriteRows).
 	l := newLayout(c, schema)
 	cols := pw.ColumnWriters()
-	var vals []parquet.Value
+	bufs := make([][]parquet.Value, len(cols))
 	const chunk = 4096
 	for start := 0; start < len(sorted); start += chunk {
+		for i := range bufs {
+			bufs[i] = bufs[i][:0]
+		}
 		rowsInChunk := sorted[start:min(start+chunk, len(sorted))]
-		for _, fi := range l.order {
-			f := &c.Fields[fi]
-			if f.Kind == contract.StringMap {
-				vals = appendMapKeys(vals[:0], t, f, rowsInChunk, l.col[fi])
-				if _, err := cols[l.col[fi]].WriteRowValues(vals); err != nil {
-					return fmt.Errorf("parquet: write %s.%s: %w", c.Name, f.Name, err)
-				}
-				vals = appendMapValues(vals[:0], t, f, rowsInChunk, l.valCol[fi])
-				if _, err := cols[l.valCol[fi]].WriteRowValues(vals); err != nil {
-					return fmt.Errorf("parquet: write %s.%s: %w", c.Name, f.Name, err)
-				}
-				continue
-			}
-			vals = appendColumn(vals[:0], t, f, rowsInChunk, l.col[fi])
-			if _, err := cols[l.col[fi]].WriteRowValues(vals); err != nil {
-				return fmt.Errorf("parquet: write %s.%s: %w", c.Name, f.Name, err)
+		for _, ri := range rowsInChunk {
+			appendRow(bufs, t, t.Row(ri), &l)
+		}
+		for col, vals := range bufs {
+			if _, err := cols[col].WriteRowValues(vals); err != nil {
+				return fmt.Errorf("parquet: write %s column %d: %w", c.Name, col, err)
 			}
 		}
 		if written := int64(start + len(rowsInChunk)); written%opts.RowGroupRows < chunk && written >= opts.RowGroupRows {
@@ -191,54 +185,42 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 	return nil
 }
 
-// appendColumn appends one scalar field's values of the given rows.
-func appendColumn(vals []parquet.Value, t *record.Table, f *contract.Field, rows []int, col int) []parquet.Value {
-	def := 0
-	if f.Nullable {
-		def = 1
-	}
-	for _, ri := range rows {
-		v := &t.Row(ri)[f.Index]
-		if !v.Set {
-			vals = append(vals, parquet.NullValue().Level(0, 0, col))
+// appendRow appends one row's values to the buffers of their columns. A MAP<STRING,STRING> has
+// two leaf columns: per row, one null for a null or empty map (at different definition levels),
+// else one value per entry in each.
+func appendRow(bufs [][]parquet.Value, t *record.Table, row []record.Value, l *layout) {
+	for fi := range row {
+		f := &t.Contract.Fields[fi]
+		v := &row[fi]
+		col := l.col[fi]
+		def := 0
+		if f.Nullable {
+			def = 1
+		}
+		if f.Kind != contract.StringMap {
+			if !v.Set {
+				bufs[col] = append(bufs[col], parquet.NullValue().Level(0, 0, col))
+			} else {
+				bufs[col] = append(bufs[col], scalar(f.Kind, v).Level(0, def, col))
+			}
 			continue
 		}
-		vals = append(vals, scalar(f.Kind, v).Level(0, def, col))
-	}
-	return vals
-}
-
-// appendMapKeys and appendMapValues write a MAP<STRING,STRING>'s two leaf columns: per row, no
-// value for a null map, one null for an empty one, else one value per entry.
-func appendMapKeys(vals []parquet.Value, t *record.Table, f *contract.Field, rows []int, col int) []parquet.Value {
-	return appendMap(vals, t, f, rows, col, func(p record.Pair) []byte { return p.Key })
-}
-
-func appendMapValues(vals []parquet.Value, t *record.Table, f *contract.Field, rows []int, col int) []parquet.Value {
-	return appendMap(vals, t, f, rows, col, func(p record.Pair) []byte { return p.Value })
-}
-
-func appendMap(vals []parquet.Value, t *record.Table, f *contract.Field, rows []int, col int, part func(record.Pair) []byte) []parquet.Value {
-	base := 0
-	if f.Nullable {
-		base = 1
-	}
-	for _, ri := range rows {
-		v := &t.Row(ri)[f.Index]
-		if !v.Set {
-			vals = append(vals, parquet.NullValue().Level(0, 0, col))
-			continue
-		}
+		vcol := l.valCol[fi]
 		pairs := t.Pairs[v.MapStart:v.MapEnd]
-		if len(pairs) == 0 {
-			vals = append(vals, parquet.NullValue().Level(0, base, col))
-			continue
-		}
-		for i, p := range pairs {
-			vals = append(vals, parquet.ByteArrayValue(part(p)).Level(min(i, 1), base+1, col))
+		switch {
+		case !v.Set:
+			bufs[col] = append(bufs[col], parquet.NullValue().Level(0, 0, col))
+			bufs[vcol] = append(bufs[vcol], parquet.NullValue().Level(0, 0, vcol))
+		case len(pairs) == 0:
+			bufs[col] = append(bufs[col], parquet.NullValue().Level(0, def, col))
+			bufs[vcol] = append(bufs[vcol], parquet.NullValue().Level(0, def, vcol))
+		default:
+			for i, p := range pairs {
+				bufs[col] = append(bufs[col], parquet.ByteArrayValue(p.Key).Level(min(i, 1), def+1, col))
+				bufs[vcol] = append(bufs[vcol], parquet.ByteArrayValue(p.Value).Level(min(i, 1), def+1, vcol))
+			}
 		}
 	}
-	return vals
 }
 
 func scalar(k contract.Kind, v *record.Value) parquet.Value {
