@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -100,7 +99,6 @@ type Options struct {
 type layout struct {
 	col    []int // scalar column, or the key column of a map
 	valCol []int // the value column of a map
-	order  []int // fields in column order
 }
 
 func newLayout(c *contract.Contract, s *parquet.Schema) layout {
@@ -117,9 +115,7 @@ func newLayout(c *contract.Contract, s *parquet.Schema) layout {
 			}
 			l.col[i] = leaf.ColumnIndex
 		}
-		l.order = append(l.order, i)
 	}
-	sort.Slice(l.order, func(a, b int) bool { return l.col[l.order[a]] < l.col[l.order[b]] })
 	return l
 }
 
@@ -145,7 +141,7 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 	for k := range opts.Metadata {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	for _, k := range keys {
 		wopts = append(wopts, parquet.KeyValueMetadata(k, opts.Metadata[k]))
 	}
