@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -191,5 +193,38 @@ func TestServe(t *testing.T) {
 	}
 	if len(res.Rows) != 1 || res.Rows[0][0] != float64(700) {
 		t.Errorf("rows %v", res.Rows)
+	}
+}
+
+// TestCommand runs the query command (make query) against the local API.
+func TestCommand(t *testing.T) {
+	dir := t.TempDir()
+	writeLake(t, dir, "cleansed", querytest.Generate(300, 1))
+	eng := open(t, dir)
+	srv := httptest.NewServer(&api.Service{Compiler: compiler(t, eng), Engine: eng})
+	t.Cleanup(srv.Close)
+
+	var out, errOut strings.Builder
+	code := api.Main([]string{"-url", srv.URL, "-q", `{"dataset":"user_events","group_by":["country"],"aggregates":[{"fn":"count","as":"n"}],"order_by":[{"column":"country"}]}`},
+		nil, &out, &errOut)
+	want := "country  n\nDE       75\nFR       75\nUS       75\nNULL     75\n"
+	if code != 0 || out.String() != want || !strings.Contains(errOut.String(), "4 rows") {
+		t.Errorf("exit %d\n%s\nwant\n%s\nstderr %s", code, out.String(), want, errOut.String())
+	}
+
+	path := filepath.Join(t.TempDir(), "q.json")
+	os.WriteFile(path, []byte(`{"dataset":"user_events","aggregates":[{"fn":"max","column":"quantity","as":"most"}]}`), 0o644)
+	out.Reset()
+	if code := api.Main([]string{"-url", srv.URL, "-f", path, "-json"}, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), `"rows": [`) {
+		t.Errorf("exit %d: %s", code, out.String())
+	}
+
+	errOut.Reset()
+	if code := api.Main([]string{"-url", srv.URL, "-q", `{"dataset":"user_events","columns":["nope"]}`}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), `400: columns[0]: dataset user_events has no column "nope"`) {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := api.Main([]string{"-q", "{}"}, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "SLUICE_QUERY_URL") {
+		t.Errorf("no URL: exit %d: %s", code, errOut.String())
 	}
 }

@@ -36,10 +36,10 @@ type Client struct {
 
 // Result is a finished query with its rows.
 type Result struct {
-	Status  query.Status
-	SQL     string
-	Columns []query.Column
-	Rows    [][]any
+	Status  query.Status   `json:"status"`
+	SQL     string         `json:"sql"`
+	Columns []query.Column `json:"columns"`
+	Rows    [][]any        `json:"rows"`
 }
 
 // Run starts a query, waits for it (polling past the API's own wait limit) and reads every
