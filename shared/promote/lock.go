@@ -1,0 +1,167 @@
+package promote
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// LockPrefix is where partition locks live in the curated bucket: outside every dataset's
+// prefix, so that no table reads them.
+const LockPrefix = "_locks/"
+
+// LockOptions tune the partition lock.
+//
+// The lock is an object written with If-None-Match: *, so exactly one promotion creates it. It
+// holds an expiry: a holder that crashed stops blocking the partition once it passes, and the
+// next promotion takes the lock over with If-Match on the expired lock's ETag (so two waiters
+// cannot both take it). A holder whose lock was taken over fails its promotion, and its trigger
+// is redelivered and recomputes the partition.
+type LockOptions struct {
+	// TTL is how long a lock holds when the context has no deadline. With a deadline (a Lambda
+	// invocation's), the lock expires a little after it, when a crashed holder is surely dead.
+	// Default 15 minutes, the longest a Lambda runs.
+	TTL time.Duration
+	// Poll is the pause between attempts while another promotion holds the lock. Default 250 ms.
+	Poll time.Duration
+	// MaxWait bounds the wait for a held lock; then Promote fails with ErrLocked and the trigger
+	// is redelivered. Default 5 minutes (and never past the context's deadline).
+	MaxWait time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrLocked is returned (wrapped) when another promotion held the partition for longer than
+// LockOptions.MaxWait.
+var ErrLocked = errors.New("promote: partition is locked by another promotion")
+
+type lockBody struct {
+	Owner   string    `json:"owner"`
+	Expires time.Time `json:"expires"`
+}
+
+type heldLock struct {
+	store objectstore.Store
+	key   string
+	etag  string
+	owner string
+}
+
+// LockKey is the key of a partition's lock in the curated bucket.
+func LockKey(dataset string, p zone.Partition) string {
+	return LockPrefix + zone.Key(dataset, p, "promote.lock")
+}
+
+func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partition) (*heldLock, error) {
+	o := p.Lock
+	if o.TTL <= 0 {
+		o.TTL = 15 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 5 * time.Minute
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	owner := hex.EncodeToString(id[:])
+	key := LockKey(dataset, part)
+	giveUp := now().Add(o.MaxWait)
+	for {
+		expires := now().Add(o.TTL)
+		if d, ok := ctx.Deadline(); ok {
+			expires = d.Add(10 * time.Second)
+		}
+		body, _ := json.Marshal(lockBody{Owner: owner, Expires: expires.UTC()})
+		info, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{ContentType: "application/json", IfNoneMatch: true})
+		if err == nil {
+			return &heldLock{store: p.Curated, key: key, etag: info.ETag, owner: owner}, nil
+		}
+		if !errors.Is(err, objectstore.ErrPreconditionFailed) {
+			return nil, fmt.Errorf("promote: take lock %s/%s: %w", p.Curated.Bucket(), key, err)
+		}
+		cur, etag, err := readLock(ctx, p.Curated, key)
+		if errors.Is(err, objectstore.ErrNotFound) {
+			continue // released between our write and our read
+		}
+		if err != nil {
+			return nil, err
+		}
+		if now().After(cur.Expires) {
+			info, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{ContentType: "application/json", IfMatch: etag})
+			if err == nil {
+				if p.Log != nil {
+					p.Log.Warn("took over an expired promotion lock", "key", key, "previous_owner", cur.Owner, "expired", cur.Expires)
+				}
+				return &heldLock{store: p.Curated, key: key, etag: info.ETag, owner: owner}, nil
+			}
+			if !errors.Is(err, objectstore.ErrPreconditionFailed) && !errors.Is(err, objectstore.ErrNotFound) {
+				return nil, fmt.Errorf("promote: take over expired lock %s/%s: %w", p.Curated.Bucket(), key, err)
+			}
+			continue
+		}
+		if now().After(giveUp) {
+			return nil, fmt.Errorf("%w: %s/%s held by %s until %s; the trigger will be retried", ErrLocked, p.Curated.Bucket(), key, cur.Owner, cur.Expires.Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s/%s held by %s: %w", ErrLocked, p.Curated.Bucket(), key, cur.Owner, ctx.Err())
+		case <-time.After(o.Poll):
+		}
+	}
+}
+
+func readLock(ctx context.Context, s objectstore.Store, key string) (lockBody, string, error) {
+	var b lockBody
+	rc, info, err := s.Get(ctx, key)
+	if err != nil {
+		return b, "", fmt.Errorf("promote: read lock %s/%s: %w", s.Bucket(), key, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return b, "", fmt.Errorf("promote: read lock %s/%s: %w", s.Bucket(), key, err)
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		// Unreadable: treat as long expired so it cannot block the partition for ever.
+		return lockBody{Owner: "unreadable lock"}, info.ETag, nil
+	}
+	return b, info.ETag, nil
+}
+
+// check fails if the lock is no longer ours: it expired and another promotion took it over, so
+// what this one wrote may be mixed with that one's output, and it must be recomputed.
+func (l *heldLock) check(ctx context.Context) error {
+	info, err := l.store.Head(ctx, l.key)
+	if err != nil {
+		return fmt.Errorf("promote: lock %s/%s lost while promoting (%w); the trigger will be retried", l.store.Bucket(), l.key, err)
+	}
+	if info.ETag != l.etag {
+		return fmt.Errorf("promote: lock %s/%s expired and was taken over while promoting; the trigger will be retried", l.store.Bucket(), l.key)
+	}
+	return nil
+}
+
+// release deletes the lock if it is still ours. (A takeover between the check and the delete
+// would lose its lock early; the port has no conditional delete. That needs a holder to outlive
+// its own expiry, which the Lambda deadline rules out.)
+func (l *heldLock) release(ctx context.Context) {
+	info, err := l.store.Head(ctx, l.key)
+	if err != nil || info.ETag != l.etag {
+		return
+	}
+	l.store.Delete(ctx, l.key)
+}
