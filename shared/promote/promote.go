@@ -436,4 +436,3 @@ func HashHex(key, value []byte) string {
 	m.Write(value)
 	return hex.EncodeToString(m.Sum(nil))
 }
-
