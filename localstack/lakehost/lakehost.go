@@ -5,6 +5,7 @@
 package lakehost
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +13,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -21,6 +26,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/esm"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/localstack/s3events"
 	"github.com/sluicelake/sluice/localstack/s3local"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/streamput"
@@ -64,7 +70,11 @@ type Lake struct {
 	KinesisClient *kinesis.Client
 	S3Client      *s3.Client
 	Ingest        *runtimeapi.Function
-	Mapping       *esm.Mapping
+	// Validate runs when its binary was built; file drops under raw landing/ trigger it.
+	Validate *runtimeapi.Function
+	Mapping  *esm.Mapping
+	// Events announces objects created in the stand-in, as S3 notifications do.
+	Events *s3events.Tap
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
 	DLQDir  string
 	closers []func() error
@@ -144,24 +154,58 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	if cfg.S3Endpoint != nil {
 		s3Endpoint = cfg.S3Endpoint(s3Endpoint)
 	}
-	l.Ingest, err = runtimeapi.Start(ctx, runtimeapi.Config{
-		Name: "sluice-ingest", Binary: binary, Timeout: 60 * time.Second, MemorySize: 256,
-		Region: l.S3.Region, Stdout: cfg.Logs, Stderr: cfg.Logs,
-		Env: []string{
-			"AWS_ENDPOINT_URL_S3=" + s3Endpoint,
-			"AWS_ACCESS_KEY_ID=" + l.S3.AccessKey,
-			"AWS_SECRET_ACCESS_KEY=" + l.S3.SecretKey,
-			"AWS_SESSION_TOKEN=",
-			"SLUICE_CLEANSED_BUCKET=" + Buckets[zone.Cleansed],
-			"SLUICE_QUARANTINE_BUCKET=" + Buckets[zone.Quarantine],
-			"SLUICE_DEFAULT_DATASET=" + cfg.DefaultDataset,
-			"SLUICE_TRACING=off",
+	// Everything writes through the event tap, so that every object created is announced.
+	direct := l.S3Client
+	l.Events, err = s3events.Start(s3Endpoint, s3events.Config{
+		Region: l.S3.Region, DeadLetterDir: filepath.Join(l.DLQDir, "s3-events"),
+		Logger: slog.New(slog.NewTextHandler(cfg.Logs, nil)),
+		Head: func(ctx context.Context, bucket, key string) (int64, string, error) {
+			out, err := direct.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+			if err != nil {
+				return 0, "", err
+			}
+			return aws.ToInt64(out.ContentLength), strings.Trim(aws.ToString(out.ETag), `"`), nil
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start the ingest function: %w", err)
+		return nil, fmt.Errorf("start the S3 event tap: %w", err)
 	}
-	l.closers = append(l.closers, l.Ingest.Close)
+	l.closers = append(l.closers, l.Events.Close)
+	l.S3Client = s3.NewFromConfig(aws.Config{Region: l.S3.Region, Credentials: credentials.NewStaticCredentialsProvider(l.S3.AccessKey, l.S3.SecretKey, ""),
+		HTTPClient: awshttp.NewBuildableClient()}, func(o *s3.Options) { o.BaseEndpoint = aws.String(l.Events.Endpoint); o.UsePathStyle = true })
+
+	function := func(name, binary string, memory int, timeout time.Duration, env ...string) (*runtimeapi.Function, error) {
+		fn, err := runtimeapi.Start(ctx, runtimeapi.Config{
+			Name: "sluice-" + name, Binary: binary, Timeout: timeout, MemorySize: memory,
+			Region: l.S3.Region, Stdout: cfg.Logs, Stderr: cfg.Logs,
+			Env: append([]string{
+				"AWS_ENDPOINT_URL_S3=" + l.Events.Endpoint,
+				"AWS_ACCESS_KEY_ID=" + l.S3.AccessKey,
+				"AWS_SECRET_ACCESS_KEY=" + l.S3.SecretKey,
+				"AWS_SESSION_TOKEN=",
+				"SLUICE_RAW_BUCKET=" + Buckets[zone.Raw],
+				"SLUICE_CLEANSED_BUCKET=" + Buckets[zone.Cleansed],
+				"SLUICE_CURATED_BUCKET=" + Buckets[zone.Curated],
+				"SLUICE_QUARANTINE_BUCKET=" + Buckets[zone.Quarantine],
+				"SLUICE_TRACING=off",
+			}, env...),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start the %s function: %w", name, err)
+		}
+		l.closers = append(l.closers, fn.Close)
+		return fn, nil
+	}
+	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, "SLUICE_DEFAULT_DATASET="+cfg.DefaultDataset); err != nil {
+		return nil, err
+	}
+	if validate := filepath.Join(cfg.BinDir, "validate", "bootstrap"); exists(validate) {
+		if l.Validate, err = function("validate", validate, 512, 300*time.Second); err != nil {
+			return nil, err
+		}
+		l.Events.Subscribe(s3events.Subscription{Name: "validate", Bucket: Buckets[zone.Raw], Prefix: "landing/",
+			Deliver: invoker(l.Validate)})
+	}
 
 	l.Mapping, err = esm.Start(ctx, l.KinesisClient, l.Ingest, esm.Config{
 		Stream: cfg.Stream, BatchSize: cfg.BatchSize, MaximumBatchingWindow: cfg.BatchWindow,
@@ -199,8 +243,40 @@ func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad flo
 	return tally, w.Stats(), err
 }
 
-// WaitIdle returns once the mapping has delivered everything in the stream.
-func (l *Lake) WaitIdle(ctx context.Context) error { return l.Mapping.WaitIdle(ctx) }
+// WaitIdle returns once the mapping has delivered everything in the stream and every object
+// created has been announced to its functions.
+func (l *Lake) WaitIdle(ctx context.Context) error {
+	if err := l.Mapping.WaitIdle(ctx); err != nil {
+		return err
+	}
+	return l.Events.WaitIdle(ctx)
+}
+
+// DropFile puts a file into the raw zone's landing area, as a producer of files would.
+func (l *Lake) DropFile(ctx context.Context, dataset, name string, body []byte) error {
+	key := "landing/" + dataset + "/" + name
+	_, err := l.S3Client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Buckets[zone.Raw]), Key: &key, Body: bytes.NewReader(body)})
+	return err
+}
+
+// invoker adapts a function to an event subscription: a function error is a failed delivery.
+func invoker(fn *runtimeapi.Function) func(context.Context, []byte) error {
+	return func(ctx context.Context, payload []byte) error {
+		res, err := fn.Invoke(ctx, payload)
+		if err != nil {
+			return err
+		}
+		if res.FunctionError != nil {
+			return res.FunctionError
+		}
+		return nil
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
 
 // Stream is the stream's name.
 func (l *Lake) Stream() string { return l.cfg.Stream }

@@ -47,8 +47,8 @@ func Summarize(dir string) ([]Count, error) {
 				return err
 			}
 			name := d.Name()
-			if d.IsDir() && strings.HasPrefix(name, ".") {
-				return filepath.SkipDir // the stand-in's own bookkeeping
+			if d.IsDir() && (strings.HasPrefix(name, ".") || z == zone.Raw && name == "landing" && filepath.Dir(path) == root) {
+				return filepath.SkipDir // the stand-in's own bookkeeping; files as dropped
 			}
 			if d.IsDir() || !(strings.HasSuffix(name, ".parquet") || strings.HasSuffix(name, quarantine.Ext)) {
 				return nil

@@ -69,12 +69,29 @@ func run() int {
 		return 1
 	}
 	fmt.Printf("sent %d records in %s (%.0f records/s); bad by kind: %v\n", stats.Sent, stats.Elapsed.Round(time.Millisecond), stats.PerSecond(), tally)
+	var fileRows, fileBad int
+	if lake.Validate != nil {
+		files, err := lakehost.SampleFiles(*amount/4, *bad, *seed)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "local: sample files:", err)
+			return 1
+		}
+		for _, f := range files {
+			if err := lake.DropFile(ctx, f.Dataset, f.Name, f.Body); err != nil {
+				fmt.Fprintln(os.Stderr, "local: drop file:", err)
+				return 1
+			}
+			fileRows += f.Rows
+			fileBad += f.Bad
+			fmt.Printf("dropped s3://raw/landing/%s/%s: %d rows (%d bad) for the validate function\n", f.Dataset, f.Name, f.Rows, f.Bad)
+		}
+	}
 	produced := time.Now()
 	if err := lake.WaitIdle(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "local: waiting for ingest:", err)
 		return 1
 	}
-	fmt.Printf("all records ingested %s after the last was sent\n\n", time.Since(produced).Round(time.Millisecond))
+	fmt.Printf("all records ingested and files validated %s after the last was sent\n\n", time.Since(produced).Round(time.Millisecond))
 	counts, err := lake.Summary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local: summary:", err)
@@ -84,6 +101,7 @@ func run() int {
 	ms := lake.Mapping.Stats()
 	fmt.Printf("\nevent source mapping: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
 		ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
+	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
 
 	var cleansed, quarantined int64
 	for _, c := range counts {
@@ -94,9 +112,10 @@ func run() int {
 			quarantined += c.Rows
 		}
 	}
-	ok := cleansed+quarantined == int64(stats.Sent) && quarantined == int64(tally.Bad())
+	in, wantBad := int64(stats.Sent+fileRows), int64(tally.Bad()+fileBad)
+	ok := cleansed+quarantined == in && quarantined == wantBad
 	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
-		stats.Sent, cleansed, quarantined, tally.Bad(), map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
 	if *once {
 		if !ok {
 			return 1
