@@ -14,7 +14,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce bench fuzz clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query bench bench-query fuzz clean
 
 tools: $(TOOLS)/.installed
 
@@ -45,6 +45,13 @@ local: tools build
 # The same sample to completion: checks that every record is accounted for, then exits.
 local-run: tools build
 	go run ./localstack/local --bin-dir $(BUILD)/$(ARCH) --once $(LOCAL_ARGS)
+
+# A structured query against the local lake's API (or the deployed one: URL=<ApiUrl> SIGV4=1).
+query:
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -f $(or $(Q),/dev/stdin) $(if $(SIGV4),-sigv4)
+
+bench-query:
+	go test -run '^$$' -bench . -benchtime 20x ./localstack/duckengine
 
 # More events into a running `make local` (it prints the endpoint to use).
 produce:

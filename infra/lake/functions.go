@@ -63,6 +63,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		doc        string
 	}
 	putObject := []string{"s3:PutObject", "s3:AbortMultipartUpload"}
+	// ingest and validate delete what they wrote for records they then report failed (ingest cuts
+	// an uncommitted batch back; validate clears a file it quarantines whole).
+	writeOwn := []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
 	encrypt := []string{"kms:GenerateDataKey", "kms:Decrypt"} // Decrypt: multipart uploads under SSE-KMS
 	fns := map[string]fn{
 		"ingest": {
@@ -73,7 +76,7 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				"SLUICE_DEFAULT_DATASET":   jsii.String(s.ArchiveDataset),
 			},
 			statements: []awsiam.PolicyStatement{
-				allow(putObject, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
+				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
 				allow(encrypt, key),
 			},
 		},
@@ -86,7 +89,7 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 			},
 			statements: []awsiam.PolicyStatement{
 				allow([]string{"s3:GetObject"}, objects(st.Raw, "landing/*")),
-				allow(putObject, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
+				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
 				allow(encrypt, key),
 			},
 		},

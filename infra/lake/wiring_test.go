@@ -228,14 +228,14 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 	kms := []string{"kms:Decrypt", "kms:GenerateDataKey"}
 	roles := map[string]allowed{
 		"IngestRole": {
-			actions: concat(logs, xray, kms, []string{"s3:PutObject", "s3:AbortMultipartUpload",
+			actions: concat(logs, xray, kms, []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
 				"kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
 				"kinesis:DescribeStream", "kinesis:DescribeStreamConsumer", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
 				"kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams", "kinesis:SubscribeToShard"}),
 			constructs: []string{"IngestLogs", "CleansedBucket", "QuarantineBucket", "LakeKey", "IngestDLQ", "EventStream"},
 		},
 		"ValidateRole": {
-			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}),
+			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}),
 			constructs: []string{"ValidateLogs", "RawBucket", "CleansedBucket", "QuarantineBucket", "LakeKey", "ValidateQueue"},
 			literals:   []string{"/landing/*", "/*"},
 		},

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -32,6 +34,7 @@ func run() int {
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fake data")
 	once := flag.Bool("once", false, "produce the sample, check the counts and exit")
 	logs := flag.String("logs", filepath.Join(".local", "functions.log"), "file for the functions' logs")
+	queryAddr := flag.String("query-addr", "127.0.0.1:8088", "where the local query API listens (127.0.0.1:0 for any free port)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -116,6 +119,20 @@ func run() int {
 	ok := cleansed+quarantined == in && quarantined == wantBad
 	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
 		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+	reg, err := events.Registry()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 1
+	}
+	api, err := duckengine.Serve(duckengine.ServeOptions{
+		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets},
+		Contracts: reg, Addr: *queryAddr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: query API:", err)
+		return 1
+	}
+	defer api.Close()
+	fmt.Printf("\nquery API (the deployed API's twin, embedded engine over the local files): %s\n  %s\n", api.URL, api.SampleCurl())
 	if *once {
 		if !ok {
 			return 1
