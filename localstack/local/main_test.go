@@ -22,10 +22,12 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 		}
 	}
 	build(filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest", "CGO_ENABLED=0")
+	build(filepath.Join(bin, "validate", "bootstrap"), "github.com/sluicelake/sluice/functions/validate", "CGO_ENABLED=0")
 	build(filepath.Join(tmp, "local"), "github.com/sluicelake/sluice/localstack/local")
 
 	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
-		"--dir", filepath.Join(tmp, "lake"), "--bin-dir", bin, "--logs", filepath.Join(tmp, "functions.log"))
+		"--dir", filepath.Join(tmp, "lake"), "--bin-dir", bin, "--logs", filepath.Join(tmp, "functions.log"),
+		"--query-addr", "127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("local --once: %v\n%s", err, out)
@@ -35,8 +37,12 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 		t.Fatalf("no accounting line in:\n%s", out)
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(string(m[i])); return v }
-	if n(1) != 800 || n(2)+n(3) != 800 || n(3) != n(4) || n(4) != 80 {
+	// 800 stream events and two sample files of 200 rows each, 10% bad throughout.
+	if n(1) != 1200 || n(2)+n(3) != 1200 || n(3) != n(4) || n(4) != 120 {
 		t.Fatalf("accounting %s", m[0])
+	}
+	if !regexp.MustCompile(`query API .*: http://127\.0\.0\.1:\d+`).Match(out) {
+		t.Errorf("no query API URL in:\n%s", out)
 	}
 	if !regexp.MustCompile(`cleansed\s+user_events\s+\d+\s+\d+`).Match(out) || !regexp.MustCompile(`cleansed\s+customers\s+\d+\s+\d+`).Match(out) {
 		t.Errorf("summary lacks per-dataset rows:\n%s", out)
