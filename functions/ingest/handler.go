@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -85,17 +83,4 @@ func shardID(eventID string) string {
 		return eventID[:i]
 	}
 	return eventID
-}
-
-func mustEnv(log *slog.Logger, name string) string {
-	v := os.Getenv(name)
-	if v == "" {
-		fatal(log, "configuration", fmt.Errorf("environment variable %s is not set: it names a bucket this function writes to", name))
-	}
-	return v
-}
-
-func fatal(log *slog.Logger, what string, err error) {
-	log.Error(what+" failed", "error", err)
-	os.Exit(1)
 }

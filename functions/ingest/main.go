@@ -3,39 +3,23 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/sluicelake/sluice/events"
-	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/ingest"
-	"github.com/sluicelake/sluice/shared/memlimit"
-	"github.com/sluicelake/sluice/shared/objectstore/s3store"
-	"github.com/sluicelake/sluice/shared/obs"
 	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/startup"
 )
 
 func main() {
-	ctx := context.Background()
-	memlimit.Apply()
-	log := obs.NewLogger(os.Stdout, "ingest")
-	contracts, err := events.Registry()
-	if err != nil {
-		fatal(log, "load contracts", err)
-	}
-	cfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		fatal(log, "load AWS configuration", err)
-	}
-	s3 := awsconfig.NewS3Client(cfg)
+	env := startup.Start("ingest")
 	p := &ingest.Processor{
-		Contracts:  contracts,
+		Contracts:  env.Contracts,
 		Options:    record.Options{DefaultDataset: os.Getenv("SLUICE_DEFAULT_DATASET")},
-		Cleansed:   s3store.New(s3, mustEnv(log, "SLUICE_CLEANSED_BUCKET")),
-		Quarantine: s3store.New(s3, mustEnv(log, "SLUICE_QUARANTINE_BUCKET")),
-		Log:        log,
+		Cleansed:   env.Bucket("SLUICE_CLEANSED_BUCKET"),
+		Quarantine: env.Bucket("SLUICE_QUARANTINE_BUCKET"),
+		Log:        env.Log,
 	}
-	lambda.Start(newHandler(p, log, os.Stdout).handle)
+	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,9 +135,4 @@ func (p *zoneProbe) hasData(z zone.Zone, dataset string) bool {
 	}
 	p.no[dataset] = time.Now()
 	return false
-}
-
-func fatal(log *slog.Logger, what string, err error) {
-	log.Error(what+" failed", "error", err)
-	os.Exit(1)
 }

@@ -4,44 +4,32 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 
-	"github.com/sluicelake/sluice/events"
-	"github.com/sluicelake/sluice/shared/awsconfig"
-	"github.com/sluicelake/sluice/shared/obs"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
+	"github.com/sluicelake/sluice/shared/startup"
 )
 
 func main() {
-	ctx := context.Background()
-	log := obs.NewLogger(os.Stdout, "query")
-	contracts, err := events.Registry()
-	if err != nil {
-		fatal(log, "load contracts", err)
-	}
-	cfg, err := awsconfig.Load(ctx)
-	if err != nil {
-		fatal(log, "load AWS configuration", err)
-	}
+	env := startup.Start("query")
 	settings, err := readSettings(os.Getenv)
 	if err != nil {
-		fatal(log, "configuration", err)
+		env.Fatal("configuration", err)
 	}
-	eng, err := athena.New(sdkathena.NewFromConfig(cfg), settings.athena)
+	eng, err := athena.New(sdkathena.NewFromConfig(env.AWS), settings.athena)
 	if err != nil {
-		fatal(log, "configuration", err)
+		env.Fatal("configuration", err)
 	}
-	probe := newZoneProbe(awsconfig.NewS3Client(cfg), settings.curatedBucket)
+	probe := newZoneProbe(env.S3(), settings.curatedBucket)
 	svc := &api.Service{
-		Compiler: &query.Compiler{Contracts: contracts, RawSQL: settings.rawSQL, HasData: probe.hasData},
+		Compiler: &query.Compiler{Contracts: env.Contracts, RawSQL: settings.rawSQL, HasData: probe.hasData},
 		Engine:   eng,
-		Log:      log,
+		Log:      env.Log,
 	}
 	lambda.Start(newHandler(svc).handle)
 }

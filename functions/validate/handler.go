@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -224,17 +223,4 @@ func (h *handler) file(ctx context.Context, o object) (*Summary, error) {
 	h.log.Info("file done", "key", o.Key, "rows_in", rep.RowsIn, "valid", rep.Valid, "quarantined", rep.Quarantined,
 		"reasons", rep.Reasons, "objects", len(rep.CleansedObjects)+len(rep.QuarantineObjects), "report", rep.ReportKey)
 	return s, nil
-}
-
-func mustEnv(log *slog.Logger, name string) string {
-	v := os.Getenv(name)
-	if v == "" {
-		fatal(log, "configuration", fmt.Errorf("environment variable %s is not set: it names a bucket this function uses", name))
-	}
-	return v
-}
-
-func fatal(log *slog.Logger, what string, err error) {
-	log.Error(what+" failed", "error", err)
-	os.Exit(1)
 }
