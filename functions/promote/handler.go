@@ -1,0 +1,249 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sluicelake/sluice/shared/obs"
+	"github.com/sluicelake/sluice/shared/promote"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// handler adapts the trigger's events to partition promotions: SQS batches of EventBridge
+// "Object Created" events (the deployed trigger), or S3 notifications, direct or through SQS.
+type handler struct {
+	p       *promote.Promoter
+	log     *slog.Logger
+	metrics io.Writer
+}
+
+func newHandler(p *promote.Promoter, log *slog.Logger, metrics io.Writer) *handler {
+	return &handler{p: p, log: log, metrics: metrics}
+}
+
+// partition is one (dataset, hour) to promote.
+type partition struct {
+	Dataset string
+	zone.Partition
+}
+
+func (p partition) String() string { return p.Dataset + "/" + p.Path() }
+
+// Result answers a direct (not SQS) invocation.
+type Result struct {
+	Partitions []Summary `json:"partitions"`
+}
+
+// Summary is what one partition's promotion did.
+type Summary struct {
+	Dataset  string   `json:"dataset"`
+	Date     string   `json:"dt"`
+	Hour     int      `json:"hr"`
+	FilesIn  int      `json:"files_in"`
+	RowsIn   int64    `json:"rows_in"`
+	RowsOut  int64    `json:"rows_out"`
+	BytesIn  int64    `json:"bytes_in"`
+	BytesOut int64    `json:"bytes_out"`
+	Files    []string `json:"files"`
+	Deleted  []string `json:"deleted,omitempty"`
+}
+
+type envelope struct {
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	DetailType string `json:"detail-type"`
+	Event      string `json:"Event"`
+}
+
+func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("promote: the event is not JSON: %w", err)
+	}
+	if len(env.Records) > 0 && env.Records[0].EventSource == "aws:sqs" {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("promote: SQS event: %w", err)
+		}
+		return h.sqs(ctx, ev), nil
+	}
+	parts, err := h.partitionsOf(raw)
+	if err != nil {
+		return nil, err
+	}
+	res := Result{Partitions: []Summary{}}
+	for _, p := range sorted(parts) {
+		s, err := h.promote(ctx, p)
+		if err != nil {
+			return nil, err // the invocation is retried; a promotion recomputes, so that is harmless
+		}
+		res.Partitions = append(res.Partitions, s)
+	}
+	return res, nil
+}
+
+// sqs promotes each partition named in the batch once, however many messages name it, and
+// reports every message whose partition failed (or that could not be read) for redelivery.
+func (h *handler) sqs(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	byPart := map[partition][]string{}
+	for _, m := range ev.Records {
+		parts, err := h.partitionsOf([]byte(m.Body))
+		if err != nil {
+			h.log.Error("message not understood; SQS will redeliver it, then dead-letter it", "message", m.MessageId, "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		for _, p := range parts {
+			byPart[p] = append(byPart[p], m.MessageId)
+		}
+	}
+	failed := map[string]bool{}
+	for _, p := range sorted(slices.Collect(func(yield func(partition) bool) {
+		for p := range byPart {
+			if !yield(p) {
+				return
+			}
+		}
+	})) {
+		if _, err := h.promote(ctx, p); err != nil {
+			h.log.Error("promotion failed; SQS will redeliver its messages", "partition", p.String(), "messages", byPart[p], "error", err)
+			for _, id := range byPart[p] {
+				failed[id] = true
+			}
+		}
+	}
+	for _, m := range ev.Records {
+		if failed[m.MessageId] {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp
+}
+
+func sorted(ps []partition) []partition {
+	slices.SortFunc(ps, func(a, b partition) int {
+		return cmp.Or(strings.Compare(a.Dataset, b.Dataset), strings.Compare(a.Date, b.Date), cmp.Compare(a.Hour, b.Hour))
+	})
+	return slices.Compact(ps)
+}
+
+func (h *handler) promote(ctx context.Context, p partition) (Summary, error) {
+	start := time.Now()
+	res, err := h.p.Promote(ctx, p.Dataset, p.Partition)
+	if err != nil {
+		return Summary{}, err
+	}
+	m := obs.NewMetrics("promote")
+	m.Add(p.Dataset, "PartitionsPromoted", obs.Count, 1)
+	m.Add(p.Dataset, "RecordsIn", obs.Count, float64(res.RowsIn))
+	m.Add(p.Dataset, "RecordsCurated", obs.Count, float64(res.RowsOut))
+	m.Add(p.Dataset, "DuplicatesRemoved", obs.Count, float64(res.RowsIn-res.RowsOut))
+	m.Add(p.Dataset, "BytesIn", obs.Bytes, float64(res.BytesIn))
+	m.Add(p.Dataset, "BytesOut", obs.Bytes, float64(res.BytesOut))
+	m.Add(p.Dataset, "PromoteLatency", obs.Milliseconds, float64(time.Since(start).Milliseconds()))
+	if err := m.Flush(h.metrics); err != nil {
+		h.log.Warn("metrics not written", "error", err)
+	}
+	h.log.Info("partition promoted", "partition", p.String(), "files_in", res.FilesIn, "rows_in", res.RowsIn,
+		"rows_out", res.RowsOut, "files", len(res.Files), "deleted", len(res.Deleted))
+	return Summary{Dataset: p.Dataset, Date: p.Date, Hour: p.Hour, FilesIn: res.FilesIn, RowsIn: res.RowsIn, RowsOut: res.RowsOut,
+		BytesIn: res.BytesIn, BytesOut: res.BytesOut, Files: res.Files, Deleted: res.Deleted}, nil
+}
+
+// partitionsOf reads the partitions named by the created objects of an S3 notification or an
+// EventBridge event. Objects that are not cleansed Parquet (reports, folders) name none.
+func (h *handler) partitionsOf(raw []byte) ([]partition, error) {
+	type object struct{ bucket, key string }
+	var objs []object
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("promote: the message is not JSON: %w", err)
+	}
+	switch {
+	case env.Event == "s3:TestEvent":
+		return nil, nil
+	case env.DetailType != "":
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("promote: EventBridge event: %w", err)
+		}
+		if ev.DetailType != "Object Created" {
+			return nil, nil
+		}
+		var d struct {
+			Bucket struct {
+				Name string `json:"name"`
+			} `json:"bucket"`
+			Object struct {
+				Key string `json:"key"`
+			} `json:"object"`
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Bucket.Name == "" || d.Object.Key == "" {
+			return nil, fmt.Errorf("promote: EventBridge detail without bucket.name and object.key: %s", ev.Detail)
+		}
+		objs = append(objs, object{d.Bucket.Name, d.Object.Key}) // not URL-encoded in EventBridge
+	case len(env.Records) > 0:
+		var ev struct {
+			Records []struct {
+				EventSource string `json:"eventSource"`
+				EventName   string `json:"eventName"`
+				S3          struct {
+					Bucket struct {
+						Name string `json:"name"`
+					} `json:"bucket"`
+					Object struct {
+						Key string `json:"key"`
+					} `json:"object"`
+				} `json:"s3"`
+			} `json:"Records"`
+		}
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("promote: S3 event: %w", err)
+		}
+		for _, r := range ev.Records {
+			if r.EventSource != "aws:s3" {
+				return nil, fmt.Errorf("promote: a record from %q; this function takes S3 events", r.EventSource)
+			}
+			if !strings.HasPrefix(strings.TrimPrefix(r.EventName, "s3:"), "ObjectCreated") {
+				continue
+			}
+			key, err := url.QueryUnescape(r.S3.Object.Key)
+			if err != nil {
+				return nil, fmt.Errorf("promote: S3 event key %q: %w", r.S3.Object.Key, err)
+			}
+			objs = append(objs, object{r.S3.Bucket.Name, key})
+		}
+	default:
+		return nil, errors.New("promote: the event is none of S3 notification, EventBridge Object Created or SQS")
+	}
+	var out []partition
+	for _, o := range objs {
+		if o.bucket != h.p.Cleansed.Bucket() {
+			return nil, fmt.Errorf("promote: event for bucket %q, but this function reads %q (SLUICE_CLEANSED_BUCKET); fix the trigger or the setting", o.bucket, h.p.Cleansed.Bucket())
+		}
+		if !strings.HasSuffix(o.key, ".parquet") {
+			h.log.Info("not a cleansed Parquet file; skipped", "key", o.key)
+			continue
+		}
+		ds, p, _, err := zone.ParseKey(o.key)
+		if err != nil {
+			h.log.Info("not a partition file; skipped", "key", o.key, "error", err)
+			continue
+		}
+		out = append(out, partition{ds, p})
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// piiKey reads the key that hashed PII fields are keyed with: from the Secrets Manager secret
+// named by SLUICE_PII_KEY_SECRET_ARN (on AWS), else from SLUICE_PII_KEY (locally). A value
+// that is valid hex is decoded; any other value is used as its bytes. Neither set is nil.
+func piiKey(ctx context.Context, cfg aws.Config, getenv func(string) string) ([]byte, error) {
+	if arn := getenv("SLUICE_PII_KEY_SECRET_ARN"); arn != "" {
+		v, err := getSecret(ctx, cfg, getenv, arn)
+		if err != nil {
+			return nil, err
+		}
+		return decodeKey(v), nil
+	}
+	if v := getenv("SLUICE_PII_KEY"); v != "" {
+		return decodeKey([]byte(v)), nil
+	}
+	return nil, nil
+}
+
+func decodeKey(v []byte) []byte {
+	s := strings.TrimSpace(string(v))
+	if b, err := hex.DecodeString(s); err == nil && len(b) > 0 {
+		return b
+	}
+	return v
+}
+
+// getSecret calls Secrets Manager's GetSecretValue. It is one signed JSON request, made by hand
+// so that the function does not link another SDK module for it.
+func getSecret(ctx context.Context, cfg aws.Config, getenv func(string) string, arn string) ([]byte, error) {
+	region := cfg.Region
+	if parts := strings.Split(arn, ":"); len(parts) > 3 && parts[0] == "arn" && parts[3] != "" {
+		region = parts[3]
+	}
+	endpoint := "https://secretsmanager." + region + ".amazonaws.com"
+	for _, name := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+		if v := getenv(name); v != "" {
+			endpoint = v
+			break
+		}
+	}
+	body, _ := json.Marshal(map[string]string{"SecretId": arn})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("secrets manager endpoint %q: %w", endpoint, err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	if cfg.Credentials == nil {
+		return nil, fmt.Errorf("read secret %s: no AWS credentials configured", arn)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: credentials: %w", arn, err)
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
+		return nil, fmt.Errorf("read secret %s: sign: %w", arn, err)
+	}
+	var client interface {
+		Do(*http.Request) (*http.Response, error)
+	} = http.DefaultClient
+	if cfg.HTTPClient != nil {
+		client = cfg.HTTPClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read secret %s: Secrets Manager answered %s: %s (the function's role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its key)", arn, resp.Status, bytes.TrimSpace(data))
+	}
+	var out struct {
+		SecretString *string
+		SecretBinary []byte // base64 in JSON
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", arn, err)
+	}
+	switch {
+	case out.SecretString != nil && *out.SecretString != "":
+		return []byte(*out.SecretString), nil
+	case len(out.SecretBinary) > 0:
+		return out.SecretBinary, nil
+	}
+	return nil, fmt.Errorf("secret %s is empty: store the PII key in it", arn)
+}

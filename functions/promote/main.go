@@ -1,0 +1,34 @@
+// Command promote is the Lambda triggered by objects created in the cleansed zone: it
+// recomputes each named partition of the curated zone (deduplicated, PII policy applied,
+// compacted). See shared/promote.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/sluicelake/sluice/shared/promote"
+	"github.com/sluicelake/sluice/shared/startup"
+)
+
+func main() {
+	env := startup.Start("promote")
+	key, err := piiKey(context.Background(), env.AWS, os.Getenv)
+	if err != nil {
+		env.Fatal("load the PII key", err)
+	}
+	if err := promote.CheckKey(env.Contracts, key); err != nil {
+		env.Fatal("configuration", err)
+	}
+	p := &promote.Promoter{
+		Contracts:   env.Contracts,
+		Cleansed:    env.Bucket("SLUICE_CLEANSED_BUCKET"),
+		Curated:     env.Bucket("SLUICE_CURATED_BUCKET"),
+		PIIKey:      key,
+		TargetBytes: int64(env.Int("SLUICE_PROMOTE_TARGET_BYTES")),
+		Log:         env.Log,
+	}
+	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
+}
