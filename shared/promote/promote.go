@@ -196,7 +196,24 @@ type output struct {
 	paths []string
 	byKey map[string]int // dedupe key → index in rows
 	rows  []kept
-	seq   int64
+	// Rows and their bytes are carved from slabs: one allocation per many rows rather than
+	// several per row, which the garbage collector would otherwise spend most of a promotion on.
+	vals  []parquet.Value
+	bytes []byte
+}
+
+const slabValues, slabBytes = 64 << 10, 1 << 20
+
+func (o *output) copyBytes(b []byte) []byte {
+	if len(b) > slabBytes/8 {
+		return bytes.Clone(b)
+	}
+	if len(o.bytes)+len(b) > cap(o.bytes) {
+		o.bytes = make([]byte, 0, slabBytes)
+	}
+	start := len(o.bytes)
+	o.bytes = append(o.bytes, b...)
+	return o.bytes[start:len(o.bytes):len(o.bytes)]
 }
 
 type kept struct {
@@ -319,7 +336,20 @@ func (o *output) offer(key string, ts int64, row parquet.Row) {
 // convert builds the curated row: columns renumbered, PII policy applied, missing optional
 // columns null. Values are copied, as the reader reuses its buffers.
 func (o *output) convert(cols [][]parquet.Value, srcOf []int) parquet.Row {
-	row := make(parquet.Row, 0, len(o.paths))
+	n := 0
+	for _, src := range srcOf {
+		if src < 0 {
+			n++
+		} else {
+			n += len(cols[src])
+		}
+	}
+	if len(o.vals)+n > cap(o.vals) {
+		o.vals = make([]parquet.Value, 0, max(slabValues, n))
+	}
+	start := len(o.vals)
+	row := o.vals[start:start:start+n]
+	defer func() { o.vals = o.vals[:start+len(row)] }()
 	for ci, src := range srcOf {
 		if src < 0 {
 			row = append(row, parquet.NullValue().Level(0, 0, ci))
@@ -328,7 +358,11 @@ func (o *output) convert(cols [][]parquet.Value, srcOf []int) parquet.Row {
 		pii := o.c.Fields[o.field[ci]].PII
 		for _, v := range cols[src] {
 			if v.IsNull() || (pii != contract.Mask && pii != contract.Hash) {
-				row = append(row, v.Clone().Level(v.RepetitionLevel(), v.DefinitionLevel(), ci))
+				rep, def := v.RepetitionLevel(), v.DefinitionLevel()
+				if !v.IsNull() && v.Kind() == parquet.ByteArray {
+					v = parquet.ByteArrayValue(o.copyBytes(v.ByteArray())) // the reader reuses its buffers
+				}
+				row = append(row, v.Level(rep, def, ci))
 				continue
 			}
 			var text []byte
@@ -342,7 +376,7 @@ func (o *output) convert(cols [][]parquet.Value, srcOf []int) parquet.Row {
 			} else {
 				text = []byte(HashHex(o.key, text))
 			}
-			row = append(row, parquet.ByteArrayValue(text).Level(v.RepetitionLevel(), v.DefinitionLevel(), ci))
+			row = append(row, parquet.ByteArrayValue(o.copyBytes(text)).Level(v.RepetitionLevel(), v.DefinitionLevel(), ci))
 		}
 	}
 	return row

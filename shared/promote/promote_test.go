@@ -57,7 +57,7 @@ func (b *atomicBackend) DeleteObject(ctx context.Context, bucket, key string) (g
 }
 
 // startAtomicGofakes3 is s3test.StartGofakes3 with atomic conditional writes.
-func startAtomicGofakes3(t *testing.T) *s3.Client {
+func startAtomicGofakes3(t testing.TB) *s3.Client {
 	faker := gofakes3.New(&atomicBackend{Backend: s3mem.New()}, gofakes3.WithLogger(gofakes3.DiscardLog()))
 	srv := httptest.NewServer(faker.Server())
 	t.Cleanup(srv.Close)
@@ -69,7 +69,9 @@ var testKey = []byte("test-pii-key")
 var part = zone.Partition{Date: "2026-11-23", Hour: 9}
 
 // lake starts an S3 stand-in with the cleansed and curated buckets and a promoter over them.
-func lake(t *testing.T) (*promote.Promoter, objectstore.Store, objectstore.Store) {
+func lake(t *testing.T) (*promote.Promoter, objectstore.Store, objectstore.Store) { return lakeB(t) }
+
+func lakeB(t testing.TB) (*promote.Promoter, objectstore.Store, objectstore.Store) {
 	t.Helper()
 	client := startAtomicGofakes3(t)
 	for _, b := range []string{"cleansed", "curated"} {
