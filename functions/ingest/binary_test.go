@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	sluiceevents "github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
@@ -123,16 +121,16 @@ func TestSampleEvent(t *testing.T) {
 		t.Fatalf("response %s", res.Payload)
 	}
 	rows, bad := 0, 0
-	for _, in := range list(t, client, cleansed) {
-		body := get(t, client, cleansed, in)
+	for _, in := range s3test.Keys(t, client, cleansed, "") {
+		body := s3test.Read(t, client, cleansed, in)
 		r, err := parquetfile.ReadBytes(body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rows += len(r)
 	}
-	for _, in := range list(t, client, quarantined) {
-		entries, err := quarantine.Decode(bytes.NewReader(get(t, client, quarantined, in)))
+	for _, in := range s3test.Keys(t, client, quarantined, "") {
+		entries, err := quarantine.Decode(bytes.NewReader(s3test.Read(t, client, quarantined, in)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,28 +139,6 @@ func TestSampleEvent(t *testing.T) {
 	if wantBad == 0 || bad != wantBad || rows+bad != len(ev.Records) {
 		t.Fatalf("%d records: %d rows + %d quarantined, want %d bad", len(ev.Records), rows, bad, wantBad)
 	}
-}
-
-func list(t *testing.T, client *s3.Client, bucket string) []string {
-	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, *o.Key)
-	}
-	return keys
-}
-
-func get(t *testing.T, client *s3.Client, bucket, key string) []byte {
-	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Body.Close()
-	b, _ := io.ReadAll(out.Body)
-	return b
 }
 
 // BenchmarkBinary6MB drives the built, stripped bootstrap through the Lambda Runtime API with a

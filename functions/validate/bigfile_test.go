@@ -141,12 +141,12 @@ func validateBig(t *testing.T, ctx context.Context, client *s3.Client, fn *runti
 		t.Fatalf("%+v, want %d rows valid", got, want)
 	}
 	var rep filedrop.Report
-	if err := json.Unmarshal(get(t, client, "cleansed", out.Files[0].Report), &rep); err != nil {
+	if err := json.Unmarshal(s3test.Read(t, client, "cleansed", out.Files[0].Report), &rep); err != nil {
 		t.Fatal(err)
 	}
 	var rows int64
 	for _, k := range rep.CleansedObjects {
-		pf, err := parquetfile.Footer(get(t, client, "cleansed", k))
+		pf, err := parquetfile.Footer(s3test.Read(t, client, "cleansed", k))
 		if err != nil {
 			t.Fatal(err)
 		}

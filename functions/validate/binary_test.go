@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,13 +216,13 @@ func TestSampleEvents(t *testing.T) {
 
 	// Every file has a report; the reports' counts match what the zones hold.
 	var valid, quarantined, whole int64
-	reports := list(t, client, "cleansed", filedrop.ReportPrefix)
+	reports := s3test.Keys(t, client, "cleansed", filedrop.ReportPrefix)
 	if len(reports) != len(files) {
 		t.Fatalf("%d reports for %d files: %v", len(reports), len(files), reports)
 	}
 	for _, k := range reports {
 		var rep filedrop.Report
-		if err := json.Unmarshal(get(t, client, "cleansed", k), &rep); err != nil {
+		if err := json.Unmarshal(s3test.Read(t, client, "cleansed", k), &rep); err != nil {
 			t.Fatal(err)
 		}
 		if err := rep.Check(); err != nil {
@@ -239,18 +238,18 @@ func TestSampleEvents(t *testing.T) {
 		quarantined += rep.Quarantined
 	}
 	var rows, entries int64
-	for _, k := range list(t, client, "cleansed", "") {
+	for _, k := range s3test.Keys(t, client, "cleansed", "") {
 		if strings.HasPrefix(k, filedrop.ReportPrefix) {
 			continue
 		}
-		r, err := parquetfile.ReadBytes(get(t, client, "cleansed", k))
+		r, err := parquetfile.ReadBytes(s3test.Read(t, client, "cleansed", k))
 		if err != nil {
 			t.Fatal(err)
 		}
 		rows += int64(len(r))
 	}
-	for _, k := range list(t, client, "quarantine", "") {
-		e, err := quarantine.Decode(bytes.NewReader(get(t, client, "quarantine", k)))
+	for _, k := range s3test.Keys(t, client, "quarantine", "") {
+		e, err := quarantine.Decode(bytes.NewReader(s3test.Read(t, client, "quarantine", k)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,26 +258,4 @@ func TestSampleEvents(t *testing.T) {
 	if whole != 1 || rows != valid || entries != quarantined+whole || valid != 300+450+400+300+400 {
 		t.Fatalf("reports: %d valid, %d quarantined, %d whole; zones: %d rows, %d entries", valid, quarantined, whole, rows, entries)
 	}
-}
-
-func list(t *testing.T, client *s3.Client, bucket, prefix string) []string {
-	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, *o.Key)
-	}
-	return keys
-}
-
-func get(t *testing.T, client *s3.Client, bucket, key string) []byte {
-	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Body.Close()
-	b, _ := io.ReadAll(out.Body)
-	return b
 }

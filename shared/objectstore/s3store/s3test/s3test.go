@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -168,4 +169,33 @@ func CreateBucket(t testing.TB, client *s3.Client, prefix string) string {
 		}
 	}
 	return name
+}
+
+// Keys lists the keys under prefix in bucket (up to 1,000: enough for a test).
+func Keys(tb testing.TB, client *s3.Client, bucket, prefix string) []string {
+	tb.Helper()
+	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	return keys
+}
+
+// Read returns an object's bytes.
+func Read(tb testing.TB, client *s3.Client, bucket, key string) []byte {
+	tb.Helper()
+	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
