@@ -41,31 +41,14 @@ func build(tb testing.TB) string {
 
 func records(tb testing.TB, dataset string, n int, badShare float64) []fake.Record {
 	reg, _ := sluiceevents.Registry()
-	var kinds []fake.Kind
-	for _, k := range fake.Kinds(reg[dataset]) {
-		if k != fake.EmptyRecord {
-			kinds = append(kinds, k)
-		}
-	}
-	g, err := fake.New(reg[dataset], fake.Options{Seed: 3, Now: time.Now().Add(-time.Minute), BadShare: badShare, BadKinds: kinds})
+	g, err := fake.New(reg[dataset], fake.Options{Seed: 3, Now: time.Now().Add(-time.Minute), BadShare: badShare, BadKinds: fake.LineKinds(reg[dataset])})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := make([]fake.Record, n)
-	for i := range out {
-		out[i] = g.Next()
-	}
-	return out
+	return g.Take(n)
 }
 
-func jsonLines(recs []fake.Record) []byte {
-	var b bytes.Buffer
-	for _, r := range recs {
-		b.Write(r.Data)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+var jsonLines = fake.JSONLines
 
 // customersCSV writes good customer records as CSV, and one ragged row.
 func customersCSV(tb testing.TB, recs []fake.Record) []byte {

@@ -143,32 +143,14 @@ func accounted(t *testing.T, rep *filedrop.Report, c contents, wantIn int) {
 
 func generate(tb testing.TB, dataset string, n int, badShare float64) []fake.Record {
 	reg, _ := events.Registry()
-	c := reg[dataset]
-	var kinds []fake.Kind
-	for _, k := range fake.Kinds(c) {
-		if k != fake.EmptyRecord { // an empty line in JSON lines is no record
-			kinds = append(kinds, k)
-		}
-	}
-	g, err := fake.New(c, fake.Options{Seed: 7, Now: time.Now().Add(-time.Minute), BadShare: badShare, BadKinds: kinds})
+	g, err := fake.New(reg[dataset], fake.Options{Seed: 7, Now: time.Now().Add(-time.Minute), BadShare: badShare, BadKinds: fake.LineKinds(reg[dataset])})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := make([]fake.Record, n)
-	for i := range out {
-		out[i] = g.Next()
-	}
-	return out
+	return g.Take(n)
 }
 
-func jsonLines(recs []fake.Record) []byte {
-	var b bytes.Buffer
-	for _, r := range recs {
-		b.Write(r.Data)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+var jsonLines = fake.JSONLines
 
 // csvOf writes good records as CSV with the contract's fields as header.
 func csvOf(tb testing.TB, c *contract.Contract, recs []fake.Record) []byte {
