@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"slices"
@@ -198,8 +199,33 @@ type output struct {
 	rows  []kept
 	// Rows and their bytes are carved from slabs: one allocation per many rows rather than
 	// several per row, which the garbage collector would otherwise spend most of a promotion on.
-	vals  []parquet.Value
-	bytes []byte
+	vals   []parquet.Value
+	bytes  []byte
+	mac    hash.Hash
+	hashes map[string][]byte
+}
+
+// hash is HashHex with one reused HMAC, remembering recent values: a user's id repeats on
+// every event of theirs.
+func (o *output) hash(v []byte) []byte {
+	if h, ok := o.hashes[string(v)]; ok {
+		return h
+	}
+	if o.mac == nil {
+		o.mac = hmac.New(sha256.New, o.key)
+	}
+	o.mac.Reset()
+	o.mac.Write(v)
+	var sum [sha256.Size]byte
+	h := hex.AppendEncode(nil, o.mac.Sum(sum[:0]))
+	if len(o.hashes) >= 1<<16 {
+		clear(o.hashes)
+	}
+	if o.hashes == nil {
+		o.hashes = map[string][]byte{}
+	}
+	o.hashes[string(v)] = h
+	return h
 }
 
 const slabValues, slabBytes = 64 << 10, 1 << 20
@@ -348,7 +374,7 @@ func (o *output) convert(cols [][]parquet.Value, srcOf []int) parquet.Row {
 		o.vals = make([]parquet.Value, 0, max(slabValues, n))
 	}
 	start := len(o.vals)
-	row := o.vals[start:start:start+n]
+	row := o.vals[start : start : start+n]
 	defer func() { o.vals = o.vals[:start+len(row)] }()
 	for ci, src := range srcOf {
 		if src < 0 {
@@ -374,7 +400,7 @@ func (o *output) convert(cols [][]parquet.Value, srcOf []int) parquet.Row {
 			if pii == contract.Mask {
 				text = []byte(Mask(string(text)))
 			} else {
-				text = []byte(HashHex(o.key, text))
+				text = o.hash(text)
 			}
 			row = append(row, parquet.ByteArrayValue(o.copyBytes(text)).Level(v.RepetitionLevel(), v.DefinitionLevel(), ci))
 		}
