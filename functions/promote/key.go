@@ -41,52 +41,15 @@ func decodeKey(v []byte) []byte {
 	return v
 }
 
-// getSecret calls Secrets Manager's GetSecretValue. It is one signed JSON request, made by hand
-// so that the function does not link another SDK module for it.
+// getSecret reads a secret's value with Secrets Manager's GetSecretValue.
 func getSecret(ctx context.Context, cfg aws.Config, getenv func(string) string, arn string) ([]byte, error) {
 	region := cfg.Region
 	if parts := strings.Split(arn, ":"); len(parts) > 3 && parts[0] == "arn" && parts[3] != "" {
 		region = parts[3]
 	}
-	endpoint := "https://secretsmanager." + region + ".amazonaws.com"
-	for _, name := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
-		if v := getenv(name); v != "" {
-			endpoint = v
-			break
-		}
-	}
-	body, _ := json.Marshal(map[string]string{"SecretId": arn})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
+	data, err := secretsManager(ctx, cfg, getenv, region, "GetSecretValue", map[string]string{"SecretId": arn})
 	if err != nil {
-		return nil, fmt.Errorf("secrets manager endpoint %q: %w", endpoint, err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
-	if cfg.Credentials == nil {
-		return nil, fmt.Errorf("read secret %s: no AWS credentials configured", arn)
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read secret %s: credentials: %w", arn, err)
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
-		return nil, fmt.Errorf("read secret %s: sign: %w", arn, err)
-	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = http.DefaultClient
-	if cfg.HTTPClient != nil {
-		client = cfg.HTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("read secret %s: %w", arn, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("read secret %s: Secrets Manager answered %s: %s (the function's role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its key)", arn, resp.Status, bytes.TrimSpace(data))
+		return nil, fmt.Errorf("read secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its key)", arn, err)
 	}
 	var out struct {
 		SecretString *string
@@ -102,4 +65,50 @@ func getSecret(ctx context.Context, cfg aws.Config, getenv func(string) string, 
 		return out.SecretBinary, nil
 	}
 	return nil, fmt.Errorf("secret %s is empty: store the PII key in it", arn)
+}
+
+// secretsManager makes one signed call to the Secrets Manager JSON API, by hand so that the
+// function does not link another SDK module for the one call it needs.
+func secretsManager(ctx context.Context, cfg aws.Config, getenv func(string) string, region, action string, in any) ([]byte, error) {
+	endpoint := "https://secretsmanager." + region + ".amazonaws.com"
+	for _, name := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+		if v := getenv(name); v != "" {
+			endpoint = v
+			break
+		}
+	}
+	body, _ := json.Marshal(in)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("secrets manager endpoint %q: %w", endpoint, err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager."+action)
+	if cfg.Credentials == nil {
+		return nil, fmt.Errorf("no AWS credentials configured")
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	var client interface {
+		Do(*http.Request) (*http.Response, error)
+	} = http.DefaultClient
+	if cfg.HTTPClient != nil {
+		client = cfg.HTTPClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("Secrets Manager %s answered %s: %s", action, resp.Status, bytes.TrimSpace(data))
+	}
+	return data, nil
 }
