@@ -162,7 +162,7 @@ func TestBuiltBinary(t *testing.T) {
 	if err := json.Unmarshal(invoke([]byte(s3ev)), &direct); err != nil {
 		t.Fatal(err)
 	}
-	if len(direct.Partitions) != 1 || direct.Partitions[0].RowsIn != 6 || direct.Partitions[0].RowsOut != 3 || direct.Partitions[0].FilesIn != 3 {
+	if len(direct.Partitions) != 1 || direct.Partitions[0].RowsIn != 6 || direct.Partitions[0].RowsOut != 3 || direct.Partitions[0].FilesIn != 3 || direct.Partitions[0].Unchanged != 1 {
 		t.Fatalf("S3 event: %+v", direct)
 	}
 	_, keys2 := curated(t, client)

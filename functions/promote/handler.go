@@ -56,7 +56,9 @@ type Summary struct {
 	BytesIn  int64    `json:"bytes_in"`
 	BytesOut int64    `json:"bytes_out"`
 	Files    []string `json:"files"`
-	Deleted  []string `json:"deleted,omitempty"`
+	// Unchanged counts the files that already held the same bytes (a replay) and were left alone.
+	Unchanged int      `json:"unchanged"`
+	Deleted   []string `json:"deleted,omitempty"`
 }
 
 type envelope struct {
@@ -158,9 +160,9 @@ func (h *handler) promote(ctx context.Context, p partition) (Summary, error) {
 		h.log.Warn("metrics not written", "error", err)
 	}
 	h.log.Info("partition promoted", "partition", p.String(), "files_in", res.FilesIn, "rows_in", res.RowsIn,
-		"rows_out", res.RowsOut, "files", len(res.Files), "deleted", len(res.Deleted))
+		"rows_out", res.RowsOut, "files", len(res.Files), "unchanged", res.Unchanged, "deleted", len(res.Deleted))
 	return Summary{Dataset: p.Dataset, Date: p.Date, Hour: p.Hour, FilesIn: res.FilesIn, RowsIn: res.RowsIn, RowsOut: res.RowsOut,
-		BytesIn: res.BytesIn, BytesOut: res.BytesOut, Files: res.Files, Deleted: res.Deleted}, nil
+		BytesIn: res.BytesIn, BytesOut: res.BytesOut, Files: res.Files, Unchanged: res.Unchanged, Deleted: res.Deleted}, nil
 }
 
 // partitionsOf reads the partitions named by the created objects of an S3 notification or an

@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -59,7 +60,8 @@ type Result struct {
 	RowsIn    int64
 	RowsOut   int64 // after deduplication
 	BytesOut  int64
-	Files     []string // curated keys written
+	Files     []string // curated keys of the output
+	Unchanged int      // of Files, how many already held the same bytes and were not rewritten
 	Deleted   []string // curated keys removed because they are no longer part of the output
 }
 
@@ -130,6 +132,14 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	if target <= 0 {
 		target = DefaultTargetBytes
 	}
+	existing, err := p.Curated.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("promote: list %s/%s: %w", p.Curated.Bucket(), prefix, err)
+	}
+	etags := map[string]string{}
+	for _, in := range existing {
+		etags[in.Key] = strings.Trim(in.ETag, `"`)
+	}
 	written := map[string]bool{}
 	if len(rows) > 0 {
 		files, err := out.encode(rows, target, res)
@@ -138,20 +148,23 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 		}
 		for i, body := range files {
 			key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
-			if _, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
-				ContentType: "application/vnd.apache.parquet",
-				Metadata:    map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version, "sluice-rows-in": fmt.Sprint(res.RowsIn)},
-			}); err != nil {
-				return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
-			}
 			written[key] = true
 			res.Files = append(res.Files, key)
 			res.BytesOut += int64(len(body))
+			// An object with these very bytes is already there (a replay): leave it, so that
+			// readers, caches and lineage see no change. (With SSE-KMS the ETag is not the MD5,
+			// and the object is simply rewritten.)
+			if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
+				res.Unchanged++
+				continue
+			}
+			if _, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
+				ContentType: "application/vnd.apache.parquet",
+				Metadata:    map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version},
+			}); err != nil {
+				return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
+			}
 		}
-	}
-	existing, err := p.Curated.List(ctx, prefix)
-	if err != nil {
-		return fmt.Errorf("promote: list %s/%s: %w", p.Curated.Bucket(), prefix, err)
 	}
 	for _, in := range existing {
 		if written[in.Key] {

@@ -214,7 +214,7 @@ func TestPromoteDedupesAndAppliesPII(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, files2 := curatedRows(t, curated)
-	if len(files2) != 1 || files2[0].ETag != files[0].ETag || len(res2.Deleted) != 0 {
+	if len(files2) != 1 || files2[0].ETag != files[0].ETag || !files2[0].LastModified.Equal(files[0].LastModified) || len(res2.Deleted) != 0 || res2.Unchanged != 1 {
 		t.Fatalf("replay changed curated: before %v, after %v (deleted %v)", files, files2, res2.Deleted)
 	}
 	if lk, err := curated.List(ctx, promote.LockPrefix); err != nil || len(lk) != 0 {
