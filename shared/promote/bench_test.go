@@ -19,6 +19,11 @@ import (
 // benchPartition fills one clickstream partition of the cleansed zone with files small ones
 // of rows each, as the stream writes them, and returns their total size.
 func benchPartition(b *testing.B, s objectstore.Store, files, rows int) (zone.Partition, int64) {
+	return benchPartitionT(b, s, files, rows)
+}
+
+func benchPartitionT(b testing.TB, s objectstore.Store, files, rows int) (zone.Partition, int64) {
+	b.Helper()
 	reg, _ := events.Registry()
 	now := time.Date(2026, 11, 23, 9, 59, 0, 0, time.UTC)
 	g, err := fake.New(reg["user_events"], fake.Options{Seed: 1, Now: now})

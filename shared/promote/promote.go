@@ -142,11 +142,7 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	}
 	written := map[string]bool{}
 	if len(rows) > 0 {
-		files, err := out.encode(rows, target, res)
-		if err != nil {
-			return err
-		}
-		for i, body := range files {
+		err := out.encode(rows, target, res, func(i int, body []byte) error {
 			key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
 			written[key] = true
 			res.Files = append(res.Files, key)
@@ -156,7 +152,7 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 			// and the object is simply rewritten.)
 			if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
 				res.Unchanged++
-				continue
+				return nil
 			}
 			if _, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
 				ContentType: "application/vnd.apache.parquet",
@@ -164,6 +160,10 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 			}); err != nil {
 				return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	for _, in := range existing {
@@ -436,21 +436,23 @@ func (o *output) sorted() []parquet.Row {
 
 // encode cuts rows into files of at most target bytes. The first guess of rows per file comes
 // from the input's bytes per row; a file that comes out too large is encoded again with fewer.
-func (o *output) encode(rows []parquet.Row, target int64, res *Result) ([][]byte, error) {
+// Each file is handed to emit as soon as it is made, so that only one is held at a time.
+func (o *output) encode(rows []parquet.Row, target int64, res *Result, emit func(i int, body []byte) error) error {
 	per := len(rows)
 	if res.BytesIn > 0 && res.RowsIn > 0 {
 		per = int(min(int64(len(rows)), max(1, target*res.RowsIn/res.BytesIn)))
 	}
-	var files [][]byte
-	for start := 0; start < len(rows); {
+	for i, start := 0, 0; start < len(rows); i++ {
 		n := min(per, len(rows)-start)
 		for {
 			body, err := o.file(rows[start : start+n])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if int64(len(body)) <= target || n == 1 {
-				files = append(files, body)
+				if err := emit(i, body); err != nil {
+					return err
+				}
 				break
 			}
 			n = max(1, int(float64(n)*float64(target)/float64(len(body))*0.95))
@@ -458,7 +460,7 @@ func (o *output) encode(rows []parquet.Row, target int64, res *Result) ([][]byte
 		}
 		start += n
 	}
-	return files, nil
+	return nil
 }
 
 // curatedCodec is zstd at its default level, the trade parquetfile.Small makes for files that stay.
