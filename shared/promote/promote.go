@@ -9,19 +9,16 @@ package promote
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -110,23 +107,28 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 		return fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
 	}
 	out := newOutput(c, p.PIIKey)
+	var sources []*source
+	win := map[string]winner{}
 	for _, in := range infos {
 		if !strings.HasSuffix(in.Key, ".parquet") {
 			continue
 		}
-		n, size, err := p.readFile(ctx, in.Key, out)
+		src, size, err := p.open(ctx, in.Key, out, len(sources))
 		if errors.Is(err, objectstore.ErrNotFound) {
 			continue // removed since it was listed; its rows are gone from the zone too
 		}
 		if err != nil {
 			return err
 		}
+		n, err := out.scanKeys(src, win)
+		if err != nil {
+			return fmt.Errorf("promote: %s/%s: %w", p.Cleansed.Bucket(), in.Key, err)
+		}
+		sources = append(sources, src)
 		res.FilesIn++
 		res.BytesIn += size
 		res.RowsIn += n
 	}
-	rows := out.sorted()
-	res.RowsOut = int64(len(rows))
 
 	target := p.TargetBytes
 	if target <= 0 {
@@ -141,30 +143,28 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 		etags[in.Key] = strings.Trim(in.ETag, `"`)
 	}
 	written := map[string]bool{}
-	if len(rows) > 0 {
-		err := out.encode(rows, target, res, func(i int, body []byte) error {
-			key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
-			written[key] = true
-			res.Files = append(res.Files, key)
-			res.BytesOut += int64(len(body))
-			// An object with these very bytes is already there (a replay): leave it, so that
-			// readers, caches and lineage see no change. (With SSE-KMS the ETag is not the MD5,
-			// and the object is simply rewritten.)
-			if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
-				res.Unchanged++
-				return nil
-			}
-			if _, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
-				ContentType: "application/vnd.apache.parquet",
-				Metadata:    map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version},
-			}); err != nil {
-				return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
-			}
+	fw := &fileWriter{o: out, target: target, rgRows: 256, emit: func(i int, body []byte) error {
+		key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
+		written[key] = true
+		res.Files = append(res.Files, key)
+		res.BytesOut += int64(len(body))
+		// An object with these very bytes is already there (a replay): leave it, so that
+		// readers, caches and lineage see no change. (With SSE-KMS the ETag is not the MD5,
+		// and the object is simply rewritten.)
+		if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
+			res.Unchanged++
 			return nil
-		})
-		if err != nil {
-			return err
 		}
+		if _, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
+			ContentType: "application/vnd.apache.parquet",
+			Metadata:    map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version},
+		}); err != nil {
+			return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
+		}
+		return nil
+	}}
+	if res.RowsOut, err = out.merge(sources, win, fw); err != nil {
+		return err
 	}
 	for _, in := range existing {
 		if written[in.Key] {
@@ -178,29 +178,29 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	return nil
 }
 
-// readFile adds the rows of one cleansed file to out.
-func (p *Promoter) readFile(ctx context.Context, key string, out *output) (rows, size int64, err error) {
+// open reads one cleansed file into memory (compressed, as stored) and binds its columns.
+func (p *Promoter) open(ctx context.Context, key string, out *output, index int) (*source, int64, error) {
 	rc, _, err := p.Cleansed.Get(ctx, key)
 	if err != nil {
-		return 0, 0, fmt.Errorf("promote: read %s/%s: %w", p.Cleansed.Bucket(), key, err)
+		return nil, 0, fmt.Errorf("promote: read %s/%s: %w", p.Cleansed.Bucket(), key, err)
 	}
 	body, err := io.ReadAll(rc)
 	rc.Close()
 	if err != nil {
-		return 0, 0, fmt.Errorf("promote: read %s/%s: %w", p.Cleansed.Bucket(), key, err)
+		return nil, 0, fmt.Errorf("promote: read %s/%s: %w", p.Cleansed.Bucket(), key, err)
 	}
 	f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
 	if err != nil {
-		return 0, 0, fmt.Errorf("promote: %s/%s is not readable Parquet (the cleansed zone holds only files sluice wrote; remove or quarantine it): %w", p.Cleansed.Bucket(), key, err)
+		return nil, 0, fmt.Errorf("promote: %s/%s is not readable Parquet (the cleansed zone holds only files sluice wrote; remove or quarantine it): %w", p.Cleansed.Bucket(), key, err)
 	}
-	n, err := out.add(f)
+	src, err := out.bind(index, key, f)
 	if err != nil {
-		return 0, 0, fmt.Errorf("promote: %s/%s: %w", p.Cleansed.Bucket(), key, err)
+		return nil, 0, fmt.Errorf("promote: %s/%s: %w", p.Cleansed.Bucket(), key, err)
 	}
-	return n, int64(len(body)), nil
+	return src, int64(len(body)), nil
 }
 
-// output holds the deduplicated rows of a partition in the curated schema.
+// output converts cleansed rows to the curated schema.
 type output struct {
 	c      *contract.Contract
 	schema *parquet.Schema
@@ -208,8 +208,6 @@ type output struct {
 	// per curated column: the contract field it belongs to, and its full path
 	field []int
 	paths []string
-	byKey map[string]int // dedupe key → index in rows
-	rows  []kept
 	// Rows and their bytes are carved from slabs: one allocation per many rows rather than
 	// several per row, which the garbage collector would otherwise spend most of a promotion on.
 	vals   []parquet.Value
@@ -255,12 +253,6 @@ func (o *output) copyBytes(b []byte) []byte {
 	return o.bytes[start:len(o.bytes):len(o.bytes)]
 }
 
-type kept struct {
-	ts  int64
-	key string
-	row parquet.Row
-}
-
 // CuratedSchema is the curated zone's Parquet schema of a contract: dropped fields are gone, and
 // masked or hashed fields are strings.
 func CuratedSchema(c *contract.Contract) *parquet.Schema {
@@ -284,92 +276,13 @@ func CuratedSchema(c *contract.Contract) *parquet.Schema {
 }
 
 func newOutput(c *contract.Contract, key []byte) *output {
-	o := &output{c: c, schema: CuratedSchema(c), key: key, byKey: map[string]int{}}
+	o := &output{c: c, schema: CuratedSchema(c), key: key}
 	for _, path := range o.schema.Columns() {
 		f, _ := c.Field(path[0])
 		o.field = append(o.field, f.Index)
 		o.paths = append(o.paths, strings.Join(path, "."))
 	}
 	return o
-}
-
-// add reads every row of f, keeping per key the latest by event time; rows are offered in
-// object-key order, then row order, so on a tie the later one wins.
-func (o *output) add(f *parquet.File) (int64, error) {
-	srcCols := f.Schema().Columns()
-	srcOf := make([]int, len(o.paths)) // curated column → cleansed column, -1 if the file lacks it
-	byPath := map[string]int{}
-	for i, p := range srcCols {
-		byPath[strings.Join(p, ".")] = i
-	}
-	for i, p := range o.paths {
-		j, ok := byPath[p]
-		if !ok {
-			if !o.c.Fields[o.field[i]].Nullable {
-				return 0, fmt.Errorf("required column %s is missing (a file of another schema in the cleansed zone)", p)
-			}
-			j = -1
-		}
-		srcOf[i] = j
-	}
-	tsCol, ok := byPath[o.c.Fields[o.c.EventTime].Name]
-	if !ok {
-		return 0, fmt.Errorf("event-time column %s is missing", o.c.Fields[o.c.EventTime].Name)
-	}
-	keyCols := make([]int, len(o.c.Key))
-	for i, k := range o.c.Key {
-		if keyCols[i], ok = byPath[o.c.Fields[k].Name]; !ok {
-			return 0, fmt.Errorf("key column %s is missing", o.c.Fields[k].Name)
-		}
-	}
-
-	var n int64
-	buf := make([]parquet.Row, 256)
-	cols := make([][]parquet.Value, len(srcCols))
-	var kb []byte
-	for _, rg := range f.RowGroups() {
-		rr := rg.Rows()
-		for {
-			m, err := rr.ReadRows(buf)
-			for _, row := range buf[:m] {
-				row.Range(func(ci int, vals []parquet.Value) bool {
-					if ci < len(cols) {
-						cols[ci] = vals
-					}
-					return true
-				})
-				kb = kb[:0]
-				for _, kc := range keyCols {
-					b := cols[kc][0].Bytes()
-					kb = binary.AppendUvarint(kb, uint64(len(b)))
-					kb = append(kb, b...)
-				}
-				ts := cols[tsCol][0].Int64()
-				o.offer(string(kb), ts, o.convert(cols, srcOf))
-				n++
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rr.Close()
-				return n, fmt.Errorf("read rows: %w", err)
-			}
-		}
-		rr.Close()
-	}
-	return n, nil
-}
-
-func (o *output) offer(key string, ts int64, row parquet.Row) {
-	if i, ok := o.byKey[key]; ok {
-		if ts >= o.rows[i].ts {
-			o.rows[i] = kept{ts, key, row}
-		}
-		return
-	}
-	o.byKey[key] = len(o.rows)
-	o.rows = append(o.rows, kept{ts, key, row})
 }
 
 // convert builds the curated row: columns renumbered, PII policy applied, missing optional
@@ -421,69 +334,8 @@ func (o *output) convert(cols [][]parquet.Value, srcOf []int) parquet.Row {
 	return row
 }
 
-// sorted returns the kept rows by event time, then key: the order does not depend on the
-// order the files were read in.
-func (o *output) sorted() []parquet.Row {
-	slices.SortFunc(o.rows, func(a, b kept) int {
-		return cmp.Or(cmp.Compare(a.ts, b.ts), strings.Compare(a.key, b.key))
-	})
-	out := make([]parquet.Row, len(o.rows))
-	for i := range o.rows {
-		out[i] = o.rows[i].row
-	}
-	return out
-}
-
-// encode cuts rows into files of at most target bytes. The first guess of rows per file comes
-// from the input's bytes per row; a file that comes out too large is encoded again with fewer.
-// Each file is handed to emit as soon as it is made, so that only one is held at a time.
-func (o *output) encode(rows []parquet.Row, target int64, res *Result, emit func(i int, body []byte) error) error {
-	per := len(rows)
-	if res.BytesIn > 0 && res.RowsIn > 0 {
-		per = int(min(int64(len(rows)), max(1, target*res.RowsIn/res.BytesIn)))
-	}
-	for i, start := 0, 0; start < len(rows); i++ {
-		n := min(per, len(rows)-start)
-		for {
-			body, err := o.file(rows[start : start+n])
-			if err != nil {
-				return err
-			}
-			if int64(len(body)) <= target || n == 1 {
-				if err := emit(i, body); err != nil {
-					return err
-				}
-				break
-			}
-			n = max(1, int(float64(n)*float64(target)/float64(len(body))*0.95))
-			per = n
-		}
-		start += n
-	}
-	return nil
-}
-
 // curatedCodec is zstd at its default level, the trade parquetfile.Small makes for files that stay.
 var curatedCodec = &zstd.Codec{Level: zstd.SpeedDefault}
-
-func (o *output) file(rows []parquet.Row) ([]byte, error) {
-	var buf bytes.Buffer
-	w := parquet.NewWriter(&buf, o.schema,
-		parquet.Compression(curatedCodec),
-		parquet.CreatedBy(parquetfile.CreatedBy, "", ""),
-		parquet.MaxRowsPerRowGroup(1_000_000),
-		parquet.DataPageStatistics(false),
-		parquet.KeyValueMetadata("sluice.contract_version", o.c.Version),
-		parquet.KeyValueMetadata("sluice.zone", string(zone.Curated)),
-	)
-	if _, err := w.WriteRows(rows); err != nil {
-		return nil, fmt.Errorf("promote: encode curated %s: %w", o.c.Name, err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("promote: finish curated %s: %w", o.c.Name, err)
-	}
-	return buf.Bytes(), nil
-}
 
 // Mask keeps the last four characters of s and replaces the others with '*'.
 func Mask(s string) string {
