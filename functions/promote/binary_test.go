@@ -120,6 +120,9 @@ func TestBuiltBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fn.Close()
+	if st, err := os.Stat(exe); err == nil {
+		t.Logf("bootstrap: %.1f MB stripped, start to ready %v", float64(st.Size())/1e6, fn.InitDuration())
+	}
 	invoke := func(payload []byte) []byte {
 		t.Helper()
 		res, err := fn.Invoke(ctx, payload)
