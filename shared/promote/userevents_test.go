@@ -29,7 +29,7 @@ func TestUserEventsKeepEveryColumn(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := record.NewBatch(reg, record.Options{DefaultDataset: "user_events", Now: func() time.Time { return now }})
-	for i := range 3000 {
+	for i := range 30000 { // enough rows that pages end mid-batch of the readers
 		if _, rej := b.Add(g.Next().Data, i); rej != nil {
 			t.Fatal(rej)
 		}
@@ -112,6 +112,7 @@ func TestUserEventsKeepEveryColumn(t *testing.T) {
 			withProps++
 		}
 	}
+	t.Logf("%d distinct rows in the partition", len(want))
 	if withProps == 0 {
 		t.Fatal("no row had properties: the map column went untested")
 	}
