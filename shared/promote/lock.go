@@ -33,7 +33,8 @@ type LockOptions struct {
 	// Poll is the pause between attempts while another promotion holds the lock. Default 250 ms.
 	Poll time.Duration
 	// MaxWait bounds the wait for a held lock; then Promote fails with ErrLocked and the trigger
-	// is redelivered. Default 5 minutes (and never past the context's deadline).
+	// is redelivered. Default 5 minutes, and never more than half the time left before the
+	// context's deadline, so that the promotion itself still fits in a Lambda invocation.
 	MaxWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -80,6 +81,12 @@ func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partit
 	owner := hex.EncodeToString(id[:])
 	key := LockKey(dataset, part)
 	giveUp := now().Add(o.MaxWait)
+	if d, ok := ctx.Deadline(); ok {
+		// Leave the promotion itself half of what remains of the invocation.
+		if half := now().Add(time.Until(d) / 2); half.Before(giveUp) {
+			giveUp = half
+		}
+	}
 	for {
 		expires := now().Add(o.TTL)
 		if d, ok := ctx.Deadline(); ok {
