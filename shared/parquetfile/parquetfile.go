@@ -137,6 +137,13 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 		parquet.PageBufferSize(opts.PageBytes),
 		parquet.DataPageStatistics(false), // redundant with the column index and chunk statistics below, which readers prune on
 	}
+	// Min/max bounds of free-text columns (ids, pages, names) prune nothing and cost a string
+	// comparison per value; enums, numbers and times keep theirs.
+	for i := range c.Fields {
+		if c.Fields[i].Kind == contract.String {
+			wopts = append(wopts, parquet.SkipPageBounds(c.Fields[i].Name))
+		}
+	}
 	keys := make([]string, 0, len(opts.Metadata))
 	for k := range opts.Metadata {
 		keys = append(keys, k)
@@ -154,8 +161,11 @@ func Write(w io.Writer, t *record.Table, rows []int, opts Options) error {
 	// with one typed call, far cheaper than shredding every row across all columns (WriteRows).
 	l := newLayout(c, schema)
 	cols := pw.ColumnWriters()
-	bufs := make([][]parquet.Value, len(cols))
 	const chunk = 4096
+	bufs := make([][]parquet.Value, len(cols))
+	for i := range bufs {
+		bufs[i] = make([]parquet.Value, 0, min(chunk, len(sorted))*2) // maps hold a few entries a row
+	}
 	for start := 0; start < len(sorted); start += chunk {
 		for i := range bufs {
 			bufs[i] = bufs[i][:0]
