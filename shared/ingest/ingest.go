@@ -87,6 +87,7 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 	}
 	batch := record.NewBatch(p.Contracts, p.Options)
 	batch.Reserve(len(recs))
+	defer batch.Release()
 	var rejects []quarantine.Entry
 	var rejectRecs []int
 	for i := range recs {
