@@ -7,6 +7,8 @@ package lakehost
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +74,8 @@ type Lake struct {
 	Ingest        *runtimeapi.Function
 	// Validate runs when its binary was built; file drops under raw landing/ trigger it.
 	Validate *runtimeapi.Function
+	// Promote runs when its binary was built; every cleansed Parquet object triggers it.
+	Promote *runtimeapi.Function
 	Mapping  *esm.Mapping
 	// Events announces objects created in the stand-in, as S3 notifications do.
 	Events *s3events.Tap
@@ -205,6 +209,20 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		}
 		l.Events.Subscribe(s3events.Subscription{Name: "validate", Bucket: Buckets[zone.Raw], Prefix: "landing/",
 			Deliver: invoker(l.Validate)})
+	}
+	if promote := filepath.Join(cfg.BinDir, "promote", "bootstrap"); exists(promote) {
+		key := os.Getenv("SLUICE_PII_KEY")
+		if key == "" {
+			// Configuration, never code: a fresh key per local run (hashes differ between runs).
+			b := make([]byte, 32)
+			rand.Read(b)
+			key = hex.EncodeToString(b)
+		}
+		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, "SLUICE_PII_KEY="+key); err != nil {
+			return nil, err
+		}
+		l.Events.Subscribe(s3events.Subscription{Name: "promote", Bucket: Buckets[zone.Cleansed], Suffix: ".parquet",
+			Deliver: invoker(l.Promote)})
 	}
 
 	l.Mapping, err = esm.Start(ctx, l.KinesisClient, l.Ingest, esm.Config{

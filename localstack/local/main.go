@@ -74,7 +74,7 @@ func run() int {
 	fmt.Printf("sent %d records in %s (%.0f records/s); bad by kind: %v\n", stats.Sent, stats.Elapsed.Round(time.Millisecond), stats.PerSecond(), tally)
 	var fileRows, fileBad int
 	if lake.Validate != nil {
-		files, err := lakehost.SampleFiles(*amount/4, *bad, *seed)
+		files, err := lakehost.SampleFiles(*amount/4, *bad, *seed+1) // not the stream's seed: the files would replay its records
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "local: sample files:", err)
 			return 1

@@ -23,6 +23,7 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	}
 	build(filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest", "CGO_ENABLED=0")
 	build(filepath.Join(bin, "validate", "bootstrap"), "github.com/sluicelake/sluice/functions/validate", "CGO_ENABLED=0")
+	build(filepath.Join(bin, "promote", "bootstrap"), "github.com/sluicelake/sluice/functions/promote", "CGO_ENABLED=0")
 	build(filepath.Join(tmp, "local"), "github.com/sluicelake/sluice/localstack/local")
 
 	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
@@ -40,6 +41,19 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	// 800 stream events and two sample files of 200 rows each, 10% bad throughout.
 	if n(1) != 1200 || n(2)+n(3) != 1200 || n(3) != n(4) || n(4) != 120 {
 		t.Fatalf("accounting %s", m[0])
+	}
+	// The sample has no duplicate keys, so the curated zone holds what the cleansed zone does.
+	for _, ds := range []string{"customers", "user_events"} {
+		rows := func(zone string) string {
+			m := regexp.MustCompile(zone + `\s+` + ds + `\s+\d+\s+(\d+)`).FindSubmatch(out)
+			if m == nil {
+				return "none"
+			}
+			return string(m[1])
+		}
+		if rows("cleansed") == "none" || rows("curated") != rows("cleansed") {
+			t.Errorf("%s: cleansed %s rows, curated %s", ds, rows("cleansed"), rows("curated"))
+		}
 	}
 	if !regexp.MustCompile(`query API .*: http://127\.0\.0\.1:\d+`).Match(out) {
 		t.Errorf("no query API URL in:\n%s", out)
