@@ -76,7 +76,7 @@ type Lake struct {
 	Validate *runtimeapi.Function
 	// Promote runs when its binary was built; every cleansed Parquet object triggers it.
 	Promote *runtimeapi.Function
-	Mapping  *esm.Mapping
+	Mapping *esm.Mapping
 	// Events announces objects created in the stand-in, as S3 notifications do.
 	Events *s3events.Tap
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
