@@ -4,17 +4,16 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sluicelake/sluice/shared/objectevent"
 	"github.com/sluicelake/sluice/shared/obs"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -61,20 +60,8 @@ type Summary struct {
 	Deleted   []string `json:"deleted,omitempty"`
 }
 
-type envelope struct {
-	Records []struct {
-		EventSource string `json:"eventSource"`
-	} `json:"Records"`
-	DetailType string `json:"detail-type"`
-	Event      string `json:"Event"`
-}
-
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("promote: the event is not JSON: %w", err)
-	}
-	if len(env.Records) > 0 && env.Records[0].EventSource == "aws:sqs" {
+	if objectevent.IsSQS(raw) {
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("promote: SQS event: %w", err)
@@ -168,68 +155,14 @@ func (h *handler) promote(ctx context.Context, p partition) (Summary, error) {
 // partitionsOf reads the partitions named by the created objects of an S3 notification or an
 // EventBridge event. Objects that are not cleansed Parquet (reports, folders) name none.
 func (h *handler) partitionsOf(raw []byte) ([]partition, error) {
+	created, err := objectevent.Created(raw)
+	if err != nil {
+		return nil, fmt.Errorf("promote: %w", err)
+	}
 	type object struct{ bucket, key string }
 	var objs []object
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("promote: the message is not JSON: %w", err)
-	}
-	switch {
-	case env.Event == "s3:TestEvent":
-		return nil, nil
-	case env.DetailType != "":
-		var ev events.EventBridgeEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("promote: EventBridge event: %w", err)
-		}
-		if ev.DetailType != "Object Created" {
-			return nil, nil
-		}
-		var d struct {
-			Bucket struct {
-				Name string `json:"name"`
-			} `json:"bucket"`
-			Object struct {
-				Key string `json:"key"`
-			} `json:"object"`
-		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Bucket.Name == "" || d.Object.Key == "" {
-			return nil, fmt.Errorf("promote: EventBridge detail without bucket.name and object.key: %s", ev.Detail)
-		}
-		objs = append(objs, object{d.Bucket.Name, d.Object.Key}) // not URL-encoded in EventBridge
-	case len(env.Records) > 0:
-		var ev struct {
-			Records []struct {
-				EventSource string `json:"eventSource"`
-				EventName   string `json:"eventName"`
-				S3          struct {
-					Bucket struct {
-						Name string `json:"name"`
-					} `json:"bucket"`
-					Object struct {
-						Key string `json:"key"`
-					} `json:"object"`
-				} `json:"s3"`
-			} `json:"Records"`
-		}
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("promote: S3 event: %w", err)
-		}
-		for _, r := range ev.Records {
-			if r.EventSource != "aws:s3" {
-				return nil, fmt.Errorf("promote: a record from %q; this function takes S3 events", r.EventSource)
-			}
-			if !strings.HasPrefix(strings.TrimPrefix(r.EventName, "s3:"), "ObjectCreated") {
-				continue
-			}
-			key, err := url.QueryUnescape(r.S3.Object.Key)
-			if err != nil {
-				return nil, fmt.Errorf("promote: S3 event key %q: %w", r.S3.Object.Key, err)
-			}
-			objs = append(objs, object{r.S3.Bucket.Name, key})
-		}
-	default:
-		return nil, errors.New("promote: the event is none of S3 notification, EventBridge Object Created or SQS")
+	for _, o := range created {
+		objs = append(objs, object{o.Bucket, o.Key})
 	}
 	var out []partition
 	for _, o := range objs {

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sluicelake/sluice/shared/filedrop"
+	"github.com/sluicelake/sluice/shared/objectevent"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/obs"
 )
@@ -50,21 +50,8 @@ type Summary struct {
 	Report      string `json:"report"`
 }
 
-// envelope holds the fields that tell the event shapes apart.
-type envelope struct {
-	Records []struct {
-		EventSource string `json:"eventSource"`
-	} `json:"Records"`
-	DetailType string `json:"detail-type"`
-	Event      string `json:"Event"` // "s3:TestEvent" when a notification is first configured
-}
-
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("validate: the event is not JSON: %w", err)
-	}
-	if len(env.Records) > 0 && env.Records[0].EventSource == "aws:sqs" {
+	if objectevent.IsSQS(raw) {
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("validate: SQS event: %w", err)
@@ -116,71 +103,15 @@ func (h *handler) sqs(ctx context.Context, ev events.SQSEvent) events.SQSEventRe
 
 // objectsOf reads the created objects of an S3 notification or an EventBridge event.
 func objectsOf(raw []byte) ([]object, error) {
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("validate: the message is not JSON: %w", err)
+	objs, err := objectevent.Created(raw)
+	if err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
 	}
-	switch {
-	case env.Event == "s3:TestEvent":
-		return nil, nil
-	case env.DetailType != "":
-		var ev events.EventBridgeEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("validate: EventBridge event: %w", err)
-		}
-		if ev.DetailType != "Object Created" {
-			return nil, nil // the rule should not send these; nothing to do
-		}
-		var d struct {
-			Bucket struct {
-				Name string `json:"name"`
-			} `json:"bucket"`
-			Object struct {
-				Key       string `json:"key"`
-				VersionID string `json:"version-id"`
-			} `json:"object"`
-		}
-		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Bucket.Name == "" || d.Object.Key == "" {
-			return nil, fmt.Errorf("validate: EventBridge detail without bucket.name and object.key: %s", ev.Detail)
-		}
-		return []object{{d.Bucket.Name, d.Object.Key, d.Object.VersionID}}, nil // EventBridge keys are not URL-encoded
-	case len(env.Records) > 0:
-		// Decoded by hand, not into events.S3Event: some stand-ins send fields that do not fit it.
-		var ev struct {
-			Records []struct {
-				EventSource string `json:"eventSource"`
-				EventName   string `json:"eventName"`
-				S3          struct {
-					Bucket struct {
-						Name string `json:"name"`
-					} `json:"bucket"`
-					Object struct {
-						Key       string `json:"key"`
-						VersionID string `json:"versionId"`
-					} `json:"object"`
-				} `json:"s3"`
-			} `json:"Records"`
-		}
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("validate: S3 event: %w", err)
-		}
-		var out []object
-		for _, r := range ev.Records {
-			if r.EventSource != "aws:s3" {
-				return nil, fmt.Errorf("validate: a record from %q; this function takes S3 events", r.EventSource)
-			}
-			if !strings.HasPrefix(strings.TrimPrefix(r.EventName, "s3:"), "ObjectCreated") {
-				continue
-			}
-			key, err := url.QueryUnescape(r.S3.Object.Key) // S3 notifications URL-encode keys (spaces as +)
-			if err != nil {
-				return nil, fmt.Errorf("validate: S3 event key %q: %w", r.S3.Object.Key, err)
-			}
-			out = append(out, object{r.S3.Bucket.Name, key, r.S3.Object.VersionID})
-		}
-		return out, nil
+	var out []object
+	for _, o := range objs {
+		out = append(out, object{o.Bucket, o.Key, o.Version})
 	}
-	return nil, errors.New("validate: the event is none of S3 notification, EventBridge Object Created or SQS")
+	return out, nil
 }
 
 // file validates one object; nil without error means the object was skipped.

@@ -1,0 +1,51 @@
+package objectevent_test
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/sluicelake/sluice/shared/objectevent"
+)
+
+func TestShapes(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile("../../events/samples/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for name, want := range map[string][]objectevent.Object{
+		"validate-s3-event.json": {{"raw", "landing/customers/2026/11/23/customers.csv", ""},
+			{"raw", "landing/user_events/2026/11/23/click stream.jsonl", ""}}, // "click+stream" in the event
+		"validate-eventbridge.json": {{"raw", "landing/user_events/2026/11/23/events.parquet", ""}},
+	} {
+		got, err := objectevent.Created(read(name))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v %v, want %v", name, got, err, want)
+		}
+		if objectevent.IsSQS(read(name)) {
+			t.Errorf("%s taken for SQS", name)
+		}
+	}
+	sqs := read("validate-sqs-eventbridge.json")
+	if !objectevent.IsSQS(sqs) {
+		t.Fatal("SQS batch not recognised")
+	}
+	var batch struct{ Records []struct{ Body string } }
+	json.Unmarshal(sqs, &batch)
+	if got, err := objectevent.Created([]byte(batch.Records[0].Body)); err != nil || len(got) != 1 || got[0].Bucket != "raw" {
+		t.Errorf("SQS body: %v %v", got, err)
+	}
+	for _, bad := range []string{`{"hello":"world"}`, `not json`, `{"Records":[{"eventSource":"aws:dynamodb"}]}`,
+		`{"detail-type":"Object Created","detail":{}}`} {
+		if _, err := objectevent.Created([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	if got, err := objectevent.Created([]byte(`{"Event":"s3:TestEvent"}`)); err != nil || got != nil {
+		t.Errorf("test event: %v %v", got, err)
+	}
+}
