@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -72,15 +71,7 @@ func peakRSS(exe string) (int64, error) {
 }
 
 // build builds this function as `make build` does.
-func build(tb testing.TB) string {
-	exe := filepath.Join(tb.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build: %v\n%s", err, out)
-	}
-	return exe
-}
+func build(tb testing.TB) string { return runtimeapi.Build(tb, ".") }
 
 // TestSampleEvent runs events/samples/kinesis-batch.json through the built binary: every record
 // ends in the cleansed zone or in quarantine, and the function reports no failures.

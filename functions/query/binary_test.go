@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -33,12 +30,7 @@ func TestBuiltBinary(t *testing.T) {
 	}
 	curated := s3test.CreateBucket(t, s3c, "curated")
 
-	exe := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	exe := runtimeapi.Build(t, ".")
 	fn, err := runtimeapi.Start(context.Background(), runtimeapi.Config{
 		Name: "query", Binary: exe, MemorySize: 256,
 		Env: []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,15 +27,7 @@ import (
 )
 
 // build builds this function as `make build` does.
-func build(tb testing.TB) string {
-	exe := filepath.Join(tb.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build: %v\n%s", err, out)
-	}
-	return exe
-}
+func build(tb testing.TB) string { return runtimeapi.Build(tb, ".") }
 
 func records(tb testing.TB, dataset string, n int, badShare float64) []fake.Record {
 	reg, _ := sluiceevents.Registry()

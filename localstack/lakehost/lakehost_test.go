@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/lakehost"
+	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3fault"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/fake"
@@ -29,11 +29,12 @@ import (
 func buildFunctions(t *testing.T) string {
 	t.Helper()
 	bin := t.TempDir()
-	out := filepath.Join(bin, "ingest", "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "github.com/sluicelake/sluice/functions/ingest")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build ingest: %v\n%s", err, b)
+	exe := runtimeapi.Build(t, "github.com/sluicelake/sluice/functions/ingest")
+	if err := os.MkdirAll(filepath.Join(bin, "ingest"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(exe, filepath.Join(bin, "ingest", "bootstrap")); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
