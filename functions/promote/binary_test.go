@@ -40,13 +40,8 @@ func customers(t *testing.T, client *s3.Client, name string, rows ...[3]any) {
 			t.Fatal(rej)
 		}
 	}
-	tab := b.Tables()[0]
-	idx := make([]int, tab.Len())
-	for i := range idx {
-		idx[i] = i
-	}
 	var buf bytes.Buffer
-	if err := parquetfile.Write(&buf, tab, idx, parquetfile.Options{}); err != nil {
+	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	put(t, client, "cleansed", prefix+name, buf.Bytes())

@@ -288,13 +288,8 @@ func parquetOf(tb testing.TB, reg map[string]*contract.Contract, recs []fake.Rec
 			tb.Fatal(rej)
 		}
 	}
-	t := b.Tables()[0]
-	rows := make([]int, t.Len())
-	for i := range rows {
-		rows[i] = i
-	}
 	var buf bytes.Buffer
-	if err := parquetfile.Write(&buf, t, rows, parquetfile.Options{}); err != nil {
+	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
 		tb.Fatal(err)
 	}
 	return buf.Bytes()

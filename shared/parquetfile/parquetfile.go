@@ -267,3 +267,12 @@ func byEventTime(t *record.Table, rows []int) []int {
 	}
 	return out
 }
+
+// WriteTable writes every row of t, as Write does.
+func WriteTable(w io.Writer, t *record.Table, opts Options) error {
+	rows := make([]int, t.Len())
+	for i := range rows {
+		rows[i] = i
+	}
+	return Write(w, t, rows, opts)
+}

@@ -114,13 +114,8 @@ func putCleansed(t *testing.T, s objectstore.Store, name string, rows ...custome
 			t.Fatalf("record %s: %v", r.json(), rej)
 		}
 	}
-	tab := b.Tables()[0]
-	idx := make([]int, tab.Len())
-	for i := range idx {
-		idx[i] = i
-	}
 	var buf bytes.Buffer
-	if err := parquetfile.Write(&buf, tab, idx, parquetfile.Options{}); err != nil {
+	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Put(context.Background(), zone.Key("customers", part, name), buf.Bytes(), objectstore.PutOptions{}); err != nil {
