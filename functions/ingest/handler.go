@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/obs"
+	"github.com/sluicelake/sluice/shared/provenance"
 )
 
 // handler adapts the Kinesis event to the processor and its result to a partial batch response.
@@ -26,6 +28,10 @@ func newHandler(p *ingest.Processor, log *slog.Logger, metrics io.Writer) *handl
 }
 
 func (h *handler) handle(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		// The request id names the run in the provenance of every object written below.
+		ctx = provenance.WithRun(ctx, lc.AwsRequestID)
+	}
 	start := time.Now()
 	recs := make([]ingest.Record, len(ev.Records))
 	for i, r := range ev.Records {

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sluicelake/sluice/shared/objectevent"
 	"github.com/sluicelake/sluice/shared/obs"
 	"github.com/sluicelake/sluice/shared/promote"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -61,6 +63,10 @@ type Summary struct {
 }
 
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		// The request id names the run in the provenance of every object written below.
+		ctx = provenance.WithRun(ctx, lc.AwsRequestID)
+	}
 	if objectevent.IsSQS(raw) {
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sluicelake/sluice/shared/filedrop"
 	"github.com/sluicelake/sluice/shared/objectevent"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/obs"
+	"github.com/sluicelake/sluice/shared/provenance"
 )
 
 // handler adapts the trigger's event to the validator: S3 notifications, EventBridge
@@ -51,6 +53,10 @@ type Summary struct {
 }
 
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		// The request id names the run in the provenance of every object written below.
+		ctx = provenance.WithRun(ctx, lc.AwsRequestID)
+	}
 	if objectevent.IsSQS(raw) {
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -325,14 +326,30 @@ func qDataset(ds string, reg map[string]*contract.Contract) string {
 }
 
 func (r *run) put(s objectstore.Store, key string, body []byte, ctype string, rows int) error {
-	_, err := s.Put(r.ctx, key, body, objectstore.PutOptions{ContentType: ctype, Metadata: map[string]string{
-		"sluice-job": "validate", "sluice-rows": fmt.Sprint(rows), "sluice-dataset": r.rep.Dataset,
-		"sluice-source": r.v.Raw.Bucket() + "/" + r.key}})
-	if err != nil {
+	kind := provenance.Data
+	if s == r.v.Quarantine {
+		kind = provenance.Quarantine
+	}
+	rec := &provenance.Record{Job: "validate", Run: provenance.RunOf(r.ctx), Dataset: r.rep.Dataset, Kind: kind,
+		Rows: int64(rows), Report: r.reportKey(),
+		Inputs: []provenance.Input{{Bucket: r.v.Raw.Bucket(), Key: r.key, Version: r.version, ETag: r.info.ETag, Rows: int64(rows)}}}
+	if c := r.v.Contracts[r.rep.Dataset]; c != nil {
+		rec.Contract, rec.ContractVersion = c.Name, c.Version
+	}
+	if _, err := provenance.Put(r.ctx, s, key, body, objectstore.PutOptions{ContentType: ctype}, rec); err != nil {
 		return fmt.Errorf("filedrop: write %s/%s: %w", s.Bucket(), key, err)
 	}
 	r.written = append(r.written, written{s, key})
 	return nil
+}
+
+// reportKey is where the run's data-quality report goes in the cleansed bucket.
+func (r *run) reportKey() string {
+	ds := r.rep.Dataset
+	if ds == "" {
+		ds = "_unknown"
+	}
+	return ReportPrefix + ds + "/" + r.id + ".json"
 }
 
 // storeReader marks read errors of the store's stream, so that they are retried rather than

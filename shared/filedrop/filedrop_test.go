@@ -22,6 +22,7 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
 )
@@ -78,6 +79,7 @@ func (l *lake) contents(t *testing.T, rep *filedrop.Report) contents {
 			t.Fatalf("%s: %v", key, err)
 		}
 		c.rows = append(c.rows, rows...)
+		l.provenanceSays(t, l.cleansed, key, rep, len(rows))
 	}
 	for _, key := range rep.QuarantineObjects {
 		e, err := quarantine.Decode(bytes.NewReader(get(t, l.quarantined, key)))
@@ -85,6 +87,7 @@ func (l *lake) contents(t *testing.T, rep *filedrop.Report) contents {
 			t.Fatal(err)
 		}
 		c.entries = append(c.entries, e...)
+		l.provenanceSays(t, l.quarantined, key, rep, len(e))
 	}
 	// Nothing else was written for this file: what the report lists is all there is.
 	all, err := l.cleansed.List(ctx, "")
@@ -108,6 +111,25 @@ func (l *lake) contents(t *testing.T, rep *filedrop.Report) contents {
 		t.Fatalf("stored report differs: %+v", stored)
 	}
 	return c
+}
+
+// provenanceSays checks that an output names the dropped file as its one input, the report,
+// and the rows it really holds.
+func (l *lake) provenanceSays(t *testing.T, s objectstore.Store, key string, rep *filedrop.Report, rows int) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := s.Head(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := provenance.Of(ctx, s, key, info.Metadata)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	if p.Job != "validate" || p.Rows != int64(rows) || p.Report != rep.ReportKey || len(p.Inputs) != 1 ||
+		p.Inputs[0].Bucket != l.raw.Bucket() || p.Inputs[0].Key != rep.Key || p.Inputs[0].ETag != rep.ETag || p.Inputs[0].Rows != int64(rows) {
+		t.Fatalf("%s: provenance %+v, want validate of %s (%d rows, report %s)", key, p, rep.Key, rows, rep.ReportKey)
+	}
 }
 
 func get(t *testing.T, s objectstore.Store, key string) []byte {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/record"
 )
 
@@ -203,16 +204,12 @@ func (r *run) writeReport() error {
 	if err := rep.Check(); err != nil {
 		return err
 	}
-	ds := rep.Dataset
-	if ds == "" {
-		ds = "_unknown"
-	}
-	rep.ReportKey = ReportPrefix + ds + "/" + r.id + ".json"
+	rep.ReportKey = r.reportKey()
 	body, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	if _, err := r.v.Cleansed.Put(r.ctx, rep.ReportKey, body, objectstore.PutOptions{ContentType: "application/json", Metadata: map[string]string{"sluice-job": "validate"}}); err != nil {
+	if _, err := r.v.Cleansed.Put(r.ctx, rep.ReportKey, body, objectstore.PutOptions{ContentType: "application/json", Metadata: map[string]string{"sluice-job": "validate", "sluice-kind": provenance.Report}}); err != nil {
 		return fmt.Errorf("filedrop: write report %s/%s: %w", r.v.Cleansed.Bucket(), rep.ReportKey, err)
 	}
 	return nil

@@ -19,13 +19,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -108,7 +108,7 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 	}
 
 	objects := p.plan(recs, batch, rejects, rejectRecs)
-	p.writeAll(ctx, objects, len(recs))
+	p.writeAll(ctx, recs, objects)
 
 	// The committed prefix ends at the first record of the first object that failed. Cutting
 	// back an object can fail too, which moves the end earlier; repeat until it holds.
@@ -124,7 +124,7 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 			break
 		}
 		end = newEnd
-		if !p.cutBack(ctx, objects, end) {
+		if !p.cutBack(ctx, recs, objects, end) {
 			break
 		}
 	}
@@ -158,7 +158,7 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 // cutBack rewrites every written object that holds records at or after end with only the
 // records before it (deleting it when none remain). It reports whether anything changed end's
 // validity: false when all objects now hold only committed records.
-func (p *Processor) cutBack(ctx context.Context, objects []*object, end int) (again bool) {
+func (p *Processor) cutBack(ctx context.Context, recs []Record, objects []*object, end int) (again bool) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sem := make(chan struct{}, p.concurrency())
@@ -179,11 +179,7 @@ func (p *Processor) cutBack(ctx context.Context, objects []*object, end int) (ag
 				}
 				return
 			}
-			body, meta, err := o.encode(n)
-			if err == nil {
-				_, err = o.store.Put(ctx, o.key, body, objectstore.PutOptions{ContentType: contentType(o), Metadata: meta})
-			}
-			if err != nil {
+			if err := o.write(ctx, recs, n); err != nil {
 				p.log().Error("could not cut back an object; its records will be redelivered", "key", o.key, "error", err)
 				mu.Lock()
 				o.ok = false
@@ -277,29 +273,42 @@ func (p *Processor) plan(recs []Record, batch *record.Batch, rejects []quarantin
 	return out
 }
 
-// encode builds the object from its first n records, with provenance metadata.
-func (o *object) encode(n int) ([]byte, map[string]string, error) {
-	meta := map[string]string{
-		"sluice-job":     "ingest",
-		"sluice-rows":    strconv.Itoa(n),
-		"sluice-dataset": o.dataset,
-	}
+// encode builds the object from its first n records.
+func (o *object) encode(n int) ([]byte, error) {
 	if o.table != nil {
 		c := o.table.Contract
-		meta["sluice-contract-version"] = c.Version
 		var buf bytes.Buffer
 		if err := parquetfile.Write(&buf, o.table, o.rows[:n], parquetfile.Options{Metadata: map[string]string{
 			"sluice.contract": c.Name, "sluice.contract_version": c.Version}}); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return buf.Bytes(), meta, nil
+		return buf.Bytes(), nil
 	}
-	body, err := quarantine.Encode(o.entries[:n])
-	return body, meta, err
+	return quarantine.Encode(o.entries[:n])
+}
+
+// provenance says where the object's first n records came from: one shard's range.
+func (o *object) provenance(ctx context.Context, recs []Record, n int) *provenance.Record {
+	first, last := recs[o.recs[0]], recs[o.recs[n-1]]
+	r := &provenance.Record{Job: "ingest", Run: provenance.RunOf(ctx), Dataset: o.dataset, Kind: provenance.Quarantine, Rows: int64(n),
+		Inputs: []provenance.Input{{Stream: first.Stream, Shard: first.Shard, First: first.Sequence, Last: last.Sequence, Rows: int64(n)}}}
+	if o.table != nil {
+		r.Kind, r.Contract, r.ContractVersion = provenance.Data, o.table.Contract.Name, o.table.Contract.Version
+	}
+	return r
+}
+
+// write encodes the object's first n records and writes it with its provenance.
+func (o *object) write(ctx context.Context, recs []Record, n int) error {
+	body, err := o.encode(n)
+	if err == nil {
+		_, err = provenance.Put(ctx, o.store, o.key, body, objectstore.PutOptions{ContentType: contentType(o)}, o.provenance(ctx, recs, n))
+	}
+	return err
 }
 
 // writeAll writes every object in parallel, marking each ok or not.
-func (p *Processor) writeAll(ctx context.Context, objects []*object, total int) {
+func (p *Processor) writeAll(ctx context.Context, recs []Record, objects []*object) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, p.concurrency())
 	for _, o := range objects {
@@ -307,11 +316,7 @@ func (p *Processor) writeAll(ctx context.Context, objects []*object, total int) 
 		sem <- struct{}{}
 		go func(o *object) {
 			defer func() { <-sem; wg.Done() }()
-			body, meta, err := o.encode(len(o.recs))
-			if err == nil {
-				_, err = o.store.Put(ctx, o.key, body, objectstore.PutOptions{ContentType: contentType(o), Metadata: meta})
-			}
-			if err != nil {
+			if err := o.write(ctx, recs, len(o.recs)); err != nil {
 				p.log().Error("write failed; its records and all after them will be redelivered",
 					"key", o.key, "records", len(o.recs), "error", err)
 				return

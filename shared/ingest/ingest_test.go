@@ -18,6 +18,7 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/record/recordtest"
@@ -188,6 +189,60 @@ func check(t *testing.T, l lake, f fixture) {
 	if nq != f.bad {
 		t.Errorf("%d bad records, want %d", nq, f.bad)
 	}
+	checkProvenance(t, l, f)
+}
+
+// checkProvenance verifies every object says which stream range it holds and how many rows,
+// and that the rows of all objects add up to the batch.
+func checkProvenance(t *testing.T, l lake, f fixture) {
+	t.Helper()
+	ctx := context.Background()
+	total := int64(0)
+	for _, s := range []objectstore.Store{l.cleansed, l.quarantine} {
+		infos, err := s.List(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			head, err := s.Head(ctx, in.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := provenance.Of(ctx, s, in.Key, head.Metadata)
+			if err != nil {
+				t.Fatalf("%s: %v", in.Key, err)
+			}
+			rows := int64(countRows(t, s, in.Key))
+			if p.Job != "ingest" || p.Run != "run-1" || p.Rows != rows || len(p.Inputs) != 1 || p.Inputs[0].Rows != rows {
+				t.Errorf("%s: provenance %+v, want job ingest, run run-1, %d rows from one input", in.Key, p, rows)
+				continue
+			}
+			in0 := p.Inputs[0]
+			if in0.Stream != "events" || in0.Shard != "shardId-000000000000" || in0.First > in0.Last || !strings.Contains(in.Key, in0.First) {
+				t.Errorf("%s: input %+v is not the object's stream range", in.Key, in0)
+			}
+			total += rows
+		}
+	}
+	if total != int64(len(f.recs)) {
+		t.Errorf("objects account for %d rows, the batch had %d", total, len(f.recs))
+	}
+}
+
+func countRows(t *testing.T, s objectstore.Store, key string) int {
+	body := contents(t, s)[key]
+	if strings.HasSuffix(key, ".parquet") {
+		rows, err := parquetfile.ReadBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows)
+	}
+	entries, err := quarantine.Decode(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
 
 func mustRegistry(t *testing.T) map[string]*contract.Contract {
@@ -201,7 +256,7 @@ func mustRegistry(t *testing.T) map[string]*contract.Contract {
 func TestBatchLandsEveryRecordOnce(t *testing.T) {
 	l := newLake(t)
 	f := makeBatch(300)
-	res, err := l.processor(t).Process(context.Background(), f.recs)
+	res, err := l.processor(t).Process(runCtx, f.recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,12 +273,12 @@ func TestReplayChangesNothing(t *testing.T) {
 	l := newLake(t)
 	f := makeBatch(120)
 	p := l.processor(t)
-	if _, err := p.Process(context.Background(), f.recs); err != nil {
+	if _, err := p.Process(runCtx, f.recs); err != nil {
 		t.Fatal(err)
 	}
 	before := contents(t, l.cleansed)
 	beforeQ := contents(t, l.quarantine)
-	if _, err := p.Process(context.Background(), f.recs); err != nil {
+	if _, err := p.Process(runCtx, f.recs); err != nil {
 		t.Fatal(err)
 	}
 	after := contents(t, l.cleansed)
@@ -248,7 +303,7 @@ func TestFailedWriteReportsUncommittedRecordsAndRetryCompletes(t *testing.T) {
 	l.proxy.FailWhen(func(r *http.Request) bool {
 		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/hr=11/")
 	})
-	res, err := p.Process(context.Background(), f.recs)
+	res, err := p.Process(runCtx, f.recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +332,7 @@ func TestFailedWriteReportsUncommittedRecordsAndRetryCompletes(t *testing.T) {
 		t.Fatalf("unaccounted: %+v", res)
 	}
 	l.proxy.FailWhen(nil)
-	retry, err := p.Process(context.Background(), f.recs[firstFailed:])
+	retry, err := p.Process(runCtx, f.recs[firstFailed:])
 	if err != nil || len(retry.Failed) != 0 {
 		t.Fatalf("retry: %v, %d failed", err, len(retry.Failed))
 	}
@@ -286,3 +341,6 @@ func TestFailedWriteReportsUncommittedRecordsAndRetryCompletes(t *testing.T) {
 	}
 	check(t, l, f)
 }
+
+// runCtx names the run, as the function's handler does with the Lambda request id.
+var runCtx = provenance.WithRun(context.Background(), "run-1")

@@ -36,6 +36,8 @@ type Info struct {
 	Size         int64
 	ETag         string
 	LastModified time.Time
+	// Version is the object's version id in a versioned bucket, empty otherwise (and from List).
+	Version string
 	// Metadata is filled by Head and Get, not by List.
 	Metadata    map[string]string
 	ContentType string

@@ -66,6 +66,7 @@ func (s *Store) Put(ctx context.Context, key string, body []byte, opts objectsto
 		Key:         key,
 		Size:        int64(len(body)),
 		ETag:        normalizeETag(aws.ToString(out.ETag)),
+		Version:     aws.ToString(out.VersionId),
 		Metadata:    opts.Metadata,
 		ContentType: opts.ContentType,
 	}, nil
@@ -82,6 +83,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, objectstore
 		Size:         aws.ToInt64(out.ContentLength),
 		ETag:         normalizeETag(aws.ToString(out.ETag)),
 		LastModified: aws.ToTime(out.LastModified),
+		Version:      aws.ToString(out.VersionId),
 		Metadata:     out.Metadata,
 		ContentType:  aws.ToString(out.ContentType),
 	}, nil
@@ -127,6 +129,7 @@ func (s *Store) Head(ctx context.Context, key string) (objectstore.Info, error) 
 		Size:         aws.ToInt64(out.ContentLength),
 		ETag:         normalizeETag(aws.ToString(out.ETag)),
 		LastModified: aws.ToTime(out.LastModified),
+		Version:      aws.ToString(out.VersionId),
 		Metadata:     out.Metadata,
 		ContentType:  aws.ToString(out.ContentType),
 	}, nil
