@@ -14,13 +14,12 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 // Load returns the SDK configuration from the standard chain, with an HTTP client the SDK
-// can still adjust and with tracing instrumentation when tracing is on. opts are applied
-// after ours, so callers may override anything (region, credentials, endpoint) for tests.
+// can still adjust. It does not trace: callers that want X-Ray subsegments apply
+// tracing.InstrumentAWS, so that a function without tracing links no X-Ray SDK. opts are
+// applied after ours, so callers may override anything (region, credentials, endpoint).
 func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	// The SDK applies AWS_CA_BUNDLE by reconfiguring the client's transport, which it can
 	// only do for a BuildableClient; a plain *http.Client makes loading fail when the
@@ -32,7 +31,6 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Con
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsconfig: load the AWS SDK configuration (check AWS_REGION, AWS_PROFILE, AWS_CA_BUNDLE and the credentials in the environment): %w", err)
 	}
-	tracing.InstrumentAWS(&cfg)
 	return cfg, nil
 }
 

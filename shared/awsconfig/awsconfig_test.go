@@ -18,7 +18,6 @@ import (
 	"github.com/rclone/gofakes3/s3mem"
 
 	"github.com/sluicelake/sluice/shared/awsconfig"
-	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 // isolate gives the SDK a clean, local environment: fixed keys and region, no profiles,
@@ -145,25 +144,6 @@ func TestCABundleIsHonoured(t *testing.T) {
 	// The server's certificate is signed by nothing the system trusts: success means the
 	// bundle was applied.
 	roundTrip(t, awsconfig.NewS3Client(cfg))
-}
-
-func TestLoadInstrumentsWhenTracingIsOn(t *testing.T) {
-	if tracing.Backend == "none" {
-		t.Skip("built with -tags noxray: there is no tracing backend to instrument with")
-	}
-	isolate(t)
-	off, err := awsconfig.Load(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SLUICE_TRACING", "on")
-	on, err := awsconfig.Load(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(on.APIOptions) <= len(off.APIOptions) {
-		t.Fatalf("tracing on: %d API options, off: %d; want the tracing middleware added", len(on.APIOptions), len(off.APIOptions))
-	}
 }
 
 func TestLoadErrorSaysWhatToCheck(t *testing.T) {

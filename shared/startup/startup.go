@@ -20,6 +20,7 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/obs"
+	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 // Env is a started function's shared equipment.
@@ -41,6 +42,7 @@ func Start(name string) *Env {
 	if e.AWS, err = awsconfig.Load(context.Background()); err != nil {
 		e.Fatal("load AWS configuration", err)
 	}
+	tracing.InstrumentAWS(&e.AWS)
 	return e
 }
 
