@@ -4,7 +4,9 @@
 // It runs the very SQL the compiler makes for Athena: each table a query names,
 // <zone>_<dataset>, is bound for that query to a view over
 // <lake dir>/<zone bucket>/<dataset>/dt=*/hr=*/*.parquet with Hive partitioning, dt a DATE and
-// hr an INTEGER as in the Glue tables, so filters on dt and hr skip whole files.
+// hr an INTEGER as in the Glue tables, so filters on dt and hr skip whole files. The lineage
+// table, lineage_lineage, is gzip'd JSON lines instead (<lake dir>/<lineage bucket>/lineage/
+// dt=*/hr=*/*.json.gz), read with read_json and the columns its contract types.
 //
 // It is 70 MB of C++ and must never be linked into a Lambda binary: nothing under functions/
 // may import it.
@@ -25,6 +27,8 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -34,7 +38,7 @@ type Options struct {
 	// LakeDir holds one directory per bucket (what the local S3 stand-in serves).
 	LakeDir string
 	// Buckets maps a zone to its bucket directory under LakeDir; a zone missing here uses its
-	// own name ("curated", "cleansed", "raw").
+	// own name ("curated", "cleansed", "raw", and "lineage" for the lineage table).
 	Buckets map[zone.Zone]string
 	// MaxRows caps the rows one query may return (raw SQL has no compiled LIMIT). Default 100,000.
 	MaxRows int
@@ -106,7 +110,11 @@ func (e *Engine) Glob(z zone.Zone, dataset string) string {
 	if bucket == "" {
 		bucket = string(z)
 	}
-	return filepath.Join(e.opts.LakeDir, bucket, dataset, "dt=*", "hr=*", "*.parquet")
+	ext := "*.parquet"
+	if z == table.Zone {
+		ext = "*" + table.Ext
+	}
+	return filepath.Join(e.opts.LakeDir, bucket, dataset, "dt=*", "hr=*", ext)
 }
 
 // HasData reports whether a zone holds any file of a dataset: the compiler's HasData, which
@@ -156,10 +164,10 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 	}
 	defer conn.Close()
 	var scanned int64
-	for _, table := range q.Tables {
-		z, dataset, ok := splitTable(table)
+	for _, name := range q.Tables {
+		z, dataset, ok := splitTable(name)
 		if !ok {
-			return nil, nil, 0, fmt.Errorf("table %q is not <zone>_<dataset>", table)
+			return nil, nil, 0, fmt.Errorf("table %q is not <zone>_<dataset>", name)
 		}
 		glob := e.Glob(z, dataset)
 		files, _ := filepath.Glob(glob)
@@ -175,10 +183,8 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 		// A view per connection: it sees the files present now, and no other query's views.
 		// union_by_name would follow added columns across files, but reads every footer:
 		// 5x slower on 240 files, so a table's columns are those of its first file.
-		view := fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, hive_partitioning=true, hive_types={'dt': DATE, 'hr': INTEGER})`,
-			quoteIdent(table), literal(glob))
-		if _, err := conn.ExecContext(ctx, view); err != nil {
-			return nil, nil, 0, fmt.Errorf("bind %s to %s: %w", table, glob, err)
+		if _, err := conn.ExecContext(ctx, viewSQL(name, z, glob)); err != nil {
+			return nil, nil, 0, fmt.Errorf("bind %s to %s: %w", name, glob, err)
 		}
 	}
 	args := make([]any, len(q.Params))
@@ -306,9 +312,52 @@ func (e *Engine) Explain(ctx context.Context, q *query.Query) (string, error) {
 	return b.String(), nil
 }
 
-func splitTable(table string) (zone.Zone, string, bool) {
+// viewSQL binds a table name to its files.
+func viewSQL(name string, z zone.Zone, glob string) string {
+	const hive = `hive_partitioning=true, hive_types={'dt': DATE, 'hr': INTEGER}`
+	if z != table.Zone {
+		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, %s)`, quoteIdent(name), literal(glob), hive)
+	}
+	// JSON carries no schema: the contract's columns, typed, so that a column no row has yet is
+	// still there (as NULL) and event_time is a TIMESTAMP rather than whatever sampling guesses.
+	c := table.Contract()
+	cols := make([]string, len(c.Fields))
+	for i := range c.Fields {
+		cols[i] = literal(c.Fields[i].Name) + ": " + literal(duckType(&c.Fields[i]))
+	}
+	return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_json(%s, format='newline_delimited', compression='gzip', columns={%s}, timestampformat=%s, %s)`,
+		quoteIdent(name), literal(glob), strings.Join(cols, ", "), literal("%Y-%m-%d %H:%M:%S.%g"), hive)
+}
+
+// duckType is the DuckDB type of a contract field, as its Glue type is Athena's.
+func duckType(f *contract.Field) string {
+	switch f.Kind {
+	case contract.Int:
+		return "INTEGER"
+	case contract.Long:
+		return "BIGINT"
+	case contract.Float:
+		return "FLOAT"
+	case contract.Double:
+		return "DOUBLE"
+	case contract.Boolean:
+		return "BOOLEAN"
+	case contract.Timestamp:
+		return "TIMESTAMP"
+	case contract.Date:
+		return "DATE"
+	case contract.StringMap:
+		return "MAP(VARCHAR, VARCHAR)"
+	}
+	return "VARCHAR"
+}
+
+func splitTable(name string) (zone.Zone, string, bool) {
+	if name == query.TableName(table.Zone, table.Dataset) {
+		return table.Zone, table.Dataset, true
+	}
 	for _, z := range zone.All {
-		if ds, ok := strings.CutPrefix(table, string(z)+"_"); ok && ds != "" {
+		if ds, ok := strings.CutPrefix(name, string(z)+"_"); ok && ds != "" {
 			return z, ds, true
 		}
 	}

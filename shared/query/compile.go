@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -44,6 +45,11 @@ type Param struct {
 func TableName(z zone.Zone, dataset string) string { return string(z) + "_" + dataset }
 
 // Compiler validates requests against the contracts and compiles them.
+//
+// Beside the datasets of Contracts, every compiler knows the lake's own lineage table (dataset
+// "lineage", zone "lineage", table lineage_lineage, the contract of shared/lineage/table): it is
+// part of every lake, so no wiring has to remember it, and a contract of that name in Contracts
+// is ignored in its favour.
 type Compiler struct {
 	Contracts map[string]*contract.Contract
 	// DefaultLimit applies when a request sets none (default 1000); MaxLimit caps any (default 10000).
@@ -246,6 +252,9 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 	if name == "" {
 		return nil, invalid("dataset", "required: one of %s", c.datasetNames())
 	}
+	if name == table.Dataset {
+		return table.Contract(), nil
+	}
 	ct, ok := c.Contracts[name]
 	if !ok {
 		return nil, invalid("dataset", "unknown dataset %q: one of %s", clip(name), c.datasetNames())
@@ -254,15 +263,23 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 }
 
 func (c *Compiler) datasetNames() string {
-	names := make([]string, 0, len(c.Contracts))
+	names := []string{table.Dataset}
 	for n := range c.Contracts {
-		names = append(names, n)
+		if n != table.Dataset {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
 
 func (c *Compiler) zone(name, dataset string) (zone.Zone, error) {
+	if dataset == table.Dataset {
+		if name != "" && name != string(table.Zone) {
+			return "", invalid("zone", "the lineage dataset has one zone, %q: leave zone out or set it to %q", table.Zone, table.Zone)
+		}
+		return table.Zone, nil
+	}
 	if name == "" {
 		if c.HasData == nil || c.HasData(zone.Curated, dataset) {
 			return zone.Curated, nil
@@ -271,7 +288,11 @@ func (c *Compiler) zone(name, dataset string) (zone.Zone, error) {
 	}
 	z := zone.Zone(name)
 	if !slices.Contains(queryable, z) {
-		return "", invalid("zone", "unknown zone %q: one of curated, cleansed, raw", clip(name))
+		hint := ""
+		if z == table.Zone {
+			hint = " (zone lineage holds only the lineage dataset)"
+		}
+		return "", invalid("zone", "unknown zone %q: one of curated, cleansed, raw%s", clip(name), hint)
 	}
 	return z, nil
 }

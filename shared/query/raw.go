@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -83,7 +84,7 @@ func (c *Compiler) compileRaw(r *Request) (*Query, error) {
 			}
 			z, ds, ok := c.splitTable(next.ident)
 			if !ok {
-				return nil, invalid("sql", "unknown table %q: tables are <zone>_<dataset> with zone curated, cleansed or raw and dataset one of %s", clip(next.ident), c.datasetNames())
+				return nil, invalid("sql", "unknown table %q: tables are lineage_lineage and <zone>_<dataset> with zone curated, cleansed or raw and dataset one of %s", clip(next.ident), c.datasetNames())
 			}
 			if q.Dataset == "" {
 				q.Dataset, q.Zone = ds, z
@@ -100,9 +101,12 @@ func (c *Compiler) compileRaw(r *Request) (*Query, error) {
 }
 
 func (c *Compiler) splitTable(name string) (zone.Zone, string, bool) {
+	if name == TableName(table.Zone, table.Dataset) {
+		return table.Zone, table.Dataset, true
+	}
 	for _, z := range queryable {
 		if ds, ok := strings.CutPrefix(name, string(z)+"_"); ok {
-			if _, known := c.Contracts[ds]; known {
+			if _, known := c.Contracts[ds]; known && ds != table.Dataset {
 				return z, ds, true
 			}
 		}
