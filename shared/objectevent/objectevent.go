@@ -90,3 +90,65 @@ func Created(raw []byte) ([]Object, error) {
 	}
 	return nil, errors.New("the event is none of S3 notification, EventBridge Object Created or SQS")
 }
+
+// BatchResponse is the partial-batch answer to an SQS invocation (the shape Lambda reads
+// when the event source mapping reports batch item failures).
+type BatchResponse struct {
+	BatchItemFailures []BatchItemFailure `json:"batchItemFailures"`
+}
+
+// BatchItemFailure names a message SQS should redeliver.
+type BatchItemFailure struct {
+	ItemIdentifier string `json:"itemIdentifier"`
+}
+
+// Each calls fn for every created object of raw, whatever its shape. For an SQS batch it
+// handles message by message and answers with the messages whose objects failed, so that only
+// those are redelivered (and, after the queue's retries, dead-lettered); failed reports each
+// such message. For a direct event it stops at the first error and returns it, so that the
+// invocation is retried.
+func Each(raw []byte, fn func(Object) error, failed func(messageID string, err error)) (*BatchResponse, error) {
+	if !IsSQS(raw) {
+		objs, err := Created(raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if err := fn(o); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	var batch struct {
+		Records []struct {
+			MessageID string `json:"messageId"`
+			Body      string `json:"body"`
+		} `json:"Records"`
+	}
+	if err := json.Unmarshal(raw, &batch); err != nil {
+		return nil, fmt.Errorf("SQS event: %w", err)
+	}
+	resp := &BatchResponse{BatchItemFailures: []BatchItemFailure{}}
+	for _, m := range batch.Records {
+		err := func() error {
+			objs, err := Created([]byte(m.Body))
+			if err != nil {
+				return err
+			}
+			for _, o := range objs {
+				if err := fn(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			if failed != nil {
+				failed(m.MessageID, err)
+			}
+			resp.BatchItemFailures = append(resp.BatchItemFailures, BatchItemFailure{ItemIdentifier: m.MessageID})
+		}
+	}
+	return resp, nil
+}

@@ -49,3 +49,46 @@ func TestShapes(t *testing.T) {
 		t.Errorf("test event: %v %v", got, err)
 	}
 }
+
+// Each answers an SQS batch message by message: only the message whose object failed is
+// named for redelivery, and the others are still handled.
+func TestEachReportsOnlyFailedMessages(t *testing.T) {
+	sqs, err := os.ReadFile("../../events/samples/validate-sqs-eventbridge.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch struct {
+		Records []map[string]any `json:"Records"`
+	}
+	json.Unmarshal(sqs, &batch)
+	second := map[string]any{}
+	for k, v := range batch.Records[0] {
+		second[k] = v
+	}
+	second["messageId"] = "second"
+	second["body"] = `{"detail-type":"Object Created","detail":{"bucket":{"name":"raw"},"object":{"key":"landing/customers/bad.csv"}}}`
+	batch.Records = append(batch.Records, second)
+	raw, _ := json.Marshal(batch)
+
+	var seen []string
+	var failedIDs []string
+	resp, err := objectevent.Each(raw, func(o objectevent.Object) error {
+		seen = append(seen, o.Key)
+		if o.Key == "landing/customers/bad.csv" {
+			return os.ErrDeadlineExceeded
+		}
+		return nil
+	}, func(id string, err error) { failedIDs = append(failedIDs, id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(batch.Records) || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "second" || !reflect.DeepEqual(failedIDs, []string{"second"}) {
+		t.Fatalf("seen %v, failures %+v, reported %v", seen, resp.BatchItemFailures, failedIDs)
+	}
+
+	// A direct event's error is the invocation's.
+	direct, _ := os.ReadFile("../../events/samples/validate-eventbridge.json")
+	if _, err := objectevent.Each(direct, func(objectevent.Object) error { return os.ErrClosed }, nil); err != os.ErrClosed {
+		t.Fatalf("direct event error %v", err)
+	}
+}
