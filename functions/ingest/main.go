@@ -10,10 +10,11 @@ import (
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/startup"
+	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 func main() {
-	env := startup.Start("ingest")
+	env := startup.Start("ingest", tracing.InstrumentAWS)
 	p := &ingest.Processor{
 		Contracts:  env.Contracts,
 		Options:    record.Options{DefaultDataset: os.Getenv("SLUICE_DEFAULT_DATASET")},

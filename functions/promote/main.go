@@ -11,10 +11,11 @@ import (
 
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/startup"
+	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 func main() {
-	env := startup.Start("promote")
+	env := startup.Start("promote", tracing.InstrumentAWS)
 	key, err := piiKey(context.Background(), env.AWS, os.Getenv)
 	if err != nil {
 		env.Fatal("load the PII key", err)

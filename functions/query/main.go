@@ -13,10 +13,11 @@ import (
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
 	"github.com/sluicelake/sluice/shared/startup"
+	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 func main() {
-	env := startup.Start("query")
+	env := startup.Start("query", tracing.InstrumentAWS)
 	settings, err := readSettings(os.Getenv)
 	if err != nil {
 		env.Fatal("configuration", err)

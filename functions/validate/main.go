@@ -10,10 +10,11 @@ import (
 
 	"github.com/sluicelake/sluice/shared/filedrop"
 	"github.com/sluicelake/sluice/shared/startup"
+	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 func main() {
-	env := startup.Start("validate")
+	env := startup.Start("validate", tracing.InstrumentAWS)
 	v := &filedrop.Validator{
 		Contracts:      env.Contracts,
 		Raw:            env.Bucket("SLUICE_RAW_BUCKET"),

@@ -20,7 +20,6 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/obs"
-	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 // Env is a started function's shared equipment.
@@ -31,8 +30,10 @@ type Env struct {
 	s3        *s3.Client
 }
 
-// Start prepares the function called name.
-func Start(name string) *Env {
+// Start prepares the function called name. configure adjusts the AWS configuration before any
+// client is made from it: functions pass tracing.InstrumentAWS to trace their AWS calls (a
+// function that does not links no X-Ray SDK, which keeps its binary small).
+func Start(name string, configure ...func(*aws.Config)) *Env {
 	memlimit.Apply()
 	e := &Env{Log: obs.NewLogger(os.Stdout, name)}
 	var err error
@@ -42,7 +43,9 @@ func Start(name string) *Env {
 	if e.AWS, err = awsconfig.Load(context.Background()); err != nil {
 		e.Fatal("load AWS configuration", err)
 	}
-	tracing.InstrumentAWS(&e.AWS)
+	for _, fn := range configure {
+		fn(&e.AWS)
+	}
 	return e
 }
 
