@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/lineage/table"
 )
 
 // Catalog is the Glue database with a table per contract and zone, and the Athena workgroup
@@ -44,10 +45,14 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	buckets := map[string]awss3.Bucket{"raw": st.Raw, "cleansed": st.Cleansed, "curated": st.Curated}
 	for _, ct := range contracts {
 		for _, z := range TableZones {
-			t := newTable(stack, c, ct, z.Zone, buckets[z.Zone], z.Prefix)
+			t := newTable(stack, c, ct, z.Zone, buckets[z.Zone], z.Prefix, parquetTable)
 			c.Tables[TableName(z.Zone, ct.Name)] = t
 		}
 	}
+	// The lineage function's records: gzip'd JSON lines, which it can write without a Parquet
+	// library (its binary stays small).
+	lin := table.Contract()
+	c.Tables[TableName(string(table.Zone), lin.Name)] = newTable(stack, c, lin, string(table.Zone), st.Lineage, "", jsonTable)
 
 	c.WorkGroup = awsathena.NewCfnWorkGroup(stack, jsii.String("AthenaWorkGroup"), &awsathena.CfnWorkGroupProps{
 		Name:        jsii.String("sluice-" + s.Stage),
@@ -74,9 +79,26 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	return c
 }
 
-// newTable defines one dataset's table in one zone: Parquet, partitioned by dt and hr with
-// partition projection, so neither a crawler nor partition registration is ever needed.
-func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string, bucket awss3.Bucket, prefix string) awsglue.CfnTable {
+// tableFormat is how a table's files are stored.
+type tableFormat struct {
+	classification, input, output, serde string
+	serdeParams                          map[string]interface{}
+}
+
+var (
+	parquetTable = tableFormat{"parquet", "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+		"org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+		map[string]interface{}{"serialization.format": "1"}}
+	// Athena reads .gz text files decompressed; the OpenX SerDe takes timestamps written as
+	// "yyyy-MM-dd HH:mm:ss.SSS", which is how the lineage table writes them.
+	jsonTable = tableFormat{"json", "org.apache.hadoop.mapred.TextInputFormat",
+		"org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat", "org.openx.data.jsonserde.JsonSerDe",
+		map[string]interface{}{"ignore.malformed.json": "FALSE", "case.insensitive": "TRUE"}}
+)
+
+// newTable defines one dataset's table in one zone, partitioned by dt and hr with partition
+// projection, so neither a crawler nor partition registration is ever needed.
+func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string, bucket awss3.Bucket, prefix string, format tableFormat) awsglue.CfnTable {
 	cols := make([]interface{}, len(ct.Fields))
 	for i := range ct.Fields {
 		f := &ct.Fields[i]
@@ -96,7 +118,7 @@ func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string
 			Description: jsii.String(truncate(fmt.Sprintf("%s zone of %s (contract %s): %s", zone, ct.Name, ct.Version, ct.Doc), 2048)),
 			TableType:   jsii.String("EXTERNAL_TABLE"),
 			Parameters: &map[string]interface{}{
-				"classification":              "parquet",
+				"classification":              format.classification,
 				"sluice.contract.version":     ct.Version,
 				"projection.enabled":          "true",
 				"projection.dt.type":          "date",
@@ -116,12 +138,12 @@ func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string
 			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
 				Columns:      &cols,
 				Location:     jsii.String(base),
-				InputFormat:  jsii.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"),
-				OutputFormat: jsii.String("org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"),
+				InputFormat:  jsii.String(format.input),
+				OutputFormat: jsii.String(format.output),
 				Compressed:   jsii.Bool(true),
 				SerdeInfo: &awsglue.CfnTable_SerdeInfoProperty{
-					SerializationLibrary: jsii.String("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"),
-					Parameters:           &map[string]interface{}{"serialization.format": "1"},
+					SerializationLibrary: jsii.String(format.serde),
+					Parameters:           &format.serdeParams,
 				},
 			},
 		},

@@ -62,7 +62,6 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		statements []awsiam.PolicyStatement
 		doc        string
 	}
-	putObject := []string{"s3:PutObject", "s3:AbortMultipartUpload"}
 	// ingest and validate delete what they wrote for records they then report failed (ingest cuts
 	// an uncommitted batch back; validate clears a file it quarantines whole).
 	writeOwn := []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
@@ -112,15 +111,21 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		"lineage": {
 			doc: "OpenLineage run events for every object created in a zone",
 			env: map[string]*string{
-				"SLUICE_LINEAGE_BUCKET":  st.Lineage.BucketName(),
-				"SLUICE_OPENLINEAGE_URL": jsii.String(s.OpenLineageURL),
+				"SLUICE_LINEAGE_BUCKET":    st.Lineage.BucketName(),
+				"SLUICE_OPENLINEAGE_URL":   jsii.String(s.OpenLineageURL),
+				"SLUICE_RAW_BUCKET":        st.Raw.BucketName(),
+				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
+				"SLUICE_CURATED_BUCKET":    st.Curated.BucketName(),
+				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
+				"SLUICE_STREAM_NAME":       l.Stream.Kinesis.StreamName(),
 			},
 			statements: []awsiam.PolicyStatement{
-				// HeadObject (object metadata) is authorized by s3:GetObject; without kms:Decrypt on
-				// the data the function can read metadata but not contents.
+				// Object metadata (HeadObject), provenance sidecars and validate's reports.
 				allow([]string{"s3:GetObject"}, objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*")),
-				allow(putObject, objects(st.Lineage, "*")),
-				allow([]string{"kms:GenerateDataKey"}, key),
+				// A record is written only if absent (a duplicated event changes nothing), and
+				// removed again when forwarding it failed, so that the retry forwards it.
+				allow([]string{"s3:PutObject", "s3:DeleteObject"}, objects(st.Lineage, "lineage/*")),
+				allow(encrypt, key),
 			},
 		},
 		"query": {
@@ -142,8 +147,8 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				allow([]string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"},
 					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/*")),
 				// Athena reads table data with the caller's credentials.
-				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*")),
-				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Results.BucketArn()),
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Lineage, "lineage/*")),
+				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Lineage.BucketArn(), st.Results.BucketArn()),
 				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
 				allow(encrypt, key),
 			},

@@ -2,6 +2,7 @@ package lake_test
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sluicelake/sluice/infra/lake"
+	"github.com/sluicelake/sluice/shared/lineage/table"
 )
 
 // construct strips the hash CDK appends to a logical id: "RawBucket0C3EE094" -> "RawBucket".
@@ -275,8 +277,8 @@ func TestGlueTablesFollowContracts(t *testing.T) {
 	}
 	cs := shipped(t)
 	tables := s.resources("AWS::Glue::Table")
-	if len(tables) != 3*len(cs) {
-		t.Errorf("%d tables, want 3 per contract (%d)", len(tables), 3*len(cs))
+	if len(tables) != 3*len(cs)+1 {
+		t.Errorf("%d tables, want 3 per contract (%d) and the lineage table", len(tables), 3*len(cs))
 	}
 	byName := map[string]map[string]interface{}{}
 	for _, tb := range tables {
@@ -292,6 +294,13 @@ func TestGlueTablesFollowContracts(t *testing.T) {
 			}
 			checkTable(t, tb, c.Name, z.Zone, z.Prefix, columnsOf(c))
 		}
+	}
+	// The lineage function's records, JSON in the lineage bucket, queryable like any dataset.
+	lin := table.Contract()
+	if tb, ok := byName[lake.TableName(string(table.Zone), lin.Name)]; !ok {
+		t.Errorf("no lineage table; tables: %v", slices.Collect(maps.Keys(byName)))
+	} else {
+		checkTable(t, tb, lin.Name, string(table.Zone), "", columnsOf(lin))
 	}
 }
 
@@ -309,8 +318,12 @@ func checkTable(t *testing.T, tb map[string]interface{}, dataset, zone, prefix s
 	if !slices.Equal(got, cols) {
 		t.Errorf("%s columns %v, want %v", name, got, cols)
 	}
-	if sd["SerdeInfo"].(map[string]interface{})["SerializationLibrary"] != "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" {
-		t.Errorf("%s serde %v", name, sd["SerdeInfo"])
+	serde := "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+	if zone == string(table.Zone) {
+		serde = "org.openx.data.jsonserde.JsonSerDe"
+	}
+	if sd["SerdeInfo"].(map[string]interface{})["SerializationLibrary"] != serde {
+		t.Errorf("%s serde %v, want %s", name, sd["SerdeInfo"], serde)
 	}
 	if toJSON(ti["PartitionKeys"]) != `[{"Comment":"UTC date of the event time","Name":"dt","Type":"date"},{"Comment":"UTC hour of the event time","Name":"hr","Type":"int"}]` {
 		t.Errorf("%s partition keys %s", name, toJSON(ti["PartitionKeys"]))
@@ -328,7 +341,7 @@ func checkTable(t *testing.T, tb map[string]interface{}, dataset, zone, prefix s
 	}
 	// storage.location.template is a Join of the bucket name and the dataset path.
 	tmpl := toJSON(p["storage.location.template"])
-	bucket := map[string]string{"raw": "RawBucket", "cleansed": "CleansedBucket", "curated": "CuratedBucket"}[zone]
+	bucket := map[string]string{"raw": "RawBucket", "cleansed": "CleansedBucket", "curated": "CuratedBucket", string(table.Zone): "LineageBucket"}[zone]
 	ids := map[string]bool{}
 	refs(p["storage.location.template"], ids, nil)
 	if !ids[bucket] || !strings.Contains(tmpl, fmt.Sprintf(`/%s%s/dt=${dt}/hr=${hr}/`, prefix, dataset)) {
@@ -362,7 +375,8 @@ func TestFunctions(t *testing.T) {
 		"ingest":   {"SLUICE_CLEANSED_BUCKET", "SLUICE_QUARANTINE_BUCKET", "SLUICE_DEFAULT_DATASET"},
 		"validate": {"SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET", "SLUICE_QUARANTINE_BUCKET"},
 		"promote":  {"SLUICE_CLEANSED_BUCKET", "SLUICE_CURATED_BUCKET", "SLUICE_PII_KEY_SECRET_ARN"},
-		"lineage":  {"SLUICE_LINEAGE_BUCKET", "SLUICE_OPENLINEAGE_URL"},
+		"lineage": {"SLUICE_LINEAGE_BUCKET", "SLUICE_OPENLINEAGE_URL", "SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET",
+			"SLUICE_CURATED_BUCKET", "SLUICE_QUARANTINE_BUCKET", "SLUICE_STREAM_NAME"},
 		"query": {"SLUICE_ATHENA_WORKGROUP", "SLUICE_GLUE_DATABASE", "SLUICE_ATHENA_RESULT_REUSE_MINUTES", "SLUICE_RAW_SQL",
 			"SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET", "SLUICE_CURATED_BUCKET", "SLUICE_RESULTS_BUCKET"},
 	}

@@ -245,16 +245,16 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 			constructs: []string{"PromoteLogs", "CleansedBucket", "CuratedBucket", "LakeKey", "PromoteQueue", "PiiHashKey"},
 		},
 		"LineageRole": {
-			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}),
-			constructs: []string{"LineageLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "LineageBucket", "LakeKey", "LineageQueue"},
+			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
+			constructs: []string{"LineageLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "LineageBucket", "LakeKey", "LineageQueue", "Stream"},
 		},
 		"QueryRole": {
 			actions: concat(logs, xray, kms, []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
 				"athena:StopQueryExecution", "athena:GetWorkGroup", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
 				"glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject", "s3:AbortMultipartUpload",
 				"s3:ListMultipartUploadParts"}),
-			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
-			literals:   []string{"/archive/*", "/results/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/*", "arn:", ":", ""},
+			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "LineageBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
+			literals:   []string{"/archive/*", "/results/*", "/lineage/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/*", "arn:", ":", ""},
 		},
 		"FirehoseRole": {
 			actions: []string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords",
