@@ -1,0 +1,438 @@
+// Package graph is the lake's lineage view: the upstream and downstream graph of a dataset or an
+// object, read from the lineage table through the query Engine port, so that the same walk runs
+// on Athena in AWS and on the embedded engine locally.
+//
+// The walk is breadth first, one query per level and direction, every value a parameter. In
+// dataset mode the engine aggregates (edges between datasets, with summed rows and counted
+// runs), so the rows returned stay few however many objects the lake holds; in object mode the
+// rows of the objects at hand are read as they are.
+package graph
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/query"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// Request asks for the graph around one dataset or one object.
+type Request struct {
+	// Dataset is a dataset in every zone ("user_events") or in one ("cleansed/user_events").
+	Dataset string
+	// Object is an object's URL, s3://<bucket>/<key>.
+	Object string
+	// Depth bounds the hops walked each way: 0 means DefaultDepth, at most MaxDepth.
+	Depth int
+}
+
+// Depth limits.
+const (
+	DefaultDepth = 3
+	MaxDepth     = 10
+)
+
+// maxFrontier bounds the nodes one level's query asks about (two parameters each); a wider
+// level is cut, and the graph marked truncated.
+const maxFrontier = 200
+
+// maxRows bounds the rows one level's query may return.
+const maxRows = 10_000
+
+// Node kinds.
+const (
+	KindDataset     = "dataset"      // a dataset in a zone
+	KindStream      = "stream"       // a Kinesis stream (dataset mode)
+	KindObject      = "object"       // an S3 object (object mode)
+	KindStreamRange = "stream_range" // a shard's sequence range (object mode)
+)
+
+// Graph is the lineage around Root.
+type Graph struct {
+	Root      string `json:"root"`
+	Nodes     []Node `json:"nodes"`
+	Edges     []Edge `json:"edges"`
+	Depth     int    `json:"depth"`
+	Truncated bool   `json:"truncated"`
+}
+
+// Node is a dataset, a stream, an object or a stream range.
+type Node struct {
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	Zone    string `json:"zone,omitempty"`
+	Dataset string `json:"dataset,omitempty"`
+	// Name is the object's key, the stream's name, or zone/dataset.
+	Name string `json:"name"`
+	// Rows is an object's row count, where the lineage table records it.
+	Rows *int64 `json:"rows,omitempty"`
+}
+
+// Edge is data flowing from one node to another through a job.
+type Edge struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Job  string `json:"job"`
+	// Rows went along the edge: input_rows (else output_rows) summed over runs in dataset mode;
+	// of the latest run in object mode.
+	Rows *int64 `json:"rows,omitempty"`
+	// Runs is how many job runs made the edge.
+	Runs int `json:"runs"`
+	// RunID is the latest run's id (object mode).
+	RunID string `json:"run_id,omitempty"`
+}
+
+var (
+	datasetPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,127}$`)
+	bucketPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,62}$`)
+)
+
+func bad(field, format string, a ...any) error {
+	return &query.Error{Field: field, Problem: fmt.Sprintf(format, a...)}
+}
+
+// check validates r and fills in its default depth. Its errors are *query.Error.
+func (r *Request) check() error {
+	switch {
+	case r.Dataset == "" && r.Object == "":
+		return bad("", "give dataset (user_events, or zone/dataset such as cleansed/user_events) or object (s3://bucket/key)")
+	case r.Dataset != "" && r.Object != "":
+		return bad("", "give dataset or object, not both")
+	}
+	switch {
+	case r.Depth == 0:
+		r.Depth = DefaultDepth
+	case r.Depth < 1 || r.Depth > MaxDepth:
+		return bad("depth", "give a depth from 1 to %d, not %d", MaxDepth, r.Depth)
+	}
+	if r.Dataset != "" {
+		z, ds, scoped := strings.Cut(r.Dataset, "/")
+		if !scoped {
+			z, ds = "", r.Dataset
+		} else if !slices.Contains(zone.All, zone.Zone(z)) {
+			return bad("dataset", "unknown zone %q in %q: one of raw, cleansed, curated, quarantine", clip(z), clip(r.Dataset))
+		}
+		if !datasetPattern.MatchString(ds) {
+			return bad("dataset", "%q is not a dataset name (lower-case letters, digits and _), nor zone/dataset", clip(r.Dataset))
+		}
+		return nil
+	}
+	bucket, key, ok := strings.Cut(strings.TrimPrefix(r.Object, "s3://"), "/")
+	switch {
+	case !strings.HasPrefix(r.Object, "s3://") || !ok || key == "":
+		return bad("object", "%q is not an object URL s3://<bucket>/<key>", clip(r.Object))
+	case !bucketPattern.MatchString(bucket):
+		return bad("object", "%q is not a bucket name", clip(bucket))
+	case len(key) > 1024 || strings.ContainsFunc(key, func(c rune) bool { return c < ' ' || c == 0x7f }):
+		return bad("object", "the key must be at most 1024 bytes without control characters")
+	}
+	return nil
+}
+
+// Build walks the lineage table up and down from the request's dataset or object. A bad request
+// is a *query.Error (a 400); a failed query is any other error.
+func Build(ctx context.Context, engine query.Engine, q Request) (*Graph, error) {
+	if err := q.check(); err != nil {
+		return nil, err
+	}
+	var w walker
+	if q.Dataset != "" {
+		w = newDatasetWalker(q.Dataset)
+	} else {
+		w = newObjectWalker(q.Object)
+	}
+	acc := &accumulator{nodes: map[string]*Node{}, edges: map[edgeKey]*edgeAcc{}}
+	if q.Object != "" {
+		// The object is in its graph even when no lineage is recorded for it.
+		s := w.start()[0]
+		acc.node(Node{ID: s.id, Kind: KindObject, Name: s.conds[1].value})
+	}
+	var (
+		wg        sync.WaitGroup
+		errs      [2]error
+		truncated [2]bool
+	)
+	for i, dir := range []direction{upstream, downstream} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			truncated[i], errs[i] = walk(ctx, engine, w, dir, q.Depth, acc)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	g := acc.graph()
+	g.Root, g.Depth, g.Truncated = w.root(), q.Depth, truncated[0] || truncated[1]
+	return g, nil
+}
+
+type direction int
+
+const (
+	upstream direction = iota
+	downstream
+)
+
+// walker is what differs between dataset mode and object mode.
+type walker interface {
+	root() string
+	// start is the first level's selector.
+	start() []selector
+	// level compiles one level's query over the nodes of sel.
+	level(dir direction, sel []selector) *query.Query
+	// probe asks whether any edge continues from sel (LIMIT 1).
+	probe(dir direction, sel []selector) *query.Query
+	// edges turns a level's rows into edges, adding nodes to acc; it returns the nodes that
+	// the next level starts from.
+	edges(dir direction, cols map[string]int, rows [][]any, acc *accumulator) []selector
+}
+
+// selector picks a node's rows: column = value, all of them.
+type selector struct {
+	id    string
+	conds []cond
+}
+
+type cond struct {
+	column string
+	value  string
+}
+
+// where is (a AND b) OR (c AND d) ... over the selectors, on the output or the input side.
+func where(sel []selector, side string, params *[]query.Param) string {
+	ors := make([]string, len(sel))
+	for i, s := range sel {
+		ands := make([]string, len(s.conds))
+		for j, c := range s.conds {
+			ands[j] = `"` + side + "_" + c.column + `" = ?`
+			*params = append(*params, query.Param{Kind: contract.String, Value: c.value})
+		}
+		ors[i] = "(" + strings.Join(ands, " AND ") + ")"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+func sideOf(dir direction) string {
+	if dir == upstream {
+		return "output"
+	}
+	return "input"
+}
+
+var lineageTable = query.TableName(table.Zone, table.Dataset)
+
+func probeQuery(dir direction, sel []selector) *query.Query {
+	var params []query.Param
+	sql := `SELECT 1 FROM "` + lineageTable + `" WHERE "input_name" <> '' AND ` + where(sel, sideOf(dir), &params) + ` LIMIT 1`
+	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: []string{lineageTable}, SQL: sql, Params: params}
+}
+
+// walk runs the levels of one direction.
+func walk(ctx context.Context, eng query.Engine, w walker, dir direction, depth int, acc *accumulator) (truncated bool, err error) {
+	seen := map[string]bool{}
+	frontier := w.start()
+	for _, s := range frontier {
+		seen[s.id] = true
+	}
+	for level := 0; level < depth && len(frontier) > 0; level++ {
+		if len(frontier) > maxFrontier {
+			frontier, truncated = frontier[:maxFrontier], true
+		}
+		cols, rows, cut, err := run(ctx, eng, w.level(dir, frontier))
+		if err != nil {
+			return false, fmt.Errorf("lineage: %s level %d: %w", [...]string{"upstream", "downstream"}[dir], level+1, err)
+		}
+		truncated = truncated || cut
+		var next []selector
+		for _, s := range w.edges(dir, cols, rows, acc) {
+			if !seen[s.id] {
+				seen[s.id] = true
+				next = append(next, s)
+			}
+		}
+		sort.Slice(next, func(i, j int) bool { return next[i].id < next[j].id })
+		frontier = next
+	}
+	if len(frontier) > 0 && !truncated {
+		// Depth reached with nodes left: say truncated only if the graph really goes on.
+		_, rows, _, err := run(ctx, eng, w.probe(dir, frontier[:min(len(frontier), maxFrontier)]))
+		if err != nil {
+			return false, fmt.Errorf("lineage: probe beyond depth %d: %w", depth, err)
+		}
+		truncated = len(rows) > 0 || len(frontier) > maxFrontier
+	}
+	return truncated, nil
+}
+
+// run starts a query, waits for it and reads its rows (up to maxRows: cut reports more).
+func run(ctx context.Context, eng query.Engine, q *query.Query) (cols map[string]int, rows [][]any, cut bool, err error) {
+	id, err := eng.Start(ctx, q)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	delay := 5 * time.Millisecond
+	for {
+		st, err := eng.Status(ctx, id)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if st.State == query.Succeeded {
+			break
+		}
+		if st.State.Done() {
+			return nil, nil, false, fmt.Errorf("query %s %s: %s", id, st.State, st.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, false, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Second)
+	}
+	token := ""
+	for {
+		page, err := eng.Results(ctx, id, token, query.MaxPageSize)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		if cols == nil {
+			cols = make(map[string]int, len(page.Columns))
+			for i, c := range page.Columns {
+				cols[c.Name] = i
+			}
+		}
+		rows = append(rows, page.Rows...)
+		if len(rows) >= maxRows {
+			return cols, rows[:maxRows], page.NextToken != "" || len(rows) > maxRows, nil
+		}
+		if page.NextToken == "" {
+			return cols, rows, false, nil
+		}
+		token = page.NextToken
+	}
+}
+
+// accumulator gathers the nodes and edges both directions find.
+type accumulator struct {
+	mu    sync.Mutex
+	nodes map[string]*Node
+	edges map[edgeKey]*edgeAcc
+}
+
+type edgeKey struct{ from, to, job string }
+
+type edgeAcc struct {
+	Edge
+	latest time.Time
+}
+
+func (a *accumulator) node(n Node) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if old, ok := a.nodes[n.ID]; ok {
+		// Sightings differ in what they know: an object seen as an input has no row count.
+		if old.Rows == nil {
+			old.Rows = n.Rows
+		}
+		if old.Zone == "" {
+			old.Zone = n.Zone
+		}
+		if old.Dataset == "" {
+			old.Dataset = n.Dataset
+		}
+		return
+	}
+	a.nodes[n.ID] = &n
+}
+
+// edge records an edge; a second sighting of the same edge (the other direction's walk reads
+// the same aggregate, or a later run of the same job) keeps the latest.
+func (a *accumulator) edge(e Edge, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := edgeKey{e.From, e.To, e.Job}
+	if old, ok := a.edges[k]; ok && !at.After(old.latest) {
+		return
+	}
+	a.edges[k] = &edgeAcc{Edge: e, latest: at}
+}
+
+func (a *accumulator) graph() *Graph {
+	g := &Graph{Nodes: []Node{}, Edges: []Edge{}}
+	for _, n := range a.nodes {
+		g.Nodes = append(g.Nodes, *n)
+	}
+	sort.Slice(g.Nodes, func(i, j int) bool { return g.Nodes[i].ID < g.Nodes[j].ID })
+	for _, e := range a.edges {
+		g.Edges = append(g.Edges, e.Edge)
+	}
+	sort.Slice(g.Edges, func(i, j int) bool {
+		a, b := g.Edges[i], g.Edges[j]
+		if a.From != b.From {
+			return a.From < b.From
+		}
+		if a.To != b.To {
+			return a.To < b.To
+		}
+		return a.Job < b.Job
+	})
+	return g
+}
+
+// Values of result rows, whichever engine answered (int64 from the embedded engine, strings
+// or numbers through JSON).
+func str(row []any, cols map[string]int, name string) string {
+	i, ok := cols[name]
+	if !ok || row[i] == nil {
+		return ""
+	}
+	if s, ok := row[i].(string); ok {
+		return s
+	}
+	return fmt.Sprint(row[i])
+}
+
+func num(row []any, cols map[string]int, name string) *int64 {
+	i, ok := cols[name]
+	if !ok || row[i] == nil {
+		return nil
+	}
+	var n int64
+	switch v := row[i].(type) {
+	case int64:
+		n = v
+	case int:
+		n = int64(v)
+	case float64:
+		n = int64(v)
+	case string:
+		p, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil
+		}
+		n = p
+	default:
+		return nil
+	}
+	return &n
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
