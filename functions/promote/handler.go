@@ -48,15 +48,20 @@ type Result struct {
 
 // Summary is what one partition's promotion did.
 type Summary struct {
-	Dataset  string   `json:"dataset"`
-	Date     string   `json:"dt"`
-	Hour     int      `json:"hr"`
-	FilesIn  int      `json:"files_in"`
-	RowsIn   int64    `json:"rows_in"`
-	RowsOut  int64    `json:"rows_out"`
-	BytesIn  int64    `json:"bytes_in"`
-	BytesOut int64    `json:"bytes_out"`
-	Files    []string `json:"files"`
+	Dataset string `json:"dataset"`
+	Date    string `json:"dt"`
+	Hour    int    `json:"hr"`
+	// FilesIn, RowsIn and BytesIn count the cleansed files converted: the new ones (none on a
+	// replay), or all of them when the partition was recomputed.
+	FilesIn  int   `json:"files_in"`
+	RowsIn   int64 `json:"rows_in"`
+	BytesIn  int64 `json:"bytes_in"`
+	BytesOut int64 `json:"bytes_out"`
+	// RowsOut is the number of rows the curated partition holds afterwards.
+	RowsOut    int64    `json:"rows_out"`
+	Duplicates int64    `json:"duplicates"`
+	Recomputed bool     `json:"recomputed,omitempty"`
+	Files      []string `json:"files"`
 	// Unchanged counts the files that already held the same bytes (a replay) and were left alone.
 	Unchanged int      `json:"unchanged"`
 	Deleted   []string `json:"deleted,omitempty"`
@@ -82,7 +87,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	for _, p := range sorted(parts) {
 		s, err := h.promote(ctx, p)
 		if err != nil {
-			return nil, err // the invocation is retried; a promotion recomputes, so that is harmless
+			return nil, err // the invocation is retried; a promotion of nothing new changes nothing, so that is harmless
 		}
 		res.Partitions = append(res.Partitions, s)
 	}
@@ -145,7 +150,7 @@ func (h *handler) promote(ctx context.Context, p partition) (Summary, error) {
 	m.Add(p.Dataset, "PartitionsPromoted", obs.Count, 1)
 	m.Add(p.Dataset, "RecordsIn", obs.Count, float64(res.RowsIn))
 	m.Add(p.Dataset, "RecordsCurated", obs.Count, float64(res.RowsOut))
-	m.Add(p.Dataset, "DuplicatesRemoved", obs.Count, float64(res.RowsIn-res.RowsOut))
+	m.Add(p.Dataset, "DuplicatesRemoved", obs.Count, float64(res.Duplicates))
 	m.Add(p.Dataset, "BytesIn", obs.Bytes, float64(res.BytesIn))
 	m.Add(p.Dataset, "BytesOut", obs.Bytes, float64(res.BytesOut))
 	m.Add(p.Dataset, "PromoteLatency", obs.Milliseconds, float64(time.Since(start).Milliseconds()))
@@ -153,9 +158,11 @@ func (h *handler) promote(ctx context.Context, p partition) (Summary, error) {
 		h.log.Warn("metrics not written", "error", err)
 	}
 	h.log.Info("partition promoted", "partition", p.String(), "files_in", res.FilesIn, "rows_in", res.RowsIn,
-		"rows_out", res.RowsOut, "files", len(res.Files), "unchanged", res.Unchanged, "deleted", len(res.Deleted))
+		"rows_out", res.RowsOut, "duplicates", res.Duplicates, "files", len(res.Files), "written", len(res.Outputs),
+		"unchanged", res.Unchanged, "deleted", len(res.Deleted), "recomputed", res.Recomputed)
 	return Summary{Dataset: p.Dataset, Date: p.Date, Hour: p.Hour, FilesIn: res.FilesIn, RowsIn: res.RowsIn, RowsOut: res.RowsOut,
-		BytesIn: res.BytesIn, BytesOut: res.BytesOut, Files: res.Files, Unchanged: res.Unchanged, Deleted: res.Deleted}, nil
+		Duplicates: res.Duplicates, Recomputed: res.Recomputed, BytesIn: res.BytesIn, BytesOut: res.BytesOut, Files: res.Files,
+		Unchanged: res.Unchanged, Deleted: res.Deleted}, nil
 }
 
 // partitionsOf reads the partitions named by the created objects of an S3 notification or an

@@ -1,6 +1,6 @@
 // Command promote is the Lambda triggered by objects created in the cleansed zone: it
-// recomputes each named partition of the curated zone (deduplicated, PII policy applied,
-// compacted). See shared/promote.
+// brings each named partition of the curated zone up to date (deduplicated, PII policy applied,
+// compacted), converting only the cleansed files not yet promoted. See shared/promote.
 package main
 
 import (
@@ -29,6 +29,7 @@ func main() {
 		Curated:     env.Bucket("SLUICE_CURATED_BUCKET"),
 		PIIKey:      key,
 		TargetBytes: int64(env.Int("SLUICE_PROMOTE_TARGET_BYTES")),
+		StepBytes:   int64(env.Int("SLUICE_PROMOTE_STEP_BYTES")),
 		Log:         env.Log,
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)

@@ -1,17 +1,42 @@
 // Package promote turns one partition of the cleansed zone into the same partition of the
-// curated zone: deduplicated on the contract's key, the PII policy applied per field, and
-// compacted into files of a target size.
+// curated zone: deduplicated on the contract's key (the latest event time wins), the PII policy
+// applied per field, and compacted into files of a target size.
 //
-// A promotion always recomputes the curated partition from every cleansed file of the
-// partition, and names its output deterministically (part-00000.parquet, …), so a replayed or
-// duplicated trigger rewrites the same result instead of adding to it.
+// Promotion is incremental. A manifest in the curated bucket (ManifestKey) lists the cleansed
+// objects already promoted and the curated files they made. A promotion converts only the
+// cleansed files not listed, a bounded batch at a time (Promoter.StepBytes): their rows are
+// deduplicated among themselves, then against the partition's curated rows by reading only the
+// key and event-time columns of the curated files. The surviving new rows are appended to the
+// last, not yet full, curated file; a curated file holding a row that a new one supersedes is
+// rewritten without it. Row groups that lose no row are copied as bytes (no decoding), and so
+// are small files merged into larger ones. Memory is bounded by the batch and the target file
+// size, not by the partition.
+//
+// A promotion that finds nothing new changes nothing, so replays and duplicated triggers are
+// harmless. When the partition differs from its manifest (no manifest yet on a partition
+// promoted by an older version, a crash between writes, a cleansed file removed or replaced),
+// the partition is recomputed from every cleansed file, as before manifests existed.
+//
+// What a reader (Athena) may see while a promotion writes: curated files are replaced in place
+// (same key, one atomic PUT each) or added, and a file is deleted only after the files holding
+// its surviving rows are written. A row is therefore never missing; a key whose newer version
+// arrives in this promotion is visible twice (old and new version) between the PUT of the file
+// receiving the new version and the PUT rewriting the file that held the old one, and rows of
+// small files merged by compaction are visible twice between the PUT of the merged file and the
+// DELETE of the small ones. Both windows last a few requests.
+//
+// Names are deterministic: part-00000.parquet, part-00001.parquet, … in the order files are
+// made. Which rows land in which part depends on the order cleansed files were promoted in.
+//
+// Ties: two rows with the same key and event time resolve to the later object key, then the
+// later row, when promoted together; a new row that ties an already curated row loses (an equal
+// key and event time is a replay).
 package promote
 
 import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -34,6 +59,9 @@ import (
 // DefaultTargetBytes bounds a curated file when Promoter.TargetBytes is zero.
 const DefaultTargetBytes = 128 << 20
 
+// DefaultStepBytes bounds one batch of cleansed files when Promoter.StepBytes is zero.
+const DefaultStepBytes = 16 << 20
+
 // Promoter promotes partitions from the cleansed to the curated zone.
 type Promoter struct {
 	Contracts map[string]*contract.Contract
@@ -43,6 +71,10 @@ type Promoter struct {
 	PIIKey []byte
 	// TargetBytes bounds each curated file; zero means DefaultTargetBytes.
 	TargetBytes int64
+	// StepBytes bounds the cleansed bytes (as stored, compressed) converted in one batch, and
+	// with it the memory of a promotion: about 4 to 6 times this, plus TargetBytes. Zero means
+	// DefaultStepBytes.
+	StepBytes int64
 	// Lock tunes the partition lock; zero values take the defaults.
 	Lock LockOptions
 	Log  *slog.Logger
@@ -52,14 +84,55 @@ type Promoter struct {
 type Result struct {
 	Dataset   string
 	Partition zone.Partition
-	FilesIn   int
-	BytesIn   int64
-	RowsIn    int64
-	RowsOut   int64 // after deduplication
-	BytesOut  int64
-	Files     []string // curated keys of the output
-	Unchanged int      // of Files, how many already held the same bytes and were not rewritten
-	Deleted   []string // curated keys removed because they are no longer part of the output
+	// FilesIn, BytesIn and RowsIn count the cleansed files this promotion converted: the new
+	// ones, or every one when the partition was recomputed. A replay converts none.
+	FilesIn int
+	BytesIn int64
+	RowsIn  int64
+	// RowsOut is the number of rows the curated partition holds afterwards.
+	RowsOut int64
+	// Duplicates counts rows dropped as duplicates by this promotion: converted rows that lost
+	// to another row with the same key, and curated rows superseded by a converted one.
+	Duplicates int64
+	BytesOut   int64    // bytes written to curated
+	Files      []string // every curated key of the partition afterwards
+	Unchanged  int      // of Files, how many this promotion did not rewrite
+	Deleted    []string // curated keys removed (their rows merged elsewhere, or superseded)
+	Recomputed bool     // the partition was recomputed from every cleansed file
+	// Outputs are the curated files written, each with its lineage.
+	Outputs []Output
+	// Absorbed are converted cleansed files whose every row was a duplicate, when no curated
+	// file was written in their batch to list them in (a replay of a file under another name).
+	Absorbed []Input
+}
+
+// Output is one curated file a promotion wrote, and what it was made from.
+type Output struct {
+	Bucket string
+	Key    string
+	ETag   string // as the store returned it, without quotes
+	Rows   int64
+	Bytes  int64
+	// Inputs are the objects whose rows this file holds, with how many rows it took from each:
+	// cleansed files (their new rows) and curated files (the earlier version of this file, or
+	// small files merged into it, whose row groups were copied). A cleansed file converted in
+	// the same batch is listed, with Rows 0, in the first file written for that batch even if
+	// none of its rows survived.
+	Inputs []Input
+	// Duplicates counts rows of Inputs dropped as duplicates on the way into this file: rows of
+	// the listed cleansed files that lost (counted on the first file of their batch) and rows of
+	// the listed curated files superseded by newer ones.
+	Duplicates int64
+	// Unchanged is set when the object already held these very bytes and was not rewritten.
+	Unchanged bool
+}
+
+// Input is one object a curated file took rows from.
+type Input struct {
+	Bucket string
+	Key    string
+	ETag   string // without quotes
+	Rows   int64  // rows taken from it into the output file
 }
 
 // CheckKey fails when a contract hashes a field and no key is configured.
@@ -77,8 +150,8 @@ func CheckKey(contracts map[string]*contract.Contract, key []byte) error {
 	return nil
 }
 
-// Promote recomputes the curated partition of dataset from all its cleansed files, holding the
-// partition's lock while it does.
+// Promote brings the curated partition of dataset up to date with its cleansed files, holding
+// the partition's lock while it does.
 func (p *Promoter) Promote(ctx context.Context, dataset string, part zone.Partition) (Result, error) {
 	res := Result{Dataset: dataset, Partition: part}
 	c, ok := p.Contracts[dataset]
@@ -102,80 +175,52 @@ func (p *Promoter) Promote(ctx context.Context, dataset string, part zone.Partit
 
 func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.Partition, res *Result) error {
 	prefix := zone.Prefix(c.Name, part)
-	infos, err := p.Cleansed.List(ctx, prefix)
+	all, err := p.Cleansed.List(ctx, prefix)
 	if err != nil {
 		return fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
 	}
-	out := newOutput(c, p.PIIKey)
-	var sources []*source
-	win := map[string]winner{}
-	for _, in := range infos {
-		if !strings.HasSuffix(in.Key, ".parquet") {
-			continue
+	var cleansed []objectstore.Info
+	for _, in := range all {
+		if strings.HasSuffix(in.Key, ".parquet") {
+			cleansed = append(cleansed, in)
 		}
-		src, size, err := p.open(ctx, in.Key, out, len(sources))
-		if errors.Is(err, objectstore.ErrNotFound) {
-			continue // removed since it was listed; its rows are gone from the zone too
-		}
-		if err != nil {
-			return err
-		}
-		n, err := out.scanKeys(src, win)
-		if err != nil {
-			return fmt.Errorf("promote: %s/%s: %w", p.Cleansed.Bucket(), in.Key, err)
-		}
-		sources = append(sources, src)
-		res.FilesIn++
-		res.BytesIn += size
-		res.RowsIn += n
 	}
-
-	target := p.TargetBytes
-	if target <= 0 {
-		target = DefaultTargetBytes
-	}
-	existing, err := p.Curated.List(ctx, prefix)
+	curated, err := p.Curated.List(ctx, prefix)
 	if err != nil {
 		return fmt.Errorf("promote: list %s/%s: %w", p.Curated.Bucket(), prefix, err)
 	}
-	etags := map[string]string{}
-	for _, in := range existing {
-		etags[in.Key] = strings.Trim(in.ETag, `"`)
-	}
-	written := map[string]bool{}
-	fw := &fileWriter{o: out, target: target, rgRows: 256, emit: func(i int, body []byte) error {
-		key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
-		written[key] = true
-		res.Files = append(res.Files, key)
-		res.BytesOut += int64(len(body))
-		// An object with these very bytes is already there (a replay): leave it, so that
-		// readers, caches and lineage see no change. (With SSE-KMS the ETag is not the MD5,
-		// and the object is simply rewritten.)
-		if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
-			res.Unchanged++
-			return nil
-		}
-		if _, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
-			ContentType: "application/vnd.apache.parquet",
-			Metadata:    map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version},
-		}); err != nil {
-			return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
-		}
-		return nil
-	}}
-	if res.RowsOut, err = out.merge(sources, win, fw); err != nil {
+	mkey := ManifestKey(c.Name, part)
+	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	if err != nil {
 		return err
 	}
-	for _, in := range existing {
-		if written[in.Key] {
-			continue
+	st := p.newState(ctx, c, part, res)
+	why := st.load(m, cleansed, curated)
+	if why == "" {
+		err := st.run()
+		if err == nil {
+			return st.finish(mkey, metag)
 		}
-		if err := p.Curated.Delete(ctx, in.Key); err != nil {
-			return fmt.Errorf("promote: delete stale %s/%s: %w", p.Curated.Bucket(), in.Key, err)
+		if !errors.Is(err, errRecompute) {
+			return err
 		}
-		res.Deleted = append(res.Deleted, in.Key)
+		why = err.Error()
 	}
-	return nil
+	if p.Log != nil {
+		p.Log.Info("recomputing the curated partition", "dataset", c.Name, "partition", part.Path(), "reason", why)
+	}
+	*res = Result{Dataset: c.Name, Partition: part, Recomputed: true}
+	files, inputs, err := p.recompute(ctx, c, part, cleansed, curated, res)
+	if err != nil {
+		return err
+	}
+	return writeManifest(ctx, p.Curated, mkey, &manifest{Inputs: inputs, Files: files}, metag)
+}
+
+// curatedMetadata is the object metadata of a curated file: the one place it is decided.
+func curatedMetadata(c *contract.Contract, out *Output) map[string]string {
+	_ = out // lineage (out.Inputs, out.Duplicates) is to be added here
+	return map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version}
 }
 
 // open reads one cleansed file into memory (compressed, as stored) and binds its columns.

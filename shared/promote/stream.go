@@ -115,40 +115,49 @@ func readColumn(cc parquet.ColumnChunk, fn func(parquet.Value)) error {
 func (o *output) scanKeys(s *source, win map[string]winner) (int64, error) {
 	var base int64
 	for _, rg := range s.file.RowGroups() {
-		n := int(rg.NumRows())
-		ts := make([]int64, 0, n)
-		keys := make([][]byte, n)
-		ccs := rg.ColumnChunks()
-		if err := readColumn(ccs[s.tsCol], func(v parquet.Value) { ts = append(ts, v.Int64()) }); err != nil {
-			return 0, fmt.Errorf("read event times: %w", err)
+		ts, keys, err := rowGroupKeys(rg, s.tsCol, s.keyCols)
+		if err != nil {
+			return 0, err
 		}
-		for _, kc := range s.keyCols {
-			i := 0
-			err := readColumn(ccs[kc], func(v parquet.Value) {
-				if i < n {
-					keys[i] = appendKeyPart(keys[i], v)
-				}
-				i++
-			})
-			if err != nil {
-				return 0, fmt.Errorf("read keys: %w", err)
-			}
-			if i != n {
-				return 0, fmt.Errorf("key column has %d values for %d rows", i, n)
-			}
-		}
-		if len(ts) != n {
-			return 0, fmt.Errorf("event-time column has %d values for %d rows", len(ts), n)
-		}
-		for i := range n {
+		for i := range ts {
 			k := string(keys[i])
 			if w, ok := win[k]; !ok || ts[i] >= w.ts {
 				win[k] = winner{ts[i], int32(s.index), base + int64(i)}
 			}
 		}
-		base += int64(n)
+		base += int64(len(ts))
 	}
 	return base, nil
+}
+
+// rowGroupKeys reads the event times and keys of a row group's rows from their columns only.
+func rowGroupKeys(rg parquet.RowGroup, tsCol int, keyCols []int) ([]int64, [][]byte, error) {
+	n := int(rg.NumRows())
+	ts := make([]int64, 0, n)
+	keys := make([][]byte, n)
+	ccs := rg.ColumnChunks()
+	if err := readColumn(ccs[tsCol], func(v parquet.Value) { ts = append(ts, v.Int64()) }); err != nil {
+		return nil, nil, fmt.Errorf("read event times: %w", err)
+	}
+	for _, kc := range keyCols {
+		i := 0
+		err := readColumn(ccs[kc], func(v parquet.Value) {
+			if i < n {
+				keys[i] = appendKeyPart(keys[i], v)
+			}
+			i++
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read keys: %w", err)
+		}
+		if i != n {
+			return nil, nil, fmt.Errorf("key column has %d values for %d rows", i, n)
+		}
+	}
+	if len(ts) != n {
+		return nil, nil, fmt.Errorf("event-time column has %d values for %d rows", len(ts), n)
+	}
+	return ts, keys, nil
 }
 
 func appendKeyPart(dst []byte, v parquet.Value) []byte {
@@ -223,7 +232,8 @@ func (h *mergeHeap) Pop() any {
 }
 
 // merge is pass 2: every winning row once, in event-time order, to w.
-func (o *output) merge(sources []*source, win map[string]winner, w *fileWriter) (int64, error) {
+// taken, when set, is told the source of each row emitted, before the row goes to w.
+func (o *output) merge(sources []*source, win map[string]winner, w *fileWriter, taken func(src int)) (int64, error) {
 	h := mergeHeap{}
 	for _, s := range sources {
 		if err := s.next(); err != nil {
@@ -240,6 +250,9 @@ func (o *output) merge(sources []*source, win map[string]winner, w *fileWriter) 
 		s := h[0]
 		kb = s.key(kb[:0])
 		if wn := win[string(kb)]; wn.file == int32(s.index) && wn.row == s.row {
+			if taken != nil {
+				taken(s.index)
+			}
 			if err := w.add(o.convert(s.cols, s.srcOf)); err != nil {
 				return out, err
 			}
@@ -265,6 +278,7 @@ func (o *output) merge(sources []*source, win map[string]winner, w *fileWriter) 
 type fileWriter struct {
 	o        *output
 	target   int64
+	rgBytes  int64 // zero means target/8
 	rgRows   int
 	emit     func(i int, body []byte) error
 	buf      bytes.Buffer
@@ -307,7 +321,11 @@ func (f *fileWriter) flushBatch() error {
 	}
 	// Size the next row groups from this one's bytes per row: about an eighth of the target.
 	size := int64(f.buf.Len() - f.lastSize)
-	f.rgRows = int(max(64, min(1_000_000, f.target/8*int64(f.rgFill)/max(1, size))))
+	rgBytes := f.rgBytes
+	if rgBytes <= 0 {
+		rgBytes = f.target / 8
+	}
+	f.rgRows = int(max(64, min(1_000_000, rgBytes*int64(f.rgFill)/max(1, size))))
 	f.rgFill = 0
 	f.maxRG = max(f.maxRG, size)
 	f.lastSize = f.buf.Len()

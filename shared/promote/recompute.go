@@ -1,0 +1,107 @@
+package promote
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// recompute rebuilds the curated partition from every cleansed file, for partitions that
+// differ from their manifest. It holds every cleansed file of the partition (compressed) and
+// one entry per distinct key, so its memory grows with the partition: it is the exception,
+// the incremental path the rule.
+func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zone.Partition, infos, existing []objectstore.Info, res *Result) ([]entry, []entry, error) {
+	out := newOutput(c, p.PIIKey)
+	var sources []*source
+	var inputs []entry
+	win := map[string]winner{}
+	for _, in := range infos {
+		src, size, err := p.open(ctx, in.Key, out, len(sources))
+		if errors.Is(err, objectstore.ErrNotFound) {
+			continue // removed since it was listed; its rows are gone from the zone too
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		n, err := out.scanKeys(src, win)
+		if err != nil {
+			return nil, nil, fmt.Errorf("promote: %s/%s: %w", p.Cleansed.Bucket(), in.Key, err)
+		}
+		sources = append(sources, src)
+		inputs = append(inputs, entry{Key: in.Key, ETag: trimETag(in.ETag), Rows: n, Size: size})
+		res.FilesIn++
+		res.BytesIn += size
+		res.RowsIn += n
+	}
+
+	target := p.TargetBytes
+	if target <= 0 {
+		target = DefaultTargetBytes
+	}
+	etags := map[string]string{}
+	for _, in := range existing {
+		etags[in.Key] = trimETag(in.ETag)
+	}
+	written := map[string]bool{}
+	var files []entry
+	taken := map[int]int64{} // rows of the file being written, by source
+	fw := &fileWriter{o: out, target: target, rgRows: 256, emit: func(i int, body []byte) error {
+		key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
+		o := Output{Bucket: p.Curated.Bucket(), Key: key, Bytes: int64(len(body))}
+		for si, s := range sources {
+			in := Input{Bucket: p.Cleansed.Bucket(), Key: s.name, ETag: inputs[si].ETag, Rows: taken[si]}
+			if in.Rows > 0 || i == 0 { // every cleansed file is listed in the first output
+				o.Inputs = append(o.Inputs, in)
+			}
+			o.Rows += in.Rows
+		}
+		if i == 0 {
+			// Each key has one winner: every other row of the partition is a duplicate.
+			o.Duplicates = res.RowsIn - int64(len(win))
+		}
+		clear(taken)
+		written[key] = true
+		res.Files = append(res.Files, key)
+		// An object with these very bytes is already there (a replay): leave it, so that
+		// readers, caches and lineage see no change. (With SSE-KMS the ETag is not the MD5,
+		// and the object is simply rewritten.)
+		if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
+			res.Unchanged++
+			o.ETag, o.Unchanged = etags[key], true
+		} else {
+			info, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
+				ContentType: "application/vnd.apache.parquet",
+				Metadata:    curatedMetadata(c, &o),
+			})
+			if err != nil {
+				return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
+			}
+			o.ETag = trimETag(info.ETag)
+			res.BytesOut += int64(len(body))
+		}
+		res.Outputs = append(res.Outputs, o)
+		files = append(files, entry{Key: key, ETag: o.ETag, Rows: o.Rows, Size: o.Bytes})
+		return nil
+	}}
+	var err error
+	if res.RowsOut, err = out.merge(sources, win, fw, func(s int) { taken[s]++ }); err != nil {
+		return nil, nil, err
+	}
+	res.Duplicates = res.RowsIn - res.RowsOut
+	for _, in := range existing {
+		if written[in.Key] {
+			continue
+		}
+		if err := p.Curated.Delete(ctx, in.Key); err != nil {
+			return nil, nil, fmt.Errorf("promote: delete stale %s/%s: %w", p.Curated.Bucket(), in.Key, err)
+		}
+		res.Deleted = append(res.Deleted, in.Key)
+	}
+	return files, inputs, nil
+}
