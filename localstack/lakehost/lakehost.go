@@ -31,6 +31,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/s3events"
 	"github.com/sluicelake/sluice/localstack/s3local"
 	"github.com/sluicelake/sluice/shared/fake"
+	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -38,6 +39,7 @@ import (
 // Buckets are the local bucket names: one per zone, as in the deployed stack, plus lineage.
 var Buckets = map[zone.Zone]string{
 	zone.Raw: "raw", zone.Cleansed: "cleansed", zone.Curated: "curated", zone.Quarantine: "quarantine",
+	table.Zone: "lineage",
 }
 
 // Config says where things are and how the mapping behaves.
@@ -61,6 +63,8 @@ type Config struct {
 	Logs io.Writer
 	// ToolsDir is where `make tools` put the npm stand-ins ("" finds it).
 	ToolsDir string
+	// OpenLineageURL, when set, is where the lineage function also posts its events.
+	OpenLineageURL string
 }
 
 // Lake is a running local lake.
@@ -76,6 +80,8 @@ type Lake struct {
 	Validate *runtimeapi.Function
 	// Promote runs when its binary was built; every cleansed Parquet object triggers it.
 	Promote *runtimeapi.Function
+	// Lineage runs when its binary was built; every object created in a zone triggers it.
+	Lineage *runtimeapi.Function
 	Mapping *esm.Mapping
 	// Events announces objects created in the stand-in, as S3 notifications do.
 	Events *s3events.Tap
@@ -191,6 +197,8 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 				"SLUICE_CLEANSED_BUCKET=" + Buckets[zone.Cleansed],
 				"SLUICE_CURATED_BUCKET=" + Buckets[zone.Curated],
 				"SLUICE_QUARANTINE_BUCKET=" + Buckets[zone.Quarantine],
+				"SLUICE_LINEAGE_BUCKET=" + Buckets[table.Zone],
+				"SLUICE_STREAM_NAME=" + cfg.Stream,
 				"SLUICE_TRACING=off",
 			}, env...),
 		})
@@ -223,6 +231,17 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		}
 		l.Events.Subscribe(s3events.Subscription{Name: "promote", Bucket: Buckets[zone.Cleansed], Suffix: ".parquet",
 			Deliver: invoker(l.Promote)})
+	}
+
+	if lin := filepath.Join(cfg.BinDir, "lineage", "bootstrap"); exists(lin) {
+		if l.Lineage, err = function("lineage", lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL); err != nil {
+			return nil, err
+		}
+		// Every zone, as the deployed rule; the lineage bucket is not one, so its own writes
+		// never come back to it.
+		for _, z := range zone.All {
+			l.Events.Subscribe(s3events.Subscription{Name: "lineage-" + string(z), Bucket: Buckets[z], Deliver: invoker(l.Lineage)})
+		}
 	}
 
 	l.Mapping, err = esm.Start(ctx, l.KinesisClient, l.Ingest, esm.Config{
