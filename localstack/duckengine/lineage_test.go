@@ -1,10 +1,18 @@
 package duckengine_test
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/sluicelake/sluice/localstack/duckengine"
+	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/lineage/graph/graphtest"
 	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -52,5 +60,97 @@ func TestLineageTable(t *testing.T) {
 	pruned := run(t, eng, compile(t, c, `{"dataset":"lineage","hr":{"from":10},"aggregates":[{"fn":"count"}]}`))
 	if pruned.Rows[0][0] != int64(2) {
 		t.Errorf("rows from hour 10 on: %v, want promote's two edges", pruned.Rows)
+	}
+}
+
+// GET /lineage on the local API: the graph as JSON or Mermaid, 400s that say what is wrong, a
+// 404 while no lineage is recorded; and the command that `make lineage` runs.
+func TestLineageAPI(t *testing.T) {
+	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: lineageLake(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	get := func(path string) (int, string, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+
+	code, typ, body := get("/lineage?dataset=user_events")
+	var g graph.Graph
+	if code != 200 || typ != "application/json" || json.Unmarshal([]byte(body), &g) != nil {
+		t.Fatalf("%d %s %s", code, typ, body)
+	}
+	if g.Root != "user_events" || len(g.Nodes) != 5 || len(g.Edges) != 6 || g.Truncated {
+		t.Errorf("graph %s", body)
+	}
+
+	code, typ, body = get("/prod/lineage/?object=" + url.QueryEscape("s3://curated/"+graphtest.Curated) + "&depth=1&format=mermaid")
+	want := "flowchart LR\n" +
+		"  n0[\"cleansed: user_events/dt=2026-11-23/hr=09/landing-drop.parquet\"]\n" + // seen only as an input: its own count is a level further
+
+		"  n1[\"cleansed: user_events/dt=2026-11-23/hr=09/shardId-000000000000-100.parquet\"]\n" +
+		"  n2[\"curated: user_events/dt=2026-11-23/hr=10/part-0.parquet<br/>140 rows\"]\n" +
+		"  n0 -->|\"promote: 48 rows\"| n2\n" +
+		"  n1 -->|\"promote: 95 rows\"| n2\n" +
+		"  classDef root stroke-width:3px\n  class n2 root\n" +
+		"  %% truncated at depth 1: ask for a greater depth to see more\n"
+	if code != 200 || !strings.HasPrefix(typ, "text/plain") || body != want {
+		t.Errorf("%d %s\n%s\nwant\n%s", code, typ, body, want)
+	}
+
+	for path, msg := range map[string]string{
+		"/lineage":                                    "give dataset",
+		"/lineage?dataset=user_events&depth=11":       "depth: give a depth from 1 to 10, not 11",
+		"/lineage?dataset=user_events&depth=two":      `depth: give a whole number from 1 to 10, not \"two\"`,
+		"/lineage?dataset=user_events&format=svg":     "format: json (the default) or mermaid",
+		"/lineage?datset=user_events":                 `unknown parameter \"datset\"`,
+		"/lineage?object=raw/landing/x.csv":           "not an object URL",
+		"/lineage?dataset=a&dataset=b":                "dataset: give it once",
+		"/lineage?dataset=gold%2Fuser_events&depth=2": `unknown zone \"gold\"`,
+	} {
+		if code, _, body := get(path); code != 400 || !strings.Contains(body, msg) {
+			t.Errorf("%s: %d %s; want a 400 saying %s", path, code, body, msg)
+		}
+	}
+	if resp, err := http.Post(srv.URL+"/lineage?dataset=user_events", "", nil); err != nil || resp.StatusCode != 405 {
+		t.Errorf("POST /lineage: %v %v", resp.StatusCode, err)
+	}
+
+	// The command (go run ./localstack/querycmd -lineage dataset=user_events).
+	var out, errOut strings.Builder
+	if code := api.Main([]string{"-url", srv.URL, "-lineage", "dataset=curated/user_events", "-depth", "1"}, nil, &out, &errOut); code != 0 ||
+		out.String() != "flowchart LR\n  n0[(\"cleansed/user_events\")]\n  n1[(\"curated/user_events\")]\n  n0 -->|\"promote: 143 rows\"| n1\n  classDef root stroke-width:3px\n  class n1 root\n  %% truncated at depth 1: ask for a greater depth to see more\n" {
+		t.Errorf("exit %d\n%s\nstderr %s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := api.Main([]string{"-url", srv.URL, "-lineage", "object=s3://raw/" + graphtest.Drop, "-json"}, nil, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), `{"root":"s3://raw/landing/user_events/drop.csv"`) {
+		t.Errorf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	errOut.Reset()
+	if code := api.Main([]string{"-url", srv.URL, "-lineage", "user_events"}, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "dataset=<[zone/]dataset>") {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := api.Main([]string{"-url", srv.URL, "-lineage", "dataset=user_events", "-depth", "0x"}, nil, &out, &errOut); code != 2 {
+		t.Errorf("bad depth flag: exit %d: %s", code, errOut.String())
+	}
+}
+
+func TestLineageAPINoData(t *testing.T) {
+	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	var out, errOut strings.Builder
+	if code := api.Main([]string{"-url", srv.URL, "-lineage", "dataset=user_events"}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "404: no lineage is recorded yet") {
+		t.Errorf("exit %d: %s", code, errOut.String())
 	}
 }

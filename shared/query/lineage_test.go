@@ -34,8 +34,8 @@ func TestLineageDataset(t *testing.T) {
 	}
 
 	for body, want := range map[string]string{
-		`{"dataset":"lineage","zone":"curated"}`:     `zone: the lineage dataset has one zone, "lineage"`,
-		`{"dataset":"user_events","zone":"lineage"}`: `zone: unknown zone "lineage": one of curated, cleansed, raw (zone lineage holds only the lineage dataset)`,
+		`{"dataset":"lineage","zone":"curated"}`:                                          `zone: the lineage dataset has one zone, "lineage"`,
+		`{"dataset":"user_events","zone":"lineage"}`:                                      `zone: unknown zone "lineage": one of curated, cleansed, raw (zone lineage holds only the lineage dataset)`,
 		`{"dataset":"lineage","where":[{"column":"event_type","op":"=","value":"DONE"}]}`: `"DONE" is not a value of event_type`,
 	} {
 		_, err := compileJSON(t, compiler(t), body)

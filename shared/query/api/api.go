@@ -6,6 +6,8 @@
 //	                                              (with wait: 200 with the first page when it finishes in time)
 //	GET  /queries/{id}                            state, bytes scanned, run time, error
 //	GET  /queries/{id}/results?page_size=&page_token=   a page of rows
+//	GET  /lineage?dataset=<[zone/]dataset>|object=s3://<bucket>/<key>[&depth=<1-10>&format=json|mermaid]
+//	                                              the lineage graph up and down (shared/lineage/graph)
 //
 // Problems with a request are 400s whose message says what is wrong; an unknown id is a 404;
 // results asked for before the query succeeded are a 409 that carries the state.
@@ -45,10 +47,23 @@ type Request struct {
 	Body  []byte
 }
 
-// Response is the API's answer: a status and a JSON body.
+// Response is the API's answer: a status and a body, JSON unless ContentType says otherwise.
 type Response struct {
 	Status int
 	Body   []byte
+	// ContentType is empty for JSON (every answer but a Mermaid diagram).
+	ContentType string
+}
+
+// JSON is the content type of every answer but a Mermaid diagram.
+const JSON = "application/json"
+
+// Type is the response's content type.
+func (r Response) Type() string {
+	if r.ContentType == "" {
+		return JSON
+	}
+	return r.ContentType
 }
 
 const defaultMaxWait = 25 * time.Second
@@ -67,10 +82,17 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 	path := r.Path
 	if i := strings.Index(path, "/queries"); i >= 0 {
 		path = path[i:]
+	} else if strings.HasSuffix(strings.TrimSuffix(path, "/"), "/lineage") {
+		path = "/lineage"
 	}
 	path = strings.TrimSuffix(path, "/")
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	switch {
+	case len(parts) == 1 && parts[0] == "lineage":
+		if r.Method != http.MethodGet {
+			return errorf(http.StatusMethodNotAllowed, "use GET /lineage?dataset=… or ?object=s3://bucket/key")
+		}
+		return s.lineage(ctx, r.Query)
 	case len(parts) == 1 && parts[0] == "queries":
 		if r.Method != http.MethodPost {
 			return errorf(http.StatusMethodNotAllowed, "use POST /queries to start a query")
@@ -91,7 +113,7 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		}
 		return s.results(ctx, parts[1], r.Query.Get("page_token"), size)
 	}
-	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results", r.Method, clip(r.Path))
+	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage", r.Method, clip(r.Path))
 }
 
 func (s *Service) start(ctx context.Context, r Request) Response {
@@ -271,7 +293,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		resp = s.Serve(r.Context(), Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", resp.Type())
 	w.WriteHeader(resp.Status)
 	w.Write(resp.Body)
 }

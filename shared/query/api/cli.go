@@ -3,13 +3,16 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/sluicelake/sluice/shared/awsconfig"
+	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -25,12 +28,25 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sign := fs.Bool("sigv4", false, "sign requests with the AWS credentials of the environment (the deployed API uses IAM auth)")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	maxRows := fs.Int("max-rows", 10000, "stop after this many rows")
+	lineage := fs.String("lineage", "", "print the lineage graph of dataset=<[zone/]dataset> or object=s3://<bucket>/<key> instead of querying (URL default "+LocalURL+")")
+	depth := fs.Int("depth", 0, "with -lineage: hops walked up and down (default 3, at most 10)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: query -url URL (-f query.json | -q '{"dataset":"user_events",...}') [-sigv4] [-json]`)
+		fmt.Fprintln(stderr, `       query [-url URL] -lineage dataset=user_events|object=s3://bucket/key [-depth N] [-json] [-sigv4]`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *lineage != "" {
+		if *inline != "" || *file != "" {
+			fmt.Fprintln(stderr, "query: give -lineage or a query (-q, -f), not both")
+			return 2
+		}
+		if *base == "" {
+			*base = LocalURL
+		}
+		return lineageMain(*base, *lineage, *depth, *asJSON, *sign, stdout, stderr)
 	}
 	if *base == "" {
 		fmt.Fprintln(stderr, "query: give the API's URL with -url or SLUICE_QUERY_URL (make local prints the local one)")
@@ -91,5 +107,51 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stderr, "%d rows; %d bytes scanned; %d ms; query %s\n", len(res.Rows), res.Status.BytesScanned, res.Status.RunTimeMillis, res.Status.ID)
+	return 0
+}
+
+// LocalURL is where `make local` serves the query API.
+const LocalURL = "http://127.0.0.1:8088"
+
+// lineageMain prints a lineage graph: Mermaid text, or JSON with -json.
+func lineageMain(base, what string, depth int, asJSON, sign bool, stdout, stderr io.Writer) int {
+	key, val, ok := strings.Cut(what, "=")
+	var r graph.Request
+	switch {
+	case ok && key == "dataset":
+		r.Dataset = val
+	case ok && key == "object":
+		r.Object = val
+	default:
+		fmt.Fprintf(stderr, "query: -lineage takes dataset=<[zone/]dataset> or object=s3://<bucket>/<key>, not %q\n", what)
+		return 2
+	}
+	r.Depth = depth
+	ctx := context.Background()
+	c := &Client{BaseURL: base}
+	if sign {
+		cfg, err := awsconfig.Load(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "query: %v\n", err)
+			return 1
+		}
+		c.Sign = SigV4(cfg.Credentials, cfg.Region)
+	}
+	format := "mermaid"
+	if asJSON {
+		format = "json"
+	}
+	out, err := c.Lineage(ctx, r, format)
+	if err != nil {
+		fmt.Fprintf(stderr, "query: %v\n", err)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			fmt.Fprintf(stderr, "query: nothing answers at %s: start the local lake (make local) or give -url\n", base)
+		}
+		return 1
+	}
+	stdout.Write(out)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		fmt.Fprintln(stdout)
+	}
 	return 0
 }

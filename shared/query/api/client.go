@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -142,7 +143,30 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 		}
 		return &APIError{Status: resp.StatusCode, Message: msg}
 	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
 	return json.Unmarshal(data, out)
+}
+
+// Lineage asks for the lineage graph of r.Dataset or r.Object (GET /lineage) and returns the
+// answer as it comes: JSON, or with format "mermaid" the diagram's text.
+func (c *Client) Lineage(ctx context.Context, r graph.Request, format string) ([]byte, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"dataset": r.Dataset, "object": r.Object, "format": format} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if r.Depth != 0 {
+		q.Set("depth", strconv.Itoa(r.Depth))
+	}
+	var out []byte
+	if err := c.call(ctx, http.MethodGet, "/lineage?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // SigV4 signs requests for an API Gateway API with IAM authorization.
