@@ -320,7 +320,7 @@ func (r *run) quarantineWhole(fe *FileError) error {
 
 func qDataset(ds string, reg map[string]*contract.Contract) string {
 	if reg[ds] == nil {
-		return "_unknown"
+		return zone.Unknown
 	}
 	return ds
 }
@@ -347,7 +347,7 @@ func (r *run) put(s objectstore.Store, key string, body []byte, ctype string, ro
 func (r *run) reportKey() string {
 	ds := r.rep.Dataset
 	if ds == "" {
-		ds = "_unknown"
+		ds = zone.Unknown
 	}
 	return ReportPrefix + ds + "/" + r.id + ".json"
 }

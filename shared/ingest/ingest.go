@@ -254,7 +254,7 @@ func (p *Processor) plan(recs []Record, batch *record.Batch, rejects []quarantin
 		r := recs[rejectRecs[i]]
 		ds := e.Dataset
 		if p.Contracts[ds] == nil {
-			ds = "_unknown" // the dataset could not be told, or names no contract
+			ds = zone.Unknown // the dataset could not be told, or names no contract
 		}
 		k := qkey{ds, zone.PartitionOf(r.Arrival.UnixMilli())}
 		o := qs[k]

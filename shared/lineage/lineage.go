@@ -79,7 +79,7 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	if !ok {
 		return Result{}, fmt.Errorf("lineage: bucket %q is not a zone of this lake (known: %v); check the trigger and SLUICE_*_BUCKET", bucket, r.bucketNames())
 	}
-	if skip(key) {
+	if zone.IsBookkeeping(key) {
 		return Result{Outcome: Skipped}, nil
 	}
 	info, err := z.Store.Head(ctx, key)
@@ -134,11 +134,6 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	return res, nil
 }
 
-// skip tells keys that are not outputs of the lake: provenance sidecars, promote's locks and
-// manifests, validate's reports. Every such key starts with an underscore, which also keeps
-// it out of every table.
-func skip(key string) bool { return strings.HasPrefix(key, "_") }
-
 // foreign is the provenance of an object the lake did not write: a Firehose archive object
 // (from the stream) or a file someone dropped (a root).
 func (r *Recorder) foreign(z zone.Zone, key string) *provenance.Record {
@@ -168,7 +163,7 @@ func datasetOf(z zone.Zone, key string, rec *provenance.Record) string {
 	if len(parts) > 1 {
 		return parts[0]
 	}
-	return "_unknown"
+	return zone.Unknown
 }
 
 // recordID names the lineage object of one version of one object.

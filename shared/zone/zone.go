@@ -23,6 +23,17 @@ const (
 	Quarantine Zone = "quarantine" // rejected records, each with its reason
 )
 
+// Unknown is the quarantine dataset of records whose dataset could not be told. Like every
+// key of the lake's own bookkeeping (locks, manifests, reports) it starts with an underscore,
+// which keeps it out of every table; unlike those, it holds data.
+const Unknown = "_unknown"
+
+// IsBookkeeping reports whether key is one of the lake's own bookkeeping objects rather than
+// data: a key starting with an underscore, other than the Unknown dataset's.
+func IsBookkeeping(key string) bool {
+	return strings.HasPrefix(key, "_") && !strings.HasPrefix(key, Unknown+"/")
+}
+
 // All lists the zones in flow order.
 var All = []Zone{Raw, Cleansed, Curated, Quarantine}
 

@@ -49,3 +49,14 @@ func ExampleKey() {
 	fmt.Println(zone.Key("user_events", zone.PartitionOf(at.UnixMilli()), zone.StreamObjectName("shardId-000000000001", "4959", ".parquet")))
 	// Output: user_events/dt=2026-11-23/hr=14/shardId-000000000001-4959.parquet
 }
+
+func TestIsBookkeeping(t *testing.T) {
+	for key, want := range map[string]bool{
+		"_locks/user_events/dt=2026-11-23/hr=09": true, "_lineage/a.parquet.json": true, "_reports/customers/x.json": true,
+		"_unknown/dt=2026-11-23/hr=09/s-1.jsonl.gz": false, "user_events/dt=2026-11-23/hr=09/a.parquet": false, "_unknownish/x": true,
+	} {
+		if got := zone.IsBookkeeping(key); got != want {
+			t.Errorf("IsBookkeeping(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
