@@ -14,7 +14,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query bench bench-query fuzz clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query fuzz clean
 
 tools: $(TOOLS)/.installed
 
@@ -49,6 +49,11 @@ local-run: tools build
 # A structured query against the local lake's API (or the deployed one: URL=<ApiUrl> SIGV4=1).
 query:
 	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -f $(or $(Q),/dev/stdin) $(if $(SIGV4),-sigv4)
+
+# The lineage graph of the local lake as Mermaid (DATASET=user_events or cleansed/user_events,
+# OBJECT=s3://bucket/key, DEPTH=3, JSON=1; URL=<ApiUrl> SIGV4=1 for the deployed API).
+lineage:
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -lineage $(if $(OBJECT),object=$(OBJECT),dataset=$(or $(DATASET),user_events)) $(if $(DEPTH),-depth $(DEPTH)) $(if $(JSON),-json) $(if $(SIGV4),-sigv4)
 
 bench-query:
 	go test -run '^$$' -bench . -benchtime 20x ./localstack/duckengine

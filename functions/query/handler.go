@@ -48,7 +48,7 @@ func (h *handler) handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 func respond(r api.Response) events.APIGatewayV2HTTPResponse {
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: r.Status,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Headers:    map[string]string{"Content-Type": r.Type(), "Cache-Control": "no-store"},
 		Body:       string(r.Body),
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
+	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -133,6 +135,16 @@ func run() int {
 	}
 	defer api.Close()
 	fmt.Printf("\nquery API (the deployed API's twin, embedded engine over the local files): %s\n  %s\n", api.URL, api.SampleCurl())
+	if lake.Lineage != nil {
+		for _, ds := range strings.Split(lineageOf(*datasets), ",") {
+			g, err := graph.Build(ctx, api.Engine, graph.Request{Dataset: ds})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "local: lineage graph:", err)
+				return 1
+			}
+			fmt.Printf("\nlineage of %s (%d nodes, %d edges; `make lineage DATASET=%s` prints it again, JSON=1 as JSON):\n%s", ds, len(g.Nodes), len(g.Edges), ds, g.Mermaid())
+		}
+	}
 	if *once {
 		if !ok {
 			return 1
@@ -147,4 +159,12 @@ func run() int {
 		lakehost.Print(os.Stdout, counts)
 	}
 	return 0
+}
+
+// lineageOf is the datasets whose lineage graph the sample run prints.
+func lineageOf(datasets string) string {
+	if datasets == "" || datasets == "all" {
+		return "user_events,customers"
+	}
+	return datasets
 }

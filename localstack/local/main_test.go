@@ -24,6 +24,7 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	build(filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest", "CGO_ENABLED=0")
 	build(filepath.Join(bin, "validate", "bootstrap"), "github.com/sluicelake/sluice/functions/validate", "CGO_ENABLED=0")
 	build(filepath.Join(bin, "promote", "bootstrap"), "github.com/sluicelake/sluice/functions/promote", "CGO_ENABLED=0")
+	build(filepath.Join(bin, "lineage", "bootstrap"), "github.com/sluicelake/sluice/functions/lineage", "CGO_ENABLED=0")
 	build(filepath.Join(tmp, "local"), "github.com/sluicelake/sluice/localstack/local")
 
 	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
@@ -57,6 +58,20 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	}
 	if !regexp.MustCompile(`query API .*: http://127\.0\.0\.1:\d+`).Match(out) {
 		t.Errorf("no query API URL in:\n%s", out)
+	}
+	// The run ends with each dataset's lineage graph: the stream and the dropped file flowing
+	// through cleansed (and quarantine) to curated.
+	for _, ds := range []string{"customers", "user_events"} {
+		m := regexp.MustCompile(`lineage of ` + ds + ` \((\d+) nodes, (\d+) edges[^\n]*\n(flowchart LR\n(?:.+\n)+)`).FindSubmatch(out)
+		if m == nil {
+			t.Errorf("no lineage graph of %s in:\n%s", ds, out)
+			continue
+		}
+		nodes, _ := strconv.Atoi(string(m[1]))
+		mermaid := string(m[3])
+		if nodes < 4 || !regexp.MustCompile(`curated/`+ds).MatchString(mermaid) || !regexp.MustCompile(`landing|raw/`+ds).MatchString(mermaid) {
+			t.Errorf("lineage of %s: %d nodes\n%s", ds, nodes, mermaid)
+		}
 	}
 	if !regexp.MustCompile(`cleansed\s+user_events\s+\d+\s+\d+`).Match(out) || !regexp.MustCompile(`cleansed\s+customers\s+\d+\s+\d+`).Match(out) {
 		t.Errorf("summary lacks per-dataset rows:\n%s", out)

@@ -1,0 +1,271 @@
+package lakehost_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicelake/sluice/localstack/lakehost"
+	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
+	"github.com/sluicelake/sluice/shared/openlineage/oltest"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// buildAll builds every function into a bin dir laid out as `make build` lays it out.
+func buildAll(t *testing.T, names ...string) string {
+	t.Helper()
+	bin := t.TempDir()
+	for _, name := range names {
+		exe := runtimeapi.Build(t, "github.com/sluicelake/sluice/functions/"+name)
+		if err := os.MkdirAll(filepath.Join(bin, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(exe, filepath.Join(bin, name, "bootstrap")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return bin
+}
+
+// TestLineageOfALocalRun runs the whole lake (stream and file drops, through ingest,
+// validate, promote and lineage, all built binaries) and then checks the lineage dataset:
+// every object in cleansed and curated has a record whose inputs resolve to real objects or
+// stream ranges all the way back to the stream or a dropped file, every event is valid
+// OpenLineage, the counts add up at every hop, and a duplicated event records nothing new.
+func TestLineageOfALocalRun(t *testing.T) {
+	bin := buildAll(t, "ingest", "validate", "promote", "lineage")
+	dir := filepath.Join(t.TempDir(), "lake")
+	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200, BatchWindow: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	p := &produced{good: map[string][]byte{}, bad: map[string]int{}}
+	produce(t, lake, 900, 7, p)
+	files, err := lakehost.SampleFiles(150, 0.1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileRows := map[string]int{}
+	for _, f := range files {
+		if err := lake.DropFile(ctx, f.Dataset, f.Name, f.Body); err != nil {
+			t.Fatal(err)
+		}
+		fileRows["landing/"+f.Dataset+"/"+f.Name] = f.Rows
+	}
+	if err := lake.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	recs := readLineage(t, dir)
+	if len(recs) == 0 {
+		t.Fatal("no lineage records")
+	}
+	// The latest record of each output object, by key and version.
+	type out struct{ ns, key, version string }
+	byOutput := map[out][]table.Row{}
+	latest := map[string][]table.Row{} // namespace+key → rows of its most recent version
+	for _, rows := range recs {
+		r := rows[0]
+		oltest.Validate(t, []byte(r.Event))
+		byOutput[out{r.OutputNamespace, r.OutputName, r.OutputVersion}] = rows
+		k := r.OutputNamespace + "/" + r.OutputName
+		if cur := latest[k]; cur == nil || r.EventTime.After(cur[0].EventTime) {
+			latest[k] = rows
+		}
+	}
+	stores := map[string]objectstore.Store{}
+	for z, b := range lakehost.Buckets {
+		if z != table.Zone {
+			stores["s3://"+b] = s3store.New(lake.S3.Client(), b)
+		}
+	}
+
+	// Every current object in cleansed and curated has a record of its very version.
+	for _, z := range []zone.Zone{zone.Cleansed, zone.Curated} {
+		ns := "s3://" + lakehost.Buckets[z]
+		infos, err := stores[ns].List(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, in := range infos {
+			if zone.IsBookkeeping(in.Key) {
+				continue
+			}
+			n++
+			if byOutput[out{ns, in.Key, in.ETag}] == nil {
+				t.Errorf("%s/%s (ETag %s) has no lineage record of its version", ns, in.Key, in.ETag)
+			}
+		}
+		if n == 0 {
+			t.Fatalf("nothing in %s", z)
+		}
+	}
+
+	// Walk every curated object back to its roots: each input is a stream range, or an object
+	// that has a record of its own (so it existed), or a file that was dropped.
+	var walk func(ns, key string, depth int) (roots map[string]bool)
+	walk = func(ns, key string, depth int) map[string]bool {
+		rows := latest[ns+"/"+key]
+		if rows == nil {
+			t.Errorf("input %s/%s has no lineage record", ns, key)
+			return nil
+		}
+		if depth > 10 {
+			t.Fatalf("lineage of %s/%s does not end", ns, key)
+		}
+		roots := map[string]bool{}
+		for _, r := range rows {
+			switch {
+			case !r.HasInput():
+				roots[r.JobName] = true
+			case strings.HasPrefix(r.InputNamespace, "kinesis://"):
+				if r.InputName != lake.Stream() || r.InputShard == "" || r.InputFirstSequence == "" || r.InputLastSequence < r.InputFirstSequence {
+					t.Errorf("%s: stream input %+v", key, r)
+				}
+				roots["stream"] = true
+			default:
+				for k := range walk(r.InputNamespace, r.InputName, depth+1) {
+					roots[k] = true
+				}
+			}
+		}
+		return roots
+	}
+	allRoots := map[string]bool{}
+	curated, _ := stores["s3://"+lakehost.Buckets[zone.Curated]].List(ctx, "")
+	for _, in := range curated {
+		if !zone.IsBookkeeping(in.Key) {
+			for k := range walk("s3://"+lakehost.Buckets[zone.Curated], in.Key, 0) {
+				allRoots[k] = true
+			}
+		}
+	}
+	if !allRoots["stream"] || !allRoots["upload"] {
+		t.Errorf("curated traces back to %v; want both the stream and dropped files", allRoots)
+	}
+
+	// Counts. Ingest: every record sent is in exactly one cleansed or quarantine object.
+	sum := func(job string, match func(r table.Row) bool) (rows int64) {
+		for _, rs := range latest {
+			if rs[0].JobName == job && match(rs[0]) && rs[0].OutputRows != nil {
+				rows += *rs[0].OutputRows
+			}
+		}
+		return rows
+	}
+	for _, z := range []string{"cleansed", "quarantine"} {
+		t.Logf("ingest %s: %d", z, sum("ingest", func(r table.Row) bool { return r.OutputZone == z }))
+	}
+	if got := sum("ingest", func(table.Row) bool { return true }); got != int64(p.sent) {
+		t.Errorf("ingest outputs hold %d rows, %d records were sent", got, p.sent)
+	}
+	// Validate: each file's rows are in its cleansed and quarantine outputs.
+	for key, n := range fileRows {
+		got := sum("validate", func(r table.Row) bool { return r.InputName == key })
+		if got != int64(n) {
+			t.Errorf("%s: validate outputs hold %d rows, the file has %d", key, got, n)
+		}
+	}
+	// Promote: each curated file's rows in = rows out + duplicates dropped.
+	for _, rs := range latest {
+		if rs[0].JobName != "promote" {
+			continue
+		}
+		var in int64
+		for _, r := range rs {
+			if r.InputRows != nil {
+				in += *r.InputRows
+			}
+		}
+		dropped := droppedOf(t, rs[0].Event)
+		if in != *rs[0].OutputRows+dropped {
+			t.Errorf("%s: %d rows in, %d out + %d dropped", rs[0].OutputName, in, *rs[0].OutputRows, dropped)
+		}
+	}
+
+	// A duplicated object-created event records nothing new.
+	before := len(readLineage(t, dir))
+	var some string
+	for _, in := range curated {
+		if !zone.IsBookkeeping(in.Key) {
+			some = in.Key
+			break
+		}
+	}
+	ev := fmt.Sprintf(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":%q},"object":{"key":%q}}}]}`,
+		lakehost.Buckets[zone.Curated], some)
+	res, err := lake.Lineage.Invoke(ctx, []byte(ev))
+	if err != nil || res.FunctionError != nil {
+		t.Fatalf("%v %v", err, res.FunctionError)
+	}
+	if !strings.Contains(string(res.Payload), `"duplicate"`) {
+		t.Errorf("redelivered event: %s, want a duplicate", res.Payload)
+	}
+	if after := len(readLineage(t, dir)); after != before {
+		t.Errorf("%d lineage objects after a duplicated event, %d before", after, before)
+	}
+	t.Logf("%d lineage records; %d records sent, %d files dropped", len(recs), p.sent, len(files))
+}
+
+// readLineage reads every lineage object of the local lake: path → rows.
+func readLineage(t *testing.T, dir string) map[string][]table.Row {
+	t.Helper()
+	out := map[string][]table.Row{}
+	root := filepath.Join(dir, lakehost.Buckets[table.Zone], table.Dataset)
+	var paths []string
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, table.Ext) {
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	sort.Strings(paths)
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := table.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out[p] = rows
+	}
+	return out
+}
+
+// droppedOf reads the rows a run dropped from its event's sluice_rows run facet.
+func droppedOf(t *testing.T, event string) int64 {
+	var ev struct {
+		Run struct {
+			Facets struct {
+				Rows struct {
+					Dropped map[string]int64 `json:"dropped"`
+				} `json:"sluice_rows"`
+			} `json:"facets"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(event), &ev); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, d := range ev.Run.Facets.Rows.Dropped {
+		n += d
+	}
+	return n
+}
