@@ -181,21 +181,40 @@ func TestLineageOfALocalRun(t *testing.T) {
 			t.Errorf("%s: validate outputs hold %d rows, the file has %d", key, got, n)
 		}
 	}
-	// Promote: each curated file's rows in = rows out + duplicates dropped.
+	// Promote: each curated file holds the rows it took from its inputs; across the hop, the
+	// cleansed rows of a dataset are its curated rows plus the duplicates every promotion
+	// dropped (each counted once, on the version of the file it wrote).
+	cleansedRows, curatedRows, dropped := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	for _, rs := range latest {
-		if rs[0].JobName != "promote" {
-			continue
-		}
-		var in int64
-		for _, r := range rs {
-			if r.InputRows != nil {
-				in += *r.InputRows
+		r := rs[0]
+		switch {
+		case r.OutputZone == string(zone.Cleansed) && r.OutputRows != nil:
+			cleansedRows[r.OutputDataset] += *r.OutputRows
+		case r.OutputZone == string(zone.Curated) && r.OutputRows != nil:
+			curatedRows[r.OutputDataset] += *r.OutputRows
+			var in int64
+			for _, e := range rs {
+				if e.InputRows != nil {
+					in += *e.InputRows
+				}
+			}
+			if in != *r.OutputRows {
+				t.Errorf("%s: %d rows from its inputs, %d in the file", r.OutputName, in, *r.OutputRows)
 			}
 		}
-		dropped := droppedOf(t, rs[0].Event)
-		if in != *rs[0].OutputRows+dropped {
-			t.Errorf("%s: %d rows in, %d out + %d dropped", rs[0].OutputName, in, *rs[0].OutputRows, dropped)
+	}
+	for _, rows := range byOutput {
+		if r := rows[0]; r.JobName == "promote" {
+			dropped[r.OutputDataset] += droppedOf(t, r.Event)
 		}
+	}
+	for ds, n := range cleansedRows {
+		if n != curatedRows[ds]+dropped[ds] {
+			t.Errorf("%s: %d cleansed rows, %d curated + %d duplicates dropped", ds, n, curatedRows[ds], dropped[ds])
+		}
+	}
+	if len(cleansedRows) < 2 {
+		t.Errorf("cleansed rows by dataset %v; want both datasets", cleansedRows)
 	}
 
 	// A duplicated object-created event records nothing new.

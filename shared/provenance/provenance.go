@@ -46,7 +46,8 @@ type Input struct {
 	Key     string `json:"key,omitempty"`
 	Version string `json:"version,omitempty"` // the S3 version id when the bucket has one
 	ETag    string `json:"etag,omitempty"`
-	// Rows is how many of the object's rows came from this input.
+	// Rows is how many of the object's rows came from this input: the inputs' Rows add up to
+	// the object's.
 	Rows int64 `json:"rows"`
 }
 
@@ -65,8 +66,8 @@ type Record struct {
 	Kind   string  `json:"kind,omitempty"`
 	Rows   int64   `json:"rows"`
 	Inputs []Input `json:"inputs,omitempty"`
-	// Dropped counts rows taken from the inputs that are not in this object, by reason
-	// (e.g. "duplicate"): rows in = Rows + the sum of Dropped.
+	// Dropped counts rows read from the inputs but left out of this object, by reason (e.g.
+	// "duplicate"): rows read = Rows + the sum of Dropped.
 	Dropped map[string]int64 `json:"dropped,omitempty"`
 	// Report is the key, in the same bucket, of the data-quality report of the run.
 	Report string `json:"report,omitempty"`
