@@ -66,6 +66,8 @@ func TestRecordsEveryHop(t *testing.T) {
 	ctx := context.Background()
 	run := "0d4c3a2b-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
 
+	// The Firehose archive carries no provenance: its source is the stream.
+	archive := put(t, l.raw, "archive/user_events/dt=2026-11-23/hr=09/sluice-archive-1.parquet", nil)
 	// A file drop (no provenance: a root) validated into cleansed, with its report.
 	drop := put(t, l.raw, "landing/customers/2026/11/23/batch.csv", nil)
 	report, _ := json.Marshal(map[string]any{"key": drop.Key, "bytes": drop.Size, "rows_in": 3, "valid": 2, "quarantined": 1,
@@ -95,6 +97,7 @@ func TestRecordsEveryHop(t *testing.T) {
 		wantRunPreserve bool
 	}{
 		{l.raw, drop.Key, "upload", "customers", 0, "", -1, false},
+		{l.raw, archive.Key, "firehose", "user_events", 1, "kinesis://eu-west-1", -1, false},
 		{l.cleansed, "customers/dt=2026-11-23/hr=09/r1-0.parquet", "validate", "customers", 1, "s3://" + l.raw.Bucket(), 2, true},
 		{l.cleansed, "user_events/dt=2026-11-23/hr=09/shardId-000000000000-4959.parquet", "ingest", "user_events", 1, "kinesis://eu-west-1", 5, false},
 		{l.curated, "user_events/dt=2026-11-23/hr=09/part-00000.parquet", "promote", "user_events", 2, "s3://" + l.cleansed.Bucket(), 7, false},
