@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -23,13 +24,26 @@ func main() {
 	if err := promote.CheckKey(env.Contracts, key); err != nil {
 		env.Fatal("configuration", err)
 	}
+	// Curated file and batch sizes follow the function's memory unless set; the garbage
+	// collector is held under the same memory, so that garbage never counts against it.
+	mem := env.Int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+	target, step := promote.ForMemory(mem)
+	if v := env.Int("SLUICE_PROMOTE_TARGET_BYTES"); v > 0 {
+		target = int64(v)
+	}
+	if v := env.Int("SLUICE_PROMOTE_STEP_BYTES"); v > 0 {
+		step = int64(v)
+	}
+	if mem > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(mem) << 20 * 9 / 10)
+	}
 	p := &promote.Promoter{
 		Contracts:   env.Contracts,
 		Cleansed:    env.Bucket("SLUICE_CLEANSED_BUCKET"),
 		Curated:     env.Bucket("SLUICE_CURATED_BUCKET"),
 		PIIKey:      key,
-		TargetBytes: int64(env.Int("SLUICE_PROMOTE_TARGET_BYTES")),
-		StepBytes:   int64(env.Int("SLUICE_PROMOTE_STEP_BYTES")),
+		TargetBytes: target,
+		StepBytes:   step,
 		Log:         env.Log,
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -54,42 +56,165 @@ func benchPartitionT(b testing.TB, s objectstore.Store, files, rows int) (zone.P
 	return pt, total
 }
 
-// BenchmarkPromote measures a partition's promotion (read, dedupe, PII, encode, write) in MB/s
-// of cleansed Parquet, beside a plain copy of the same objects through the same S3 stand-in.
-// Row groups cannot be copied as they are: deduplication and the PII policy rewrite rows.
+// BenchmarkPromote measures, in MB/s of input read, beside a plain copy of the same cleansed
+// objects through the same S3 stand-in (bytecopy):
+//
+//   - convert: a first promotion of the partition (read, dedupe, PII, encode, write); rows
+//     cannot be copied as they are, as the PII policy rewrites them;
+//   - append: one new cleansed file landing in a partition whose last curated file already holds
+//     the others' rows (the steady state): that file's row groups are copied as bytes and the
+//     new rows converted; input is the curated file plus the new file;
+//   - compact: small curated files merged into one by copying their row groups as bytes; input
+//     is the small files.
+//
+//	go test -run XXX -bench BenchmarkPromote -benchtime 20x ./shared/promote
 func BenchmarkPromote(b *testing.B) {
-	for _, files := range []int{20} {
-		b.Run(fmt.Sprintf("files=%d/promote", files), func(b *testing.B) {
-			p, cleansed, _ := lakeB(b)
-			pt, size := benchPartition(b, cleansed, files, 5000)
-			b.SetBytes(size)
-			b.ResetTimer()
-			for range b.N {
-				if _, err := p.Promote(context.Background(), "user_events", pt); err != nil {
+	const files, rows = 20, 5000
+	ctx := context.Background()
+	b.Run(fmt.Sprintf("files=%d/convert", files), func(b *testing.B) {
+		p, cleansed, curated := lakeB(b)
+		pt, size := benchPartition(b, cleansed, files, rows)
+		b.SetBytes(size)
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			emptyCurated(b, curated, pt)
+			b.StartTimer()
+			if _, err := p.Promote(ctx, "user_events", pt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("files=%d/append", files), func(b *testing.B) {
+		p, cleansed, curated := lakeB(b)
+		pt, _ := benchPartition(b, cleansed, files, rows)
+		last := zone.Key("user_events", pt, fmt.Sprintf("f%04d.parquet", files-1))
+		body := getObject(b, cleansed, last)
+		if err := cleansed.Delete(ctx, last); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := p.Promote(ctx, "user_events", pt); err != nil {
+			b.Fatal(err)
+		}
+		saved := saveCurated(b, curated, pt)
+		var in int64
+		for k, v := range saved {
+			if strings.HasSuffix(k, ".parquet") {
+				in += int64(len(v))
+			}
+		}
+		b.SetBytes(in + int64(len(body)))
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			restoreCurated(b, curated, pt, saved)
+			cleansed.Delete(ctx, last)
+			b.StartTimer()
+			if _, err := cleansed.Put(ctx, last, body, objectstore.PutOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			res, err := p.Promote(ctx, "user_events", pt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.FilesIn != 1 || res.Recomputed {
+				b.Fatalf("appended %d files (recomputed %v), want 1", res.FilesIn, res.Recomputed)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("files=%d/compact", files), func(b *testing.B) {
+		p, cleansed, curated := lakeB(b)
+		pt, _ := benchPartition(b, cleansed, files, rows)
+		p.TargetBytes = 1 << 20 // small curated files, to merge
+		if _, err := p.Promote(ctx, "user_events", pt); err != nil {
+			b.Fatal(err)
+		}
+		p.TargetBytes = 0
+		saved := saveCurated(b, curated, pt)
+		var in int64
+		for k, v := range saved {
+			if strings.HasSuffix(k, ".parquet") {
+				in += int64(len(v))
+			}
+		}
+		b.SetBytes(in)
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			restoreCurated(b, curated, pt, saved)
+			b.StartTimer()
+			res, err := p.Promote(ctx, "user_events", pt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Deleted) == 0 || res.Recomputed {
+				b.Fatalf("no files merged: %+v", res)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("files=%d/bytecopy", files), func(b *testing.B) {
+		_, cleansed, curated := lakeB(b)
+		pt, size := benchPartition(b, cleansed, files, rows)
+		b.SetBytes(size)
+		b.ResetTimer()
+		for range b.N {
+			infos, _ := cleansed.List(ctx, zone.Prefix("user_events", pt))
+			for _, in := range infos {
+				if _, err := curated.Put(ctx, in.Key, getObject(b, cleansed, in.Key), objectstore.PutOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
-		})
-		b.Run(fmt.Sprintf("files=%d/bytecopy", files), func(b *testing.B) {
-			_, cleansed, curated := lakeB(b)
-			pt, size := benchPartition(b, cleansed, files, 5000)
-			b.SetBytes(size)
-			ctx := context.Background()
-			b.ResetTimer()
-			for range b.N {
-				infos, _ := cleansed.List(ctx, zone.Prefix("user_events", pt))
-				for _, in := range infos {
-					rc, _, err := cleansed.Get(ctx, in.Key)
-					if err != nil {
-						b.Fatal(err)
-					}
-					body, _ := io.ReadAll(rc)
-					rc.Close()
-					if _, err := curated.Put(ctx, in.Key, body, objectstore.PutOptions{}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		})
+		}
+	})
+}
+
+func getObject(b testing.TB, s objectstore.Store, key string) []byte {
+	rc, _, err := s.Get(context.Background(), key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	body, err := io.ReadAll(rc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+// saveCurated returns the partition's curated files and manifest.
+func saveCurated(b testing.TB, s objectstore.Store, pt zone.Partition) map[string][]byte {
+	ctx := context.Background()
+	out := map[string][]byte{}
+	infos, err := s.List(ctx, zone.Prefix("user_events", pt))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range infos {
+		out[in.Key] = getObject(b, s, in.Key)
+	}
+	mk := promote.ManifestKey("user_events", pt)
+	out[mk] = getObject(b, s, mk)
+	return out
+}
+
+func emptyCurated(b testing.TB, s objectstore.Store, pt zone.Partition) {
+	ctx := context.Background()
+	infos, err := s.List(ctx, zone.Prefix("user_events", pt))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range infos {
+		s.Delete(ctx, in.Key)
+	}
+	s.Delete(ctx, promote.ManifestKey("user_events", pt))
+}
+
+// restoreCurated puts back what saveCurated saved (the same bytes, so the same ETags).
+func restoreCurated(b testing.TB, s objectstore.Store, pt zone.Partition, saved map[string][]byte) {
+	emptyCurated(b, s, pt)
+	for k, v := range saved {
+		if _, err := s.Put(context.Background(), k, v, objectstore.PutOptions{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -38,6 +38,7 @@ type state struct {
 	inputs    []entry    // cleansed objects promoted
 	newInputs []objectstore.Info
 	next      int             // next free part number
+	asm       *assembler
 	written   map[string]bool // keys this promotion wrote
 	produced  map[string]bool // keys this promotion wrote, or found already holding the bytes it would have
 	changed   bool
@@ -474,8 +475,19 @@ type chain struct {
 	flushed   bool
 }
 
+// newChain starts a chain; chains run one after the other and share one assembler, whose
+// buffer then grows once per promotion rather than once per file.
 func (st *state) newChain() *chain {
-	return &chain{st: st, asm: newAssembler(map[string]string{"sluice.contract_version": st.c.Version, "sluice.zone": "curated"})}
+	if st.asm == nil {
+		st.asm = newAssembler(map[string]string{"sluice.contract_version": st.c.Version, "sluice.zone": "curated"}, st.target)
+	}
+	return &chain{st: st, asm: st.asm}
+}
+
+// md5Hex is an object's ETag when written in one PUT without KMS.
+func md5Hex(b []byte) string {
+	sum := md5.Sum(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // add appends row group ri of pf; with split, a file too full for it is written first.
@@ -601,7 +613,7 @@ func (ch *chain) flush() error {
 	}
 	ch.inputs, ch.dups = nil, 0
 	prev := st.fileOf(key)
-	if sum := md5.Sum(body); prev != nil && prev.ETag == hex.EncodeToString(sum[:]) {
+	if prev != nil && prev.Size == int64(len(body)) && md5Hex(body) == prev.ETag {
 		out.ETag, out.Unchanged = prev.ETag, true
 	} else {
 		info, err := st.p.Curated.Put(st.ctx, key, body, objectstore.PutOptions{

@@ -115,6 +115,7 @@ type assembler struct {
 	rows int64
 	// idxBytes is the size of the page indexes in idx
 	idxBytes int64
+	target   int64
 }
 
 // footerBytesPerChunk bounds what a column chunk adds to the footer (offsets, sizes, encodings,
@@ -126,8 +127,9 @@ func (a *assembler) estimate() int64 {
 	return int64(a.buf.Len()) + a.idxBytes + footerBytesPerChunk*int64(len(a.idx)) + 1024
 }
 
-func newAssembler(kv map[string]string) *assembler {
-	a := &assembler{}
+// newAssembler makes an assembler of files of about target bytes (zero: no target).
+func newAssembler(kv map[string]string, target int64) *assembler {
+	a := &assembler{target: target}
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)
@@ -169,6 +171,7 @@ func (a *assembler) add(src *pfile, i int) error {
 		return fmt.Errorf("read row group %d: %w", i, err)
 	}
 	delta := int64(a.buf.Len()) - start
+	a.grow(len(data))
 	a.buf.Write(data)
 	cols := slices.Clone(rg.Columns)
 	for c := range cols {
@@ -219,6 +222,21 @@ func (a *assembler) add(src *pfile, i int) error {
 	a.md.NumRows += rg.NumRows
 	a.rows += rg.NumRows
 	return nil
+}
+
+// grow makes room for n more bytes. Past a quarter of the target, the buffer grows to the
+// target at once: doubling would hold the old and the new buffer, up to three times the
+// target, at the moment a large file outgrows its buffer.
+func (a *assembler) grow(n int) {
+	need := a.buf.Len() + n
+	if need <= a.buf.Cap() {
+		return
+	}
+	if a.target > 0 && int64(need) > a.target/4 && int64(need) < a.target {
+		a.buf.Grow(int(a.target) + 1<<20 - a.buf.Len())
+		return
+	}
+	a.buf.Grow(n)
 }
 
 // finish writes the page indexes and the footer, and returns the file. The bytes are valid
