@@ -159,12 +159,6 @@ func (st *state) finish(mkey, metag string) error {
 	return writeManifest(st.ctx, st.p.Curated, mkey, m, metag)
 }
 
-// run is a stretch of consecutive new rows from one source.
-type run struct {
-	src int
-	n   int64
-}
-
 // convert promotes one batch of new cleansed files.
 func (st *state) convert(batch []objectstore.Info) error {
 	o, res := st.out, st.res
@@ -205,33 +199,16 @@ func (st *state) convert(batch []objectstore.Info) error {
 		superseded += n
 	}
 
-	// The surviving new rows, converted, into one file of row groups to copy from.
-	var tmp []byte
-	var runs []run
-	fw := &fileWriter{o: o, target: 1 << 62, rgBytes: st.rgSize, rgRows: 256, emit: func(_ int, b []byte) error { tmp = b; return nil }}
-	taken, err := o.merge(sources, win, fw, func(s int) {
-		if len(runs) > 0 && runs[len(runs)-1].src == s {
-			runs[len(runs)-1].n++
-		} else {
-			runs = append(runs, run{s, 1})
-		}
-	})
-	if err != nil {
-		return err
-	}
-	sources, win = nil, nil // only the converted rows are needed from here on
 	var rowsIn int64
 	for _, in := range ins {
 		rowsIn += in.Rows
 	}
-	res.Duplicates += rowsIn - taken + superseded
 
 	// The last file, if not full, takes the new rows; more files follow if they overflow it.
 	ch := st.newChain()
 	for _, in := range ins {
 		ch.carry = append(ch.carry, Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag})
 	}
-	ch.carryDups = rowsIn - taken
 	var replaced []*curFile
 	if n := len(st.files); n > 0 && st.files[n-1].Size < st.target-st.rgSize {
 		open := st.files[n-1]
@@ -241,15 +218,54 @@ func (st *state) convert(batch []objectstore.Info) error {
 			return err
 		}
 	}
-	if taken > 0 {
-		tf, err := memFile(tmp)
-		if err != nil {
-			return fmt.Errorf("promote: reopen converted rows: %w", err)
-		}
-		if err := ch.addConverted(tf, runs, ins); err != nil {
-			return err
+	// The surviving new rows, converted a row group at a time: each is encoded as a file of
+	// its own and its bytes copied into the chain, so that one row group is held, not a batch.
+	var winners int64
+	for _, w := range win {
+		if w.file >= 0 {
+			winners++
 		}
 	}
+	res.Duplicates += rowsIn - winners + superseded
+	ch.carryDups = rowsIn - winners
+	taken := map[int]int64{} // rows of the row group being encoded, by source
+	var groups [][]Input     // the sources of each row group of the file being encoded
+	fw := &fileWriter{o: o, target: st.rgSize, rgBytes: st.rgSize, rgRows: 256,
+		rowGroupDone: func() {
+			var from []Input
+			for si, in := range ins {
+				if n := taken[si]; n > 0 {
+					in.Rows = n
+					from = append(from, in)
+				}
+			}
+			clear(taken)
+			groups = append(groups, from)
+		},
+		emit: func(_ int, b []byte) error {
+			tf, err := memFile(b)
+			if err != nil {
+				return fmt.Errorf("promote: reopen converted rows: %w", err)
+			}
+			if len(groups) != len(tf.f.Metadata().RowGroups) {
+				return fmt.Errorf("promote: %d row groups converted, %d counted", len(tf.f.Metadata().RowGroups), len(groups))
+			}
+			for ri := range groups {
+				if err := ch.add(tf, ri, groups[ri], 0, true); err != nil {
+					return err
+				}
+			}
+			groups = groups[:0]
+			return nil
+		}}
+	out, err := o.merge(sources, win, fw, func(s int) { taken[s]++ })
+	if err != nil {
+		return err
+	}
+	if out != winners {
+		return fmt.Errorf("promote: %d rows converted, %d expected", out, winners)
+	}
+	sources, win = nil, nil
 	if err := ch.flush(); err != nil {
 		return err
 	}
@@ -549,30 +565,6 @@ func (ch *chain) addFile(f *curFile) error {
 		}
 		in.Rows = kept
 		if err := ch.add(tf, 0, []Input{in}, int64(len(drop)), false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// addConverted appends the converted new rows, attributing each row group's rows to the
-// cleansed files they came from (runs, in row order).
-func (ch *chain) addConverted(tf *pfile, runs []run, ins []Input) error {
-	ri, used := 0, int64(0)
-	for gi, rg := range tf.f.Metadata().RowGroups {
-		var from []Input
-		for need := rg.NumRows; need > 0; {
-			r := runs[ri]
-			n := min(need, r.n-used)
-			in := ins[r.src]
-			in.Rows = n
-			from = addInputs(from, in)
-			need -= n
-			if used += n; used == r.n {
-				ri, used = ri+1, 0
-			}
-		}
-		if err := ch.add(tf, gi, from, 0, true); err != nil {
 			return err
 		}
 	}

@@ -281,7 +281,9 @@ type fileWriter struct {
 	rgBytes  int64 // zero means target/8
 	rgRows   int
 	emit     func(i int, body []byte) error
-	buf      bytes.Buffer
+	// rowGroupDone, when set, is called as each row group is complete, before emit.
+	rowGroupDone func()
+	buf          bytes.Buffer
 	w        *parquet.Writer
 	batch    []parquet.Row
 	rgFill   int
@@ -319,6 +321,9 @@ func (f *fileWriter) flushBatch() error {
 	if err := f.w.Flush(); err != nil {
 		return fmt.Errorf("promote: encode curated %s: %w", f.o.c.Name, err)
 	}
+	if f.rowGroupDone != nil {
+		f.rowGroupDone()
+	}
 	// Size the next row groups from this one's bytes per row: about an eighth of the target.
 	size := int64(f.buf.Len() - f.lastSize)
 	rgBytes := f.rgBytes
@@ -336,6 +341,9 @@ func (f *fileWriter) flushBatch() error {
 }
 
 func (f *fileWriter) close() error {
+	if f.rgFill > 0 && f.rowGroupDone != nil {
+		f.rowGroupDone()
+	}
 	if err := f.w.Close(); err != nil {
 		return fmt.Errorf("promote: finish curated %s: %w", f.o.c.Name, err)
 	}
