@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sluicelake/sluice/shared/filedrop"
@@ -57,67 +56,26 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		// The request id names the run in the provenance of every object written below.
 		ctx = provenance.WithRun(ctx, lc.AwsRequestID)
 	}
-	if objectevent.IsSQS(raw) {
-		var ev events.SQSEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("validate: SQS event: %w", err)
-		}
-		return h.sqs(ctx, ev), nil
-	}
-	objs, err := objectsOf(raw)
-	if err != nil {
-		return nil, err
-	}
 	var res Result
-	for _, o := range objs {
-		s, err := h.file(ctx, o)
-		if err != nil {
-			// The invocation fails and is retried (then dead-lettered): files already done are
-			// rewritten to the same objects, so the retry is harmless.
-			return nil, err
+	batch, err := objectevent.Each(raw, func(o objectevent.Object) error {
+		// A failed file fails the invocation (or its SQS message), to be retried and then
+		// dead-lettered: files already done are rewritten to the same objects, so a retry is
+		// harmless.
+		sum, err := h.file(ctx, object{o.Bucket, o.Key, o.Version})
+		if sum != nil {
+			res.Files = append(res.Files, *sum)
 		}
-		if s != nil {
-			res.Files = append(res.Files, *s)
-		}
-	}
-	return res, nil
-}
-
-// sqs validates each message's objects, reporting the messages that failed for redelivery.
-func (h *handler) sqs(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	for _, m := range ev.Records {
-		err := func() error {
-			objs, err := objectsOf([]byte(m.Body))
-			if err != nil {
-				return err
-			}
-			for _, o := range objs {
-				if _, err := h.file(ctx, o); err != nil {
-					return err
-				}
-			}
-			return nil
-		}()
-		if err != nil {
-			h.log.Error("message failed; SQS will redeliver it", "message", m.MessageId, "error", err)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-		}
-	}
-	return resp
-}
-
-// objectsOf reads the created objects of an S3 notification or an EventBridge event.
-func objectsOf(raw []byte) ([]object, error) {
-	objs, err := objectevent.Created(raw)
+		return err
+	}, func(id string, err error) {
+		h.log.Error("message failed; SQS will redeliver it", "message", id, "error", err)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}
-	var out []object
-	for _, o := range objs {
-		out = append(out, object{o.Bucket, o.Key, o.Version})
+	if batch != nil {
+		return batch, nil
 	}
-	return out, nil
+	return res, nil
 }
 
 // file validates one object; nil without error means the object was skipped.
