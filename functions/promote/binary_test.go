@@ -123,6 +123,10 @@ func TestBuiltBinary(t *testing.T) {
 	if err := json.Unmarshal(out, &resp); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("SQS batch: %s", out)
 	}
+	// The lock is released with S3's conditional delete: nothing is left under _locks/.
+	if lk, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("curated"), Prefix: aws.String(promote.LockPrefix)}); err != nil || len(lk.Contents) != 0 {
+		t.Fatalf("locks left behind: %v %v", lk, err)
+	}
 	rows, keys := curated(t, client)
 	if len(keys) != 1 || len(rows) != 3 {
 		t.Fatalf("curated %v holds %d rows, want 1 file of 3", keys, len(rows))

@@ -89,8 +89,8 @@ func TestMeasureBinaryMemory(t *testing.T) {
 		}
 	}
 	fn, err := runtimeapi.Start(ctx, runtimeapi.Config{Name: "promote", Binary: exe, MemorySize: mb, Timeout: 15 * time.Minute, Stderr: &stderr,
-		Env: append(extra, "AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
-			"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=us-east-1", "SLUICE_TRACING=off",
+		Env: append(extra, "AWS_ENDPOINT_URL_S3="+endpoint, "AWS_ACCESS_KEY_ID="+s3test.AccessKey,
+			"AWS_SECRET_ACCESS_KEY="+s3test.SecretKey, "AWS_REGION=us-east-1", "SLUICE_TRACING=off",
 			"SLUICE_CLEANSED_BUCKET=cleansed", "SLUICE_CURATED_BUCKET=curated", "SLUICE_PII_KEY=00112233445566778899aabbccddeeff")})
 	if err != nil {
 		t.Fatal(err)

@@ -61,13 +61,15 @@ func benchPartitionT(b testing.TB, s objectstore.Store, files, rows int) (zone.P
 //
 //   - convert: a first promotion of the partition (read, dedupe, PII, encode, write); rows
 //     cannot be copied as they are, as the PII policy rewrites them;
+//
 //   - append: one new cleansed file landing in a partition whose last curated file already holds
 //     the others' rows (the steady state): that file's row groups are copied as bytes and the
 //     new rows converted; input is the curated file plus the new file;
+//
 //   - compact: small curated files merged into one by copying their row groups as bytes; input
 //     is the small files.
 //
-//	go test -run XXX -bench BenchmarkPromote -benchtime 20x ./shared/promote
+//     go test -run XXX -bench BenchmarkPromote -benchtime 20x ./shared/promote
 func BenchmarkPromote(b *testing.B) {
 	const files, rows = 20, 5000
 	ctx := context.Background()

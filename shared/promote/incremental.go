@@ -37,7 +37,7 @@ type state struct {
 	files     []*curFile // the curated partition, by part number
 	inputs    []entry    // cleansed objects promoted
 	newInputs []objectstore.Info
-	next      int             // next free part number
+	next      int // next free part number
 	asm       *assembler
 	written   map[string]bool // keys this promotion wrote
 	produced  map[string]bool // keys this promotion wrote, or found already holding the bytes it would have

@@ -47,6 +47,17 @@ var ErrLocked = errors.New("promote: partition is locked by another promotion")
 type lockBody struct {
 	Owner   string    `json:"owner"`
 	Expires time.Time `json:"expires"`
+	// Released marks a lock its holder gave up on a store without conditional deletes.
+	Released bool `json:"released,omitempty"`
+}
+
+// ConditionalDeleter is a store that can delete an object only while it still has a given
+// ETag (S3 DeleteObject with If-Match). The partition lock is released with it when the
+// curated store provides it; otherwise see heldLock.release.
+type ConditionalDeleter interface {
+	// DeleteIfMatch deletes key if its ETag is etag. It returns an error wrapping
+	// objectstore.ErrPreconditionFailed when the ETag differs, and nil when the key is gone.
+	DeleteIfMatch(ctx context.Context, key, etag string) error
 }
 
 type heldLock struct {
@@ -110,7 +121,7 @@ func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partit
 		if now().After(cur.Expires) {
 			info, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{ContentType: "application/json", IfMatch: etag})
 			if err == nil {
-				if p.Log != nil {
+				if p.Log != nil && !cur.Released {
 					p.Log.Warn("took over an expired promotion lock", "key", key, "previous_owner", cur.Owner, "expired", cur.Expires)
 				}
 				return &heldLock{store: p.Curated, key: key, etag: info.ETag, owner: owner}, nil
@@ -162,13 +173,22 @@ func (l *heldLock) check(ctx context.Context) error {
 	return nil
 }
 
-// release deletes the lock if it is still ours. (A takeover between the check and the delete
-// would lose its lock early; the port has no conditional delete. That needs a holder to outlive
-// its own expiry, which the Lambda deadline rules out.)
-func (l *heldLock) release(ctx context.Context) {
-	info, err := l.store.Head(ctx, l.key)
-	if err != nil || info.ETag != l.etag {
-		return
+// release gives the lock up if it is still ours, never a lock another promotion took over:
+// with a conditional delete (If-Match on the lock's ETag) when the store has one, else with a
+// conditional overwrite (If-Match) that marks it released and expired, which the next
+// promotion takes over as it would a crashed holder's lock, at the cost of one more request.
+func (l *heldLock) release(ctx context.Context) error {
+	if cd, ok := l.store.(ConditionalDeleter); ok {
+		err := cd.DeleteIfMatch(ctx, l.key, l.etag)
+		if err == nil || errors.Is(err, objectstore.ErrPreconditionFailed) {
+			return nil // released, or taken over: no longer ours to delete
+		}
+		return fmt.Errorf("promote: release lock %s/%s: %w", l.store.Bucket(), l.key, err)
 	}
-	l.store.Delete(ctx, l.key)
+	body, _ := json.Marshal(lockBody{Owner: l.owner, Expires: time.Unix(0, 0).UTC(), Released: true})
+	_, err := l.store.Put(ctx, l.key, body, objectstore.PutOptions{ContentType: "application/json", IfMatch: l.etag})
+	if err == nil || errors.Is(err, objectstore.ErrPreconditionFailed) || errors.Is(err, objectstore.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("promote: release lock %s/%s: %w", l.store.Bucket(), l.key, err)
 }

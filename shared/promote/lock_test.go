@@ -2,6 +2,7 @@ package promote_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -180,15 +181,144 @@ func TestStalePromotionDoesNotOverwriteANewerOne(t *testing.T) {
 	if _, err := a.Promote(ctx, "customers", part); err != nil {
 		t.Fatal(err)
 	}
-	// B finishes after A: wait for the lock to go and B's output to be there.
+	// B finishes after A: wait for the lock to be released and B's output to be there. (B's
+	// store hides the conditional delete, so B marks the lock released instead of deleting it.)
 	for range 2000 {
 		rows, _ := curatedRows(t, curated)
-		lk, _ := curated.List(ctx, promote.LockPrefix)
-		if len(lk) == 0 && len(rows) == 2 {
+		if !liveLock(t, curated) && len(rows) == 2 {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	rows, _ := curatedRows(t, curated)
 	t.Fatalf("curated holds %v: want customers 1 and 2", rows)
+}
+
+// liveLock tells whether the test partition's lock is held: present and not released.
+func liveLock(t *testing.T, s objectstore.Store) bool {
+	t.Helper()
+	rc, _, err := s.Get(context.Background(), promote.LockKey("customers", part))
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var body struct{ Released bool }
+	if err := json.NewDecoder(rc).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return !body.Released
+}
+
+// plainStore hides the conditional delete of the store it wraps.
+type plainStore struct{ objectstore.Store }
+
+// TestReleaseWithoutConditionalDelete: on a store without conditional deletes the lock is
+// marked released, and the next promotion takes it over at once, without waiting.
+func TestReleaseWithoutConditionalDelete(t *testing.T) {
+	p, cleansed, curated := lake(t)
+	p.Curated = plainStore{curated}
+	putCleansed(t, cleansed, "a.parquet", customer{1, 1, "a", ""})
+	if _, err := p.Promote(context.Background(), "customers", part); err != nil {
+		t.Fatal(err)
+	}
+	if lk, _ := curated.List(context.Background(), promote.LockPrefix); len(lk) != 1 || liveLock(t, curated) {
+		t.Fatalf("locks %v: want one, released", lk)
+	}
+	putCleansed(t, cleansed, "b.parquet", customer{2, 1, "b", ""})
+	p.Lock = promote.LockOptions{Poll: time.Millisecond, MaxWait: time.Millisecond}
+	if _, err := p.Promote(context.Background(), "customers", part); err != nil {
+		t.Fatalf("the next promotion did not take the released lock: %v", err)
+	}
+	if rows, _ := curatedRows(t, curated); len(rows) != 2 {
+		t.Fatalf("curated rows %v: want 2", rows)
+	}
+}
+
+// takeoverStore lets another promotion take the lock over (its expiry passed) between the
+// holder's last check of its lock and its release, the interleaving a check-then-delete
+// release loses: the holder must leave the new owner's lock alone.
+type takeoverStore struct {
+	objectstore.Store
+	t       *testing.T
+	written bool // the manifest, the promotion's last write, is written
+	arm     bool
+	once    sync.Once
+}
+
+func (s *takeoverStore) takeover() {
+	if !s.arm {
+		return
+	}
+	s.once.Do(func() {
+		body := fmt.Appendf(nil, `{"owner":"successor","expires":%q}`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano))
+		if _, err := s.Store.Put(context.Background(), promote.LockKey("customers", part), body, objectstore.PutOptions{}); err != nil {
+			s.t.Error(err)
+		}
+	})
+}
+
+// Head is the holder's check of its lock, the last request before the release: it arms the
+// takeover once the promotion's output is written.
+func (s *takeoverStore) Head(ctx context.Context, key string) (objectstore.Info, error) {
+	info, err := s.Store.Head(ctx, key)
+	if key == promote.LockKey("customers", part) && s.written {
+		s.arm = true
+	}
+	return info, err
+}
+
+func (s *takeoverStore) Put(ctx context.Context, key string, body []byte, opts objectstore.PutOptions) (objectstore.Info, error) {
+	if key == promote.LockKey("customers", part) && opts.IfMatch != "" {
+		s.takeover()
+	}
+	info, err := s.Store.Put(ctx, key, body, opts)
+	if key == promote.ManifestKey("customers", part) {
+		s.written = true
+	}
+	return info, err
+}
+
+func (s *takeoverStore) Delete(ctx context.Context, key string) error {
+	s.takeover()
+	return s.Store.Delete(ctx, key)
+}
+
+type takeoverConditional struct{ *takeoverStore }
+
+func (s takeoverConditional) DeleteIfMatch(ctx context.Context, key, etag string) error {
+	s.takeover()
+	return s.Store.(promote.ConditionalDeleter).DeleteIfMatch(ctx, key, etag)
+}
+
+func TestReleaseLeavesATakenOverLock(t *testing.T) {
+	for _, conditional := range []bool{true, false} {
+		t.Run(fmt.Sprintf("conditional_delete=%v", conditional), func(t *testing.T) {
+			p, cleansed, curated := lake(t)
+			putCleansed(t, cleansed, "a.parquet", customer{1, 1, "a", ""})
+			ts := &takeoverStore{Store: curated, t: t}
+			p.Curated = ts
+			if conditional {
+				p.Curated = takeoverConditional{ts}
+			}
+			if _, err := p.Promote(context.Background(), "customers", part); err != nil {
+				t.Fatal(err)
+			}
+			if !ts.arm {
+				t.Fatal("the takeover was never armed: the test no longer stages the interleaving")
+			}
+			rc, _, err := curated.Get(context.Background(), promote.LockKey("customers", part))
+			if err != nil {
+				t.Fatalf("the successor's lock is gone: %v", err)
+			}
+			defer rc.Close()
+			var body struct{ Owner string }
+			json.NewDecoder(rc).Decode(&body)
+			if body.Owner != "successor" {
+				t.Fatalf("lock owner %q, want successor", body.Owner)
+			}
+		})
+	}
 }

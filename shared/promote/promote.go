@@ -164,7 +164,12 @@ func (p *Promoter) Promote(ctx context.Context, dataset string, part zone.Partit
 	if err != nil {
 		return res, err
 	}
-	defer lock.release(context.WithoutCancel(ctx))
+	defer func() {
+		// A lock left behind expires; the next promotion waits for it, then takes it over.
+		if err := lock.release(context.WithoutCancel(ctx)); err != nil && p.Log != nil {
+			p.Log.Warn("promotion lock not released", "error", err)
+		}
+	}()
 	err = p.promote(ctx, c, part, &res)
 	if err == nil {
 		err = lock.check(ctx)

@@ -83,7 +83,8 @@ func lakeB(t testing.TB) (*promote.Promoter, objectstore.Store, objectstore.Stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	cleansed, curated := s3store.New(client, "cleansed"), s3store.New(client, "curated")
+	cleansed := s3store.New(client, "cleansed")
+	curated := promote.S3Conditional{Store: s3store.New(client, "curated"), Client: client}
 	return &promote.Promoter{Contracts: reg, Cleansed: cleansed, Curated: curated, PIIKey: testKey}, cleansed, curated
 }
 

@@ -28,7 +28,7 @@ func curatedFiles(tb testing.TB, n, rows, rgRows int) [][]byte {
 			// columns in the curated schema's order: email, event_date, last_name, name, status, uuid
 			row := parquet.Row{
 				parquet.ByteArrayValue(fmt.Appendf(nil, "%064x", f*rows+r)).Level(0, 0, 0),
-				parquet.Int64Value(int64(1_700_000_000_000 + r*1000)).Level(0, 0, 1),
+				parquet.Int64Value(int64(1_700_000_000_000+r*1000)).Level(0, 0, 1),
 				parquet.ByteArrayValue([]byte("****lace")).Level(0, 0, 2),
 				parquet.ByteArrayValue(fmt.Appendf(nil, "customer %d", r%997)).Level(0, 0, 3),
 				parquet.ByteArrayValue([]byte(statuses[r%3])).Level(0, 0, 4),

@@ -276,20 +276,20 @@ func (o *output) merge(sources []*source, win map[string]winner, w *fileWriter, 
 // size seen so far would still fit. Only a single row group larger than the target, rows of
 // tens of kilobytes, can exceed it.
 type fileWriter struct {
-	o        *output
-	target   int64
-	rgBytes  int64 // zero means target/8
-	rgRows   int
-	emit     func(i int, body []byte) error
+	o       *output
+	target  int64
+	rgBytes int64 // zero means target/8
+	rgRows  int
+	emit    func(i int, body []byte) error
 	// rowGroupDone, when set, is called as each row group is complete, before emit.
 	rowGroupDone func()
 	buf          bytes.Buffer
-	w        *parquet.Writer
-	batch    []parquet.Row
-	rgFill   int
-	maxRG    int64
-	lastSize int
-	files    int
+	w            *parquet.Writer
+	batch        []parquet.Row
+	rgFill       int
+	maxRG        int64
+	lastSize     int
+	files        int
 }
 
 func (f *fileWriter) add(row parquet.Row) error {
