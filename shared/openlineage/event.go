@@ -136,8 +136,8 @@ func (e RunEvent) MarshalJSON() ([]byte, error) {
 		EventType: e.EventType,
 		Producer:  e.Producer,
 		SchemaURL: e.SchemaURL,
-		Run:       Run{RunID: e.Run.RunID, Facets: e.Run.Facets.withProducer(e.Producer)},
-		Job:       Job{Namespace: e.Job.Namespace, Name: e.Job.Name, Facets: e.Job.Facets.withProducer(e.Producer)},
+		Run:       Run{RunID: e.Run.RunID, Facets: withProducer(e.Run.Facets, e.Producer)},
+		Job:       Job{Namespace: e.Job.Namespace, Name: e.Job.Name, Facets: withProducer(e.Job.Facets, e.Producer)},
 		Inputs:    make([]InputDataset, len(e.Inputs)),
 		Outputs:   make([]OutputDataset, len(e.Outputs)),
 	}
@@ -145,13 +145,13 @@ func (e RunEvent) MarshalJSON() ([]byte, error) {
 		w.SchemaURL = SchemaURL
 	}
 	for i, in := range e.Inputs {
-		in.Facets = in.Facets.withProducer(e.Producer)
-		in.InputFacets = in.InputFacets.withProducer(e.Producer)
+		in.Facets = withProducer(in.Facets, e.Producer)
+		in.InputFacets = withProducer(in.InputFacets, e.Producer)
 		w.Inputs[i] = in
 	}
 	for i, out := range e.Outputs {
-		out.Facets = out.Facets.withProducer(e.Producer)
-		out.OutputFacets = out.OutputFacets.withProducer(e.Producer)
+		out.Facets = withProducer(out.Facets, e.Producer)
+		out.OutputFacets = withProducer(out.OutputFacets, e.Producer)
 		w.Outputs[i] = out
 	}
 	return json.Marshal(w)

@@ -136,38 +136,24 @@ type DatasetFacets struct {
 	producer string
 }
 
-func (f *DatasetFacets) withProducer(p string) *DatasetFacets {
-	if f == nil {
-		return nil
+func (f *DatasetFacets) slots() []slot {
+	return []slot{
+		slotOf("schema", SchemaDatasetFacetURL, &f.Schema),
+		slotOf("columnLineage", ColumnLineageDatasetFacetURL, &f.ColumnLineage),
+		slotOf("version", DatasetVersionDatasetFacetURL, &f.Version),
+		slotOf("storage", StorageDatasetFacetURL, &f.Storage),
 	}
-	c := *f
-	c.producer = p
-	if len(c.entries()) == 0 && len(c.Custom) == 0 {
-		return nil
-	}
-	return &c
 }
 
-func (f *DatasetFacets) entries() map[string]any {
-	m := map[string]any{}
-	put(m, "schema", f.Schema, f.producer, SchemaDatasetFacetURL)
-	put(m, "columnLineage", f.ColumnLineage, f.producer, ColumnLineageDatasetFacetURL)
-	put(m, "version", f.Version, f.producer, DatasetVersionDatasetFacetURL)
-	put(m, "storage", f.Storage, f.producer, StorageDatasetFacetURL)
-	return m
-}
+func (f *DatasetFacets) state() (*map[string]any, *string) { return &f.Custom, &f.producer }
 
 // MarshalJSON writes the set facets and the custom ones as one object.
-func (f DatasetFacets) MarshalJSON() ([]byte, error) {
-	return marshalFacets(f.entries(), f.Custom, f.producer)
-}
+func (f DatasetFacets) MarshalJSON() ([]byte, error) { return marshalSet(&f) }
 
 // UnmarshalJSON reads known facets into their fields and the rest into Custom.
 func (f *DatasetFacets) UnmarshalJSON(b []byte) error {
 	*f = DatasetFacets{}
-	return unmarshalFacets(b, &f.Custom, map[string]any{
-		"schema": &f.Schema, "columnLineage": &f.ColumnLineage, "version": &f.Version, "storage": &f.Storage,
-	})
+	return unmarshalSet(b, f)
 }
 
 // --- input dataset facets ---
@@ -182,6 +168,15 @@ type DataQualityMetricsInputDatasetFacet struct {
 	// ColumnMetrics is keyed by column name; the spec requires the key even
 	// when empty.
 	ColumnMetrics map[string]ColumnMetrics `json:"columnMetrics"`
+}
+
+// MarshalJSON writes columnMetrics as {} when there are none: the spec requires the key.
+func (f DataQualityMetricsInputDatasetFacet) MarshalJSON() ([]byte, error) {
+	type plain DataQualityMetricsInputDatasetFacet
+	if f.ColumnMetrics == nil {
+		f.ColumnMetrics = map[string]ColumnMetrics{}
+	}
+	return json.Marshal(plain(f))
 }
 
 // ColumnMetrics are one column's metrics; nil fields are omitted.
@@ -202,39 +197,21 @@ type InputDatasetFacets struct {
 	producer string
 }
 
-func (f *InputDatasetFacets) withProducer(p string) *InputDatasetFacets {
-	if f == nil {
-		return nil
+func (f *InputDatasetFacets) slots() []slot {
+	return []slot{
+		slotOf("dataQualityMetrics", DataQualityMetricsInputFacetURL, &f.DataQualityMetrics),
 	}
-	c := *f
-	c.producer = p
-	if len(c.entries()) == 0 && len(c.Custom) == 0 {
-		return nil
-	}
-	return &c
 }
 
-func (f *InputDatasetFacets) entries() map[string]any {
-	m := map[string]any{}
-	if f.DataQualityMetrics != nil && f.DataQualityMetrics.ColumnMetrics == nil {
-		c := *f.DataQualityMetrics
-		c.ColumnMetrics = map[string]ColumnMetrics{}
-		put(m, "dataQualityMetrics", &c, f.producer, DataQualityMetricsInputFacetURL)
-	} else {
-		put(m, "dataQualityMetrics", f.DataQualityMetrics, f.producer, DataQualityMetricsInputFacetURL)
-	}
-	return m
-}
+func (f *InputDatasetFacets) state() (*map[string]any, *string) { return &f.Custom, &f.producer }
 
 // MarshalJSON writes the set facets and the custom ones as one object.
-func (f InputDatasetFacets) MarshalJSON() ([]byte, error) {
-	return marshalFacets(f.entries(), f.Custom, f.producer)
-}
+func (f InputDatasetFacets) MarshalJSON() ([]byte, error) { return marshalSet(&f) }
 
 // UnmarshalJSON reads known facets into their fields and the rest into Custom.
 func (f *InputDatasetFacets) UnmarshalJSON(b []byte) error {
 	*f = InputDatasetFacets{}
-	return unmarshalFacets(b, &f.Custom, map[string]any{"dataQualityMetrics": &f.DataQualityMetrics})
+	return unmarshalSet(b, f)
 }
 
 // --- output dataset facets ---
@@ -255,33 +232,21 @@ type OutputDatasetFacets struct {
 	producer string
 }
 
-func (f *OutputDatasetFacets) withProducer(p string) *OutputDatasetFacets {
-	if f == nil {
-		return nil
+func (f *OutputDatasetFacets) slots() []slot {
+	return []slot{
+		slotOf("outputStatistics", OutputStatisticsOutputFacetURL, &f.OutputStatistics),
 	}
-	c := *f
-	c.producer = p
-	if len(c.entries()) == 0 && len(c.Custom) == 0 {
-		return nil
-	}
-	return &c
 }
 
-func (f *OutputDatasetFacets) entries() map[string]any {
-	m := map[string]any{}
-	put(m, "outputStatistics", f.OutputStatistics, f.producer, OutputStatisticsOutputFacetURL)
-	return m
-}
+func (f *OutputDatasetFacets) state() (*map[string]any, *string) { return &f.Custom, &f.producer }
 
 // MarshalJSON writes the set facets and the custom ones as one object.
-func (f OutputDatasetFacets) MarshalJSON() ([]byte, error) {
-	return marshalFacets(f.entries(), f.Custom, f.producer)
-}
+func (f OutputDatasetFacets) MarshalJSON() ([]byte, error) { return marshalSet(&f) }
 
 // UnmarshalJSON reads known facets into their fields and the rest into Custom.
 func (f *OutputDatasetFacets) UnmarshalJSON(b []byte) error {
 	*f = OutputDatasetFacets{}
-	return unmarshalFacets(b, &f.Custom, map[string]any{"outputStatistics": &f.OutputStatistics})
+	return unmarshalSet(b, f)
 }
 
 // --- run facets ---
@@ -338,39 +303,24 @@ type RunFacets struct {
 	producer string
 }
 
-func (f *RunFacets) withProducer(p string) *RunFacets {
-	if f == nil {
-		return nil
+func (f *RunFacets) slots() []slot {
+	return []slot{
+		slotOf("processing_engine", ProcessingEngineRunFacetURL, &f.ProcessingEngine),
+		slotOf("errorMessage", ErrorMessageRunFacetURL, &f.ErrorMessage),
+		slotOf("nominalTime", NominalTimeRunFacetURL, &f.NominalTime),
+		slotOf("parent", ParentRunFacetURL, &f.Parent),
 	}
-	c := *f
-	c.producer = p
-	if len(c.entries()) == 0 && len(c.Custom) == 0 {
-		return nil
-	}
-	return &c
 }
 
-func (f *RunFacets) entries() map[string]any {
-	m := map[string]any{}
-	put(m, "processing_engine", f.ProcessingEngine, f.producer, ProcessingEngineRunFacetURL)
-	put(m, "errorMessage", f.ErrorMessage, f.producer, ErrorMessageRunFacetURL)
-	put(m, "nominalTime", f.NominalTime, f.producer, NominalTimeRunFacetURL)
-	put(m, "parent", f.Parent, f.producer, ParentRunFacetURL)
-	return m
-}
+func (f *RunFacets) state() (*map[string]any, *string) { return &f.Custom, &f.producer }
 
 // MarshalJSON writes the set facets and the custom ones as one object.
-func (f RunFacets) MarshalJSON() ([]byte, error) {
-	return marshalFacets(f.entries(), f.Custom, f.producer)
-}
+func (f RunFacets) MarshalJSON() ([]byte, error) { return marshalSet(&f) }
 
 // UnmarshalJSON reads known facets into their fields and the rest into Custom.
 func (f *RunFacets) UnmarshalJSON(b []byte) error {
 	*f = RunFacets{}
-	return unmarshalFacets(b, &f.Custom, map[string]any{
-		"processing_engine": &f.ProcessingEngine, "errorMessage": &f.ErrorMessage,
-		"nominalTime": &f.NominalTime, "parent": &f.Parent,
-	})
+	return unmarshalSet(b, f)
 }
 
 // --- job facets ---
@@ -404,34 +354,22 @@ type JobFacets struct {
 	producer string
 }
 
-func (f *JobFacets) withProducer(p string) *JobFacets {
-	if f == nil {
-		return nil
+func (f *JobFacets) slots() []slot {
+	return []slot{
+		slotOf("jobType", JobTypeJobFacetURL, &f.JobType),
+		slotOf("documentation", DocumentationJobFacetURL, &f.Documentation),
 	}
-	c := *f
-	c.producer = p
-	if len(c.entries()) == 0 && len(c.Custom) == 0 {
-		return nil
-	}
-	return &c
 }
 
-func (f *JobFacets) entries() map[string]any {
-	m := map[string]any{}
-	put(m, "jobType", f.JobType, f.producer, JobTypeJobFacetURL)
-	put(m, "documentation", f.Documentation, f.producer, DocumentationJobFacetURL)
-	return m
-}
+func (f *JobFacets) state() (*map[string]any, *string) { return &f.Custom, &f.producer }
 
 // MarshalJSON writes the set facets and the custom ones as one object.
-func (f JobFacets) MarshalJSON() ([]byte, error) {
-	return marshalFacets(f.entries(), f.Custom, f.producer)
-}
+func (f JobFacets) MarshalJSON() ([]byte, error) { return marshalSet(&f) }
 
 // UnmarshalJSON reads known facets into their fields and the rest into Custom.
 func (f *JobFacets) UnmarshalJSON(b []byte) error {
 	*f = JobFacets{}
-	return unmarshalFacets(b, &f.Custom, map[string]any{"jobType": &f.JobType, "documentation": &f.Documentation})
+	return unmarshalSet(b, f)
 }
 
 // --- helpers ---
@@ -450,7 +388,58 @@ func put[T any, P interface {
 	m[key] = &c
 }
 
-func marshalFacets(known, custom map[string]any, producer string) ([]byte, error) {
+// slot is one typed facet of a set: its key, how to write it (a copy with its base fields
+// filled) and where to read it into.
+type slot struct {
+	key string
+	put func(m map[string]any, producer string)
+	dst any
+}
+
+func slotOf[T any, P interface {
+	*T
+	facet
+}](key, schemaURL string, field *P) slot {
+	return slot{key: key, dst: field, put: func(m map[string]any, producer string) { put(m, key, *field, producer, schemaURL) }}
+}
+
+// facetSet is a run's, job's or dataset's facets: typed slots and custom ones.
+type facetSet interface {
+	slots() []slot
+	state() (custom *map[string]any, producer *string)
+}
+
+// withProducer returns a copy of f that fills empty _producer fields with p, or nil when f
+// sets no facet (so that the event leaves "facets" out).
+func withProducer[S any, P interface {
+	*S
+	facetSet
+}](f P, p string) P {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	custom, producer := P(&c).state()
+	*producer = p
+	if len(entries(P(&c))) == 0 && len(*custom) == 0 {
+		return nil
+	}
+	return &c
+}
+
+func entries(f facetSet) map[string]any {
+	_, producer := f.state()
+	m := map[string]any{}
+	for _, s := range f.slots() {
+		s.put(m, *producer)
+	}
+	return m
+}
+
+func marshalSet(f facetSet) ([]byte, error) {
+	known := entries(f)
+	customp, producerp := f.state()
+	custom, producer := *customp, *producerp
 	for k, v := range custom {
 		if _, dup := known[k]; dup {
 			return nil, fmt.Errorf("openlineage: custom facet %q collides with the standard facet of that name; set the typed field instead", k)
@@ -487,11 +476,16 @@ func marshalFacets(known, custom map[string]any, producer string) ([]byte, error
 	return append(buf, '}'), nil
 }
 
-func unmarshalFacets(b []byte, custom *map[string]any, known map[string]any) error {
+func unmarshalSet(b []byte, f facetSet) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
+	known := map[string]any{}
+	for _, s := range f.slots() {
+		known[s.key] = s.dst
+	}
+	custom, _ := f.state()
 	for k, v := range raw {
 		if dst, ok := known[k]; ok {
 			if err := json.Unmarshal(v, dst); err != nil {
