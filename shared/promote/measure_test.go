@@ -10,7 +10,9 @@ import (
 )
 
 // TestMeasureLargePartition promotes one large clickstream partition and logs its size, time
-// and peak heap (sampled; the in-process S3 stand-in's own copy of the objects is included).
+// and peak heap (sampled; the in-process S3 stand-in's own copy of the objects is included, so
+// this overstates promote's memory: TestMeasureBinaryMemory in functions/promote measures the
+// built function alone).
 // It runs only when SLUICE_PROMOTE_MEASURE_FILES is set: files of 10,000 rows each, e.g.
 //
 //	SLUICE_PROMOTE_MEASURE_FILES=100 GOMEMLIMIT=400MiB go test -run MeasureLarge -v ./shared/promote
