@@ -100,7 +100,7 @@ func TestDuckDBReadsAssembledFiles(t *testing.T) {
 	defer db.Close()
 	glob := strings.ReplaceAll(filepath.Join(dir, "*.parquet"), "'", "''")
 	var n, distinct, superseded, rowGroups int
-	err = db.QueryRow(`SELECT count(*), count(DISTINCT uuid), count(*) FILTER (WHERE regexp_matches(name, '^file [0-6] row 3[0-9][0-9]$')) FROM read_parquet('` + glob + `')`).Scan(&n, &distinct, &superseded)
+	err = db.QueryRow(`SELECT count(*), count(DISTINCT uuid), count(*) FILTER (WHERE regexp_matches(name, '^file [0-6] row 3[0-9][0-9]$')) FROM read_parquet('`+glob+`')`).Scan(&n, &distinct, &superseded)
 	if err != nil {
 		t.Fatal(err)
 	}
