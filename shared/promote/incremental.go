@@ -608,12 +608,9 @@ func (ch *chain) flush() error {
 	if prev != nil && prev.Size == int64(len(body)) && md5Hex(body) == prev.ETag {
 		out.ETag, out.Unchanged = prev.ETag, true
 	} else {
-		info, err := st.p.Curated.Put(st.ctx, key, body, objectstore.PutOptions{
-			ContentType: "application/vnd.apache.parquet",
-			Metadata:    curatedMetadata(st.c, &out),
-		})
+		info, err := st.p.putCurated(st.ctx, st.c, key, body, &out)
 		if err != nil {
-			return fmt.Errorf("promote: write %s/%s: %w", st.p.Curated.Bucket(), key, err)
+			return err
 		}
 		out.ETag = trimETag(info.ETag)
 		st.written[key] = true

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/promote"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -196,7 +197,7 @@ func TestPartitionWithoutManifestRecomputes(t *testing.T) {
 // row groups are copied; the output names both inputs, rows taken from each, and the
 // duplicates dropped.
 func TestLineageOfAnAppend(t *testing.T) {
-	p, cleansed, _ := lake(t)
+	p, cleansed, curated := lake(t)
 	ctx := context.Background()
 	putCleansed(t, cleansed, "a.parquet", customer{1, 1, "a", ""}, customer{2, 1, "b", ""}, customer{3, 1, "c", ""})
 	first, err := p.Promote(ctx, "customers", part)
@@ -219,5 +220,24 @@ func TestLineageOfAnAppend(t *testing.T) {
 	})
 	if fmt.Sprint(o.Inputs) != want || o.Duplicates != 2 || o.Rows != 4 || res.Duplicates != 2 || res.RowsOut != 4 {
 		t.Fatalf("output %+v (result duplicates %d, rows out %d)\nwant inputs %s, 2 duplicates, 4 rows", o, res.Duplicates, res.RowsOut, want)
+	}
+	// The file itself says so, for the lineage function.
+	info, err := curated.Head(ctx, o.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := provenance.Of(ctx, curated, o.Key, info.Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in int64
+	for i, pi := range rec.Inputs {
+		in += pi.Rows
+		if pi.Bucket != o.Inputs[i].Bucket || pi.Key != o.Inputs[i].Key || pi.Rows != o.Inputs[i].Rows {
+			t.Errorf("provenance input %d %+v, want %+v", i, pi, o.Inputs[i])
+		}
+	}
+	if rec.Job != "promote" || rec.Rows != 4 || in != 4 || rec.Dropped["duplicate"] != 2 || len(rec.Inputs) != 2 {
+		t.Fatalf("provenance %+v", rec)
 	}
 }

@@ -52,6 +52,7 @@ import (
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -221,10 +222,22 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	return writeManifest(ctx, p.Curated, mkey, &manifest{Inputs: inputs, Files: files}, metag)
 }
 
-// curatedMetadata is the object metadata of a curated file: the one place it is decided.
-func curatedMetadata(c *contract.Contract, out *Output) map[string]string {
-	_ = out // lineage (out.Inputs, out.Duplicates) is to be added here
-	return map[string]string{"sluice-job": "promote", "sluice-contract-version": c.Version}
+// putCurated writes a curated file with its provenance: the objects it took rows from, how
+// many from each, and the duplicates dropped on the way. The one place a curated file is put.
+func (p *Promoter) putCurated(ctx context.Context, c *contract.Contract, key string, body []byte, out *Output) (objectstore.Info, error) {
+	rec := &provenance.Record{Job: "promote", Run: provenance.RunOf(ctx), Dataset: c.Name, Contract: c.Name,
+		ContractVersion: c.Version, Kind: provenance.Data, Rows: out.Rows}
+	for _, in := range out.Inputs {
+		rec.Inputs = append(rec.Inputs, provenance.Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, Rows: in.Rows})
+	}
+	if out.Duplicates > 0 {
+		rec.Dropped = map[string]int64{"duplicate": out.Duplicates}
+	}
+	info, err := provenance.Put(ctx, p.Curated, key, body, objectstore.PutOptions{ContentType: "application/vnd.apache.parquet"}, rec)
+	if err != nil {
+		return info, fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
+	}
+	return info, nil
 }
 
 // open reads one cleansed file into memory (compressed, as stored) and binds its columns.

@@ -75,12 +75,9 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 			res.Unchanged++
 			o.ETag, o.Unchanged = etags[key], true
 		} else {
-			info, err := p.Curated.Put(ctx, key, body, objectstore.PutOptions{
-				ContentType: "application/vnd.apache.parquet",
-				Metadata:    curatedMetadata(c, &o),
-			})
+			info, err := p.putCurated(ctx, c, key, body, &o)
 			if err != nil {
-				return fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
+				return err
 			}
 			o.ETag = trimETag(info.ETag)
 			res.BytesOut += int64(len(body))
