@@ -107,7 +107,7 @@ func TestLineageOfALocalRun(t *testing.T) {
 				continue
 			}
 			n++
-			if byOutput[out{ns, in.Key, in.ETag}] == nil {
+			if byOutput[out{ns, in.Key, strings.Trim(in.ETag, `"`)}] == nil {
 				t.Errorf("%s/%s (ETag %s) has no lineage record of its version", ns, in.Key, in.ETag)
 			}
 		}
@@ -118,11 +118,11 @@ func TestLineageOfALocalRun(t *testing.T) {
 
 	// Walk every curated object back to its roots: each input is a stream range, or an object
 	// that has a record of its own (so it existed), or a file that was dropped.
-	var walk func(ns, key string, depth int) (roots map[string]bool)
-	walk = func(ns, key string, depth int) map[string]bool {
-		rows := latest[ns+"/"+key]
+	var walk func(ns, key, version string, depth int) (roots map[string]bool)
+	walk = func(ns, key, version string, depth int) map[string]bool {
+		rows := byOutput[out{ns, key, version}]
 		if rows == nil {
-			t.Errorf("input %s/%s has no lineage record", ns, key)
+			t.Errorf("input %s/%s (version %s) has no lineage record", ns, key, version)
 			return nil
 		}
 		if depth > 10 {
@@ -139,7 +139,7 @@ func TestLineageOfALocalRun(t *testing.T) {
 				}
 				roots["stream"] = true
 			default:
-				for k := range walk(r.InputNamespace, r.InputName, depth+1) {
+				for k := range walk(r.InputNamespace, r.InputName, r.InputVersion, depth+1) {
 					roots[k] = true
 				}
 			}
@@ -150,7 +150,7 @@ func TestLineageOfALocalRun(t *testing.T) {
 	curated, _ := stores["s3://"+lakehost.Buckets[zone.Curated]].List(ctx, "")
 	for _, in := range curated {
 		if !zone.IsBookkeeping(in.Key) {
-			for k := range walk("s3://"+lakehost.Buckets[zone.Curated], in.Key, 0) {
+			for k := range walk("s3://"+lakehost.Buckets[zone.Curated], in.Key, strings.Trim(in.ETag, `"`), 0) {
 				allRoots[k] = true
 			}
 		}

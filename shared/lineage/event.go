@@ -77,7 +77,7 @@ func (r *Recorder) event(ctx context.Context, o output) ([]byte, error) {
 	}
 	out := openlineage.OutputDataset{Namespace: "s3://" + o.bucket, Name: o.info.Key, Facets: &openlineage.DatasetFacets{
 		Storage: &openlineage.StorageDatasetFacet{StorageLayer: "s3", FileFormat: fileFormat(o)},
-		Version: &openlineage.DatasetVersionDatasetFacet{DatasetVersion: o.versionOrETag()},
+		Version: &openlineage.DatasetVersionDatasetFacet{DatasetVersion: firstOf(o.version, o.etag())},
 	}}
 	if rec.Job != "firehose" && rec.Job != "upload" {
 		size := o.info.Size
@@ -109,7 +109,7 @@ func (r *Recorder) runID(o output) string {
 	if o.rec.Run != "" {
 		return openlineage.NewRunID(o.rec.Job, o.rec.Run)
 	}
-	return openlineage.NewRunID(o.rec.Job, o.bucket, o.info.Key, o.versionOrETag())
+	return openlineage.NewRunID(o.rec.Job, o.bucket, o.info.Key, o.etag())
 }
 
 func fileFormat(o output) string {

@@ -113,7 +113,7 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("lineage: encode the record of %s/%s: %w", bucket, key, err)
 	}
-	res := Result{Outcome: Recorded, Key: table.Key(info.LastModified, recordID(bucket, key, out.versionOrETag())), Event: ev, Rows: rows}
+	res := Result{Outcome: Recorded, Key: table.Key(info.LastModified, recordID(bucket, key, out.etag())), Event: ev, Rows: rows}
 	_, err = r.Store.Put(ctx, res.Key, body, objectstore.PutOptions{ContentType: "application/x-ndjson+gzip", IfNoneMatch: true})
 	if errors.Is(err, objectstore.ErrPreconditionFailed) {
 		res.Outcome = Duplicate
@@ -195,12 +195,11 @@ type output struct {
 	rec                      *provenance.Record
 }
 
-func (o output) versionOrETag() string {
-	if o.version != "" {
-		return o.version
-	}
-	return o.info.ETag
-}
+// etag identifies the version of the output that was read: the ETag, unquoted, which every
+// writer's provenance uses for its inputs too (a version id is not known to all of them).
+func (o output) etag() string { return unquote(o.info.ETag) }
+
+func unquote(etag string) string { return strings.Trim(etag, `"`) }
 
 // rows flattens the event into the lineage table: one row per input, or one for a root.
 func (r *Recorder) rows(o output, event []byte) []table.Row {
@@ -210,7 +209,7 @@ func (r *Recorder) rows(o output, event []byte) []table.Row {
 	}
 	base := table.Row{EventTime: o.info.LastModified.UTC(), EventType: "COMPLETE", RunID: r.runID(o), JobNamespace: Namespace,
 		JobName: o.rec.Job, OutputNamespace: "s3://" + o.bucket, OutputName: o.info.Key, OutputZone: string(o.zone),
-		OutputDataset: o.dataset, OutputVersion: o.versionOrETag(), OutputRows: rows}
+		OutputDataset: o.dataset, OutputVersion: o.etag(), OutputRows: rows}
 	if len(o.rec.Inputs) == 0 {
 		base.Event = string(event)
 		return []table.Row{base}
@@ -224,9 +223,12 @@ func (r *Recorder) rows(o output, event []byte) []table.Row {
 		row.InputNamespace, row.InputName = r.inputName(in)
 		if in.IsStream() {
 			row.InputShard, row.InputFirstSequence, row.InputLastSequence = in.Shard, in.First, in.Last
-		} else if iz, ok := r.Zones[in.Bucket]; ok {
-			row.InputZone = string(iz.Zone)
-			row.InputDataset = datasetOf(iz.Zone, in.Key, &provenance.Record{})
+		} else {
+			row.InputVersion = unquote(in.ETag)
+			if iz, ok := r.Zones[in.Bucket]; ok {
+				row.InputZone = string(iz.Zone)
+				row.InputDataset = datasetOf(iz.Zone, in.Key, &provenance.Record{})
+			}
 		}
 		if in.Rows > 0 || rows != nil {
 			row.InputRows = int64p(in.Rows)

@@ -58,6 +58,7 @@ type Row struct {
 	InputShard         string `json:"input_shard"` // stream inputs only
 	InputFirstSequence string `json:"input_first_sequence,omitempty"`
 	InputLastSequence  string `json:"input_last_sequence,omitempty"`
+	InputVersion       string `json:"input_version,omitempty"` // the input object's ETag as read
 	InputRows          *int64 `json:"input_rows,omitempty"`
 
 	// Event is the whole OpenLineage event as JSON, on the first row of each event only.
