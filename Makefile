@@ -14,7 +14,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query fuzz clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz clean
 
 tools: $(TOOLS)/.installed
 
@@ -54,6 +54,11 @@ query:
 # OBJECT=s3://bucket/key, DEPTH=3, JSON=1; URL=<ApiUrl> SIGV4=1 for the deployed API).
 lineage:
 	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -lineage $(if $(OBJECT),object=$(OBJECT),dataset=$(or $(DATASET),user_events)) $(if $(DEPTH),-depth $(DEPTH)) $(if $(JSON),-json) $(if $(SIGV4),-sigv4)
+
+# Promote: converting, appending and compacting a partition beside a byte copy through the same
+# S3 stand-in, and the row-group copy alone.
+bench-promote:
+	go test -run '^$$' -bench 'BenchmarkPromote|BenchmarkRowGroupCopy' -benchtime 2s ./shared/promote
 
 bench-query:
 	go test -run '^$$' -bench . -benchtime 20x ./localstack/duckengine
