@@ -74,18 +74,14 @@ func TestLineageOfALocalRun(t *testing.T) {
 	if len(recs) == 0 {
 		t.Fatal("no lineage records")
 	}
-	// The latest record of each output object, by key and version.
+	// The record of each version of each output object. (Versions of one key can share a
+	// second of LastModified: a version is told by its ETag, not by time.)
 	type out struct{ ns, key, version string }
 	byOutput := map[out][]table.Row{}
-	latest := map[string][]table.Row{} // namespace+key → rows of its most recent version
 	for _, rows := range recs {
 		r := rows[0]
 		oltest.Validate(t, []byte(r.Event))
 		byOutput[out{r.OutputNamespace, r.OutputName, r.OutputVersion}] = rows
-		k := r.OutputNamespace + "/" + r.OutputName
-		if cur := latest[k]; cur == nil || r.EventTime.After(cur[0].EventTime) {
-			latest[k] = rows
-		}
 	}
 	stores := map[string]objectstore.Store{}
 	for z, b := range lakehost.Buckets {
@@ -159,17 +155,27 @@ func TestLineageOfALocalRun(t *testing.T) {
 		t.Errorf("curated traces back to %v; want both the stream and dropped files", allRoots)
 	}
 
-	// Counts. Ingest: every record sent is in exactly one cleansed or quarantine object.
+	// Counts, over the records of the objects as they are now. Ingest: every record sent is in
+	// exactly one cleansed or quarantine object.
+	current := map[string][]table.Row{}
+	for ns, s := range stores {
+		infos, err := s.List(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if rs := byOutput[out{ns, info.Key, strings.Trim(info.ETag, `"`)}]; rs != nil {
+				current[ns+"/"+info.Key] = rs
+			}
+		}
+	}
 	sum := func(job string, match func(r table.Row) bool) (rows int64) {
-		for _, rs := range latest {
+		for _, rs := range current {
 			if rs[0].JobName == job && match(rs[0]) && rs[0].OutputRows != nil {
 				rows += *rs[0].OutputRows
 			}
 		}
 		return rows
-	}
-	for _, z := range []string{"cleansed", "quarantine"} {
-		t.Logf("ingest %s: %d", z, sum("ingest", func(r table.Row) bool { return r.OutputZone == z }))
 	}
 	if got := sum("ingest", func(table.Row) bool { return true }); got != int64(p.sent) {
 		t.Errorf("ingest outputs hold %d rows, %d records were sent", got, p.sent)
@@ -185,12 +191,13 @@ func TestLineageOfALocalRun(t *testing.T) {
 	// cleansed rows of a dataset are its curated rows plus the duplicates every promotion
 	// dropped (each counted once, on the version of the file it wrote).
 	cleansedRows, curatedRows, dropped := map[string]int64{}, map[string]int64{}, map[string]int64{}
-	for _, rs := range latest {
+	for _, rs := range current {
 		r := rs[0]
 		switch {
-		case r.OutputZone == string(zone.Cleansed) && r.OutputRows != nil:
+		case r.OutputRows == nil:
+		case r.OutputZone == string(zone.Cleansed):
 			cleansedRows[r.OutputDataset] += *r.OutputRows
-		case r.OutputZone == string(zone.Curated) && r.OutputRows != nil:
+		case r.OutputZone == string(zone.Curated):
 			curatedRows[r.OutputDataset] += *r.OutputRows
 			var in int64
 			for _, e := range rs {
