@@ -41,7 +41,7 @@ func main() {
 	p := &promote.Promoter{
 		Contracts:   env.Contracts,
 		Cleansed:    env.Bucket("SLUICE_CLEANSED_BUCKET"),
-		Curated:     conditionalDelete{env.Bucket("SLUICE_CURATED_BUCKET"), env.S3()},
+		Curated:     env.Bucket("SLUICE_CURATED_BUCKET"),
 		PIIKey:      key,
 		TargetBytes: target,
 		StepBytes:   step,

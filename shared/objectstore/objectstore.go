@@ -60,3 +60,12 @@ type Store interface {
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 }
+
+// ConditionalDeleter is a store that can delete an object only while it still has a given ETag
+// (S3 DeleteObject with If-Match): how a lock is released only by its holder. It is optional:
+// callers check for it and fall back when a store lacks it.
+type ConditionalDeleter interface {
+	// DeleteIfMatch deletes key if its ETag is etag. It returns an error wrapping
+	// ErrPreconditionFailed when the ETag differs, and nil when the key is gone.
+	DeleteIfMatch(ctx context.Context, key, etag string) error
+}

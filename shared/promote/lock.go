@@ -51,15 +51,6 @@ type lockBody struct {
 	Released bool `json:"released,omitempty"`
 }
 
-// ConditionalDeleter is a store that can delete an object only while it still has a given
-// ETag (S3 DeleteObject with If-Match). The partition lock is released with it when the
-// curated store provides it; otherwise see heldLock.release.
-type ConditionalDeleter interface {
-	// DeleteIfMatch deletes key if its ETag is etag. It returns an error wrapping
-	// objectstore.ErrPreconditionFailed when the ETag differs, and nil when the key is gone.
-	DeleteIfMatch(ctx context.Context, key, etag string) error
-}
-
 type heldLock struct {
 	store objectstore.Store
 	key   string
@@ -178,7 +169,7 @@ func (l *heldLock) check(ctx context.Context) error {
 // conditional overwrite (If-Match) that marks it released and expired, which the next
 // promotion takes over as it would a crashed holder's lock, at the cost of one more request.
 func (l *heldLock) release(ctx context.Context) error {
-	if cd, ok := l.store.(ConditionalDeleter); ok {
+	if cd, ok := l.store.(objectstore.ConditionalDeleter); ok {
 		err := cd.DeleteIfMatch(ctx, l.key, l.etag)
 		if err == nil || errors.Is(err, objectstore.ErrPreconditionFailed) {
 			return nil // released, or taken over: no longer ours to delete

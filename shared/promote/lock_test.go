@@ -290,7 +290,7 @@ type takeoverConditional struct{ *takeoverStore }
 
 func (s takeoverConditional) DeleteIfMatch(ctx context.Context, key, etag string) error {
 	s.takeover()
-	return s.Store.(promote.ConditionalDeleter).DeleteIfMatch(ctx, key, etag)
+	return s.Store.(objectstore.ConditionalDeleter).DeleteIfMatch(ctx, key, etag)
 }
 
 func TestReleaseLeavesATakenOverLock(t *testing.T) {

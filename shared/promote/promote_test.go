@@ -84,7 +84,7 @@ func lakeB(t testing.TB) (*promote.Promoter, objectstore.Store, objectstore.Stor
 		t.Fatal(err)
 	}
 	cleansed := s3store.New(client, "cleansed")
-	curated := promote.S3Conditional{Store: s3store.New(client, "curated"), Client: client}
+	curated := s3store.New(client, "curated") // deletes conditionally, as the deployed function's store does
 	return &promote.Promoter{Contracts: reg, Cleansed: cleansed, Curated: curated, PIIKey: testKey}, cleansed, curated
 }
 

@@ -174,6 +174,18 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteIfMatch removes key only while its ETag is etag (objectstore.ConditionalDeleter).
+func (s *Store) DeleteIfMatch(ctx context.Context, key, etag string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), IfMatch: aws.String(normalizeETag(etag))})
+	if err != nil {
+		if isNotFound(err) && !isNoSuchBucket(err) {
+			return nil
+		}
+		return s.wrap("delete (if-match)", key, err)
+	}
+	return nil
+}
+
 // normalizeETag gives every ETag the quoted form S3 sends in headers, so that an ETag from
 // List, Head or Put compares equal and can be passed back as IfMatch.
 func normalizeETag(etag string) string {

@@ -22,18 +22,18 @@ func storeFactory(client *s3.Client) func(t *testing.T) objectstore.Store {
 
 func TestConformanceGofakes3(t *testing.T) {
 	client, _ := s3test.StartGofakes3(t)
-	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, NestedKeys: true})
+	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: true})
 }
 
 func TestConformanceMoto(t *testing.T) {
 	client, _ := s3test.StartMoto(t)
-	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, NestedKeys: true})
+	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: true})
 }
 
 func TestConformanceVersityGW(t *testing.T) {
 	client, _ := s3test.StartVersityGW(t)
 	// Objects are files, so "a" and "a/b" cannot both exist.
-	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, NestedKeys: false})
+	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: false})
 }
 
 func TestMissingBucketSaysWhatToDo(t *testing.T) {

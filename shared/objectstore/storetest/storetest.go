@@ -27,6 +27,9 @@ import (
 type Options struct {
 	// ConditionalWrites: the store enforces PutOptions.IfNoneMatch and IfMatch.
 	ConditionalWrites bool
+	// ConditionalDeletes: the store is an objectstore.ConditionalDeleter and the server
+	// behind it enforces the ETag.
+	ConditionalDeletes bool
 	// NestedKeys: a key can exist together with keys that extend it as a path ("a" and
 	// "a/b"), as in S3. Stores that map keys to files and directories cannot do this; the
 	// lake's own keys never need it.
@@ -64,6 +67,14 @@ func Run(t *testing.T, newStore func(t *testing.T) objectstore.Store, opts Optio
 			return
 		}
 		probeConditionalWritesUndeclared(t, s)
+	})
+	t.Run("ConditionalDeletes", func(t *testing.T) {
+		s := newStore(t)
+		cd, ok := s.(objectstore.ConditionalDeleter)
+		if !opts.ConditionalDeletes || !ok {
+			t.Skipf("NOT CONFORMANT: this store does not delete conditionally (ConditionalDeleter: %v); callers fall back", ok)
+		}
+		testConditionalDeletes(t, s, cd)
 	})
 	t.Run("NestedKeys", func(t *testing.T) {
 		s := newStore(t)
@@ -454,6 +465,33 @@ func testConditionalWrites(t *testing.T, s objectstore.Store) {
 	}
 	if got, info := mustGet(t, s, "cond/k"); string(got) != "three" || info.ETag != second.ETag {
 		t.Fatalf("the losing IfMatch write changed the object to %q (ETag %q)", got, info.ETag)
+	}
+}
+
+func testConditionalDeletes(t *testing.T, s objectstore.Store, cd objectstore.ConditionalDeleter) {
+	ctx := t.Context()
+	old, err := s.Put(ctx, "cond/lock", []byte("mine"), objectstore.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := s.Put(ctx, "cond/lock", []byte("someone else's"), objectstore.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cd.DeleteIfMatch(ctx, "cond/lock", old.ETag); !errors.Is(err, objectstore.ErrPreconditionFailed) {
+		t.Fatalf("DeleteIfMatch with a stale ETag: error %v does not wrap objectstore.ErrPreconditionFailed", err)
+	}
+	if got, _ := mustGet(t, s, "cond/lock"); string(got) != "someone else's" {
+		t.Fatalf("the losing DeleteIfMatch changed the object to %q", got)
+	}
+	if err := cd.DeleteIfMatch(ctx, "cond/lock", cur.ETag); err != nil {
+		t.Fatalf("DeleteIfMatch with the current ETag: %v", err)
+	}
+	if _, err := s.Head(ctx, "cond/lock"); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Fatalf("after DeleteIfMatch with the current ETag, Head = %v; want not found", err)
+	}
+	if err := cd.DeleteIfMatch(ctx, "cond/lock", cur.ETag); err != nil {
+		t.Fatalf("DeleteIfMatch of a missing key: %v, want nil", err)
 	}
 }
 
