@@ -33,6 +33,10 @@ type Request struct {
 	Object string
 	// Depth bounds the hops walked each way: 0 means DefaultDepth, at most MaxDepth.
 	Depth int
+	// Since, a date YYYY-MM-DD, limits the walk to lineage recorded on or after it: on Athena
+	// it prunes the lineage table's dt partitions, which bounds what a walk scans and costs.
+	// Empty means all of it.
+	Since string
 }
 
 // Depth limits.
@@ -114,6 +118,11 @@ func (r *Request) check() error {
 	case r.Depth < 1 || r.Depth > MaxDepth:
 		return bad("depth", "give a depth from 1 to %d, not %d", MaxDepth, r.Depth)
 	}
+	if r.Since != "" {
+		if _, err := time.Parse(time.DateOnly, r.Since); err != nil {
+			return bad("since", "%q is not a date YYYY-MM-DD", clip(r.Since))
+		}
+	}
 	if r.Dataset != "" {
 		z, ds, scoped := strings.Cut(r.Dataset, "/")
 		if !scoped {
@@ -144,11 +153,15 @@ func Build(ctx context.Context, engine query.Engine, q Request) (*Graph, error) 
 	if err := q.check(); err != nil {
 		return nil, err
 	}
+	var win window
+	if q.Since != "" {
+		win.since, _ = time.Parse(time.DateOnly, q.Since) // checked above
+	}
 	var w walker
 	if q.Dataset != "" {
-		w = newDatasetWalker(q.Dataset)
+		w = newDatasetWalker(q.Dataset, win)
 	} else {
-		w = newObjectWalker(q.Object)
+		w = newObjectWalker(q.Object, win)
 	}
 	acc := &accumulator{nodes: map[string]*Node{}, edges: map[edgeKey]*edgeAcc{}}
 	if q.Object != "" {
@@ -211,8 +224,12 @@ type cond struct {
 	value  string
 }
 
-// where is (a AND b) OR (c AND d) ... over the selectors, on the output or the input side.
-func where(sel []selector, side string, params *[]query.Param) string {
+// window is the part of the lineage table a walk reads.
+type window struct{ since time.Time }
+
+// where is (a AND b) OR (c AND d) ... over the selectors, on the output or the input side,
+// within the window.
+func (win window) where(sel []selector, side string, params *[]query.Param) string {
 	ors := make([]string, len(sel))
 	for i, s := range sel {
 		ands := make([]string, len(s.conds))
@@ -222,7 +239,12 @@ func where(sel []selector, side string, params *[]query.Param) string {
 		}
 		ors[i] = "(" + strings.Join(ands, " AND ") + ")"
 	}
-	return "(" + strings.Join(ors, " OR ") + ")"
+	sql := "(" + strings.Join(ors, " OR ") + ")"
+	if !win.since.IsZero() {
+		sql += ` AND "dt" >= ?`
+		*params = append(*params, query.Param{Kind: contract.Date, Value: win.since})
+	}
+	return sql
 }
 
 func sideOf(dir direction) string {
@@ -234,9 +256,9 @@ func sideOf(dir direction) string {
 
 var lineageTable = query.TableName(table.Zone, table.Dataset)
 
-func probeQuery(dir direction, sel []selector) *query.Query {
+func (win window) probeQuery(dir direction, sel []selector) *query.Query {
 	var params []query.Param
-	sql := `SELECT 1 FROM "` + lineageTable + `" WHERE "input_name" <> '' AND ` + where(sel, sideOf(dir), &params) + ` LIMIT 1`
+	sql := `SELECT 1 FROM "` + lineageTable + `" WHERE "input_name" <> '' AND ` + win.where(sel, sideOf(dir), &params) + ` LIMIT 1`
 	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: []string{lineageTable}, SQL: sql, Params: params}
 }
 

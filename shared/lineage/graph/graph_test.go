@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
@@ -97,6 +98,22 @@ func TestDatasetGraph(t *testing.T) {
 	}
 	if n := eng.starts.Load(); n != 2 {
 		t.Errorf("%d queries; want 2: one level each way reaches every zone of the dataset", n)
+	}
+}
+
+// Since bounds the walk to the dt partitions on or after it: the day the fixture was recorded
+// keeps every edge, the day after keeps none.
+func TestSince(t *testing.T) {
+	eng := engine(t)
+	all := build(t, eng, graph.Request{Dataset: "user_events"})
+	same(t, "edges since the fixture's day", edges(build(t, eng, graph.Request{Dataset: "user_events", Since: graphtest.At.Format(time.DateOnly)})), edges(all))
+	later := build(t, eng, graph.Request{Dataset: "user_events", Since: graphtest.At.AddDate(0, 0, 1).Format(time.DateOnly)})
+	if len(later.Edges) != 0 {
+		t.Errorf("edges since the day after: %v; want none", edges(later))
+	}
+	obj := build(t, eng, graph.Request{Object: "s3://curated/" + graphtest.Curated, Since: graphtest.At.AddDate(0, 0, 1).Format(time.DateOnly)})
+	if len(obj.Edges) != 0 {
+		t.Errorf("object edges since the day after: %v; want none", edges(obj))
 	}
 }
 
@@ -204,6 +221,7 @@ func TestBadRequests(t *testing.T) {
 		{graph.Request{Object: "s3://raw/"}, "not an object URL"},
 		{graph.Request{Object: "s3://Bad_Bucket/x"}, "not a bucket name"},
 		{graph.Request{Object: "s3://raw/a\nb"}, "control characters"},
+		{graph.Request{Dataset: "user_events", Since: "23/11/2026"}, `since: "23/11/2026" is not a date YYYY-MM-DD`},
 	} {
 		_, err := graph.Build(t.Context(), eng, tc.r)
 		var qe *query.Error

@@ -23,13 +23,14 @@ func lineageQuery(sql string, params []query.Param) *query.Query {
 // datasetWalker walks between datasets: the engine groups the lineage rows into edges between
 // (zone, dataset) pairs and streams.
 type datasetWalker struct {
+	window
 	request string
 	// bare is the dataset named without a zone: every zone of it is the root.
 	bare string
 }
 
-func newDatasetWalker(dataset string) *datasetWalker {
-	w := &datasetWalker{request: dataset}
+func newDatasetWalker(dataset string, win window) *datasetWalker {
+	w := &datasetWalker{window: win, request: dataset}
 	if !strings.Contains(dataset, "/") {
 		w.bare = dataset
 	}
@@ -58,12 +59,12 @@ const datasetLevelSQL = `SELECT "output_zone", "output_dataset", "input_namespac
 
 func (w *datasetWalker) level(dir direction, sel []selector) *query.Query {
 	var params []query.Param
-	sql := strings.Replace(datasetLevelSQL, "%s", where(sel, sideOf(dir), &params), 1)
+	sql := strings.Replace(datasetLevelSQL, "%s", w.where(sel, sideOf(dir), &params), 1)
 	return lineageQuery(sql, params)
 }
 
 func (w *datasetWalker) probe(dir direction, sel []selector) *query.Query {
-	return probeQuery(dir, sel)
+	return w.probeQuery(dir, sel)
 }
 
 func (w *datasetWalker) edges(dir direction, cols map[string]int, rows [][]any, acc *accumulator) []selector {
@@ -127,10 +128,13 @@ func (w *datasetWalker) edges(dir direction, cols map[string]int, rows [][]any, 
 
 // objectWalker walks between objects and stream ranges, reading lineage rows as they are.
 type objectWalker struct {
+	window
 	object string
 }
 
-func newObjectWalker(object string) *objectWalker { return &objectWalker{object: object} }
+func newObjectWalker(object string, win window) *objectWalker {
+	return &objectWalker{window: win, object: object}
+}
 
 func (w *objectWalker) root() string { return w.object }
 
@@ -150,12 +154,14 @@ const objectColumns = `"event_time", "run_id", "job_name", "output_namespace", "
 func (w *objectWalker) level(dir direction, sel []selector) *query.Query {
 	var params []query.Param
 	// Upstream reads an object's root row too: it carries the row count of a file drop.
-	sql := `SELECT ` + objectColumns + ` FROM "` + lineageTable + `" WHERE ` + where(sel, sideOf(dir), &params) +
+	sql := `SELECT ` + objectColumns + ` FROM "` + lineageTable + `" WHERE ` + w.where(sel, sideOf(dir), &params) +
 		` ORDER BY "event_time" DESC, "run_id", "output_name", "input_name"`
 	return lineageQuery(sql, params)
 }
 
-func (w *objectWalker) probe(dir direction, sel []selector) *query.Query { return probeQuery(dir, sel) }
+func (w *objectWalker) probe(dir direction, sel []selector) *query.Query {
+	return w.probeQuery(dir, sel)
+}
 
 func (w *objectWalker) edges(dir direction, cols map[string]int, rows [][]any, acc *accumulator) []selector {
 	type agg struct {

@@ -30,9 +30,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	maxRows := fs.Int("max-rows", 10000, "stop after this many rows")
 	lineage := fs.String("lineage", "", "print the lineage graph of dataset=<[zone/]dataset> or object=s3://<bucket>/<key> instead of querying (URL default "+LocalURL+")")
 	depth := fs.Int("depth", 0, "with -lineage: hops walked up and down (default 3, at most 10)")
+	since := fs.String("since", "", "with -lineage: only lineage recorded on or after this date (YYYY-MM-DD); bounds what Athena scans")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: query -url URL (-f query.json | -q '{"dataset":"user_events",...}') [-sigv4] [-json]`)
-		fmt.Fprintln(stderr, `       query [-url URL] -lineage dataset=user_events|object=s3://bucket/key [-depth N] [-json] [-sigv4]`)
+		fmt.Fprintln(stderr, `       query [-url URL] -lineage dataset=user_events|object=s3://bucket/key [-depth N] [-since YYYY-MM-DD] [-json] [-sigv4]`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,7 +47,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if *base == "" {
 			*base = LocalURL
 		}
-		return lineageMain(*base, *lineage, *depth, *asJSON, *sign, stdout, stderr)
+		return lineageMain(*base, *lineage, graph.Request{Depth: *depth, Since: *since}, *asJSON, *sign, stdout, stderr)
 	}
 	if *base == "" {
 		fmt.Fprintln(stderr, "query: give the API's URL with -url or SLUICE_QUERY_URL (make local prints the local one)")
@@ -114,9 +115,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 const LocalURL = "http://127.0.0.1:8088"
 
 // lineageMain prints a lineage graph: Mermaid text, or JSON with -json.
-func lineageMain(base, what string, depth int, asJSON, sign bool, stdout, stderr io.Writer) int {
+func lineageMain(base, what string, r graph.Request, asJSON, sign bool, stdout, stderr io.Writer) int {
 	key, val, ok := strings.Cut(what, "=")
-	var r graph.Request
 	switch {
 	case ok && key == "dataset":
 		r.Dataset = val
@@ -126,7 +126,6 @@ func lineageMain(base, what string, depth int, asJSON, sign bool, stdout, stderr
 		fmt.Fprintf(stderr, "query: -lineage takes dataset=<[zone/]dataset> or object=s3://<bucket>/<key>, not %q\n", what)
 		return 2
 	}
-	r.Depth = depth
 	ctx := context.Background()
 	c := &Client{BaseURL: base}
 	if sign {

@@ -154,7 +154,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, out
 // answer as it comes: JSON, or with format "mermaid" the diagram's text.
 func (c *Client) Lineage(ctx context.Context, r graph.Request, format string) ([]byte, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"dataset": r.Dataset, "object": r.Object, "format": format} {
+	for k, v := range map[string]string{"dataset": r.Dataset, "object": r.Object, "since": r.Since, "format": format} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -17,7 +17,7 @@ import (
 // Mermaid is the content type of a lineage graph drawn as a Mermaid flowchart.
 const Mermaid = "text/plain; charset=utf-8"
 
-var lineageParams = []string{"dataset", "object", "depth", "format"}
+var lineageParams = []string{"dataset", "object", "depth", "since", "format"}
 
 // lineage answers GET /lineage: the graph as JSON, or as Mermaid text with format=mermaid.
 func (s *Service) lineage(ctx context.Context, q url.Values) Response {
@@ -30,14 +30,14 @@ func (s *Service) lineage(ctx context.Context, q url.Values) Response {
 	if len(unknown) > 0 {
 		// A misspelt parameter must not quietly give another graph.
 		sort.Strings(unknown)
-		return errorf(http.StatusBadRequest, "unknown parameter %q: /lineage takes dataset or object, depth and format", clip(unknown[0]))
+		return errorf(http.StatusBadRequest, "unknown parameter %q: /lineage takes dataset or object, depth, since and format", clip(unknown[0]))
 	}
 	for _, k := range lineageParams {
 		if len(q[k]) > 1 {
 			return errorf(http.StatusBadRequest, "%s: give it once", k)
 		}
 	}
-	req := graph.Request{Dataset: q.Get("dataset"), Object: q.Get("object")}
+	req := graph.Request{Dataset: q.Get("dataset"), Object: q.Get("object"), Since: q.Get("since")}
 	if v := q.Get("depth"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
