@@ -17,6 +17,7 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
+	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -61,9 +62,14 @@ func run() int {
 	defer lake.Close()
 	fmt.Printf("sluice local lake up in %s\n", time.Since(start).Round(time.Millisecond))
 	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
-	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine in %s\n", lake.S3.Endpoint(), *dir)
+	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
 		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
+	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage} {
+		if fn == nil {
+			fmt.Printf("  %-8s not built (make build builds every function): skipped\n", name)
+		}
+	}
 
 	fmt.Printf("producing %d events (%.0f%% bad) ...\n", *amount, 100**bad)
 	bar := streamput.Bar(os.Stderr, *amount, false)
