@@ -114,7 +114,7 @@ func (r *Recorder) runID(o output) string {
 
 func fileFormat(o output) string {
 	switch {
-	case o.rec.Kind == provenance.Quarantine:
+	case o.rec.Kind == provenance.Quarantine, o.rec.Kind == provenance.Marker:
 		return "json"
 	case o.zone == zone.Raw && o.rec.Job == "upload":
 		return "" // whatever was dropped: CSV, JSON lines or Parquet

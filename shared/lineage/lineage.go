@@ -79,10 +79,13 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	if !ok {
 		return Result{}, fmt.Errorf("lineage: bucket %q is not a zone of this lake (known: %v); check the trigger and SLUICE_*_BUCKET", bucket, r.bucketNames())
 	}
-	if zone.IsBookkeeping(key) {
-		return Result{Outcome: Skipped}, nil
-	}
+	// The lake's bookkeeping (locks, manifests, reports, sidecars) is skipped, but for markers
+	// that carry provenance of their own (rows a promotion dropped without writing a file).
+	book := zone.IsBookkeeping(key)
 	info, err := z.Store.Head(ctx, key)
+	if errors.Is(err, objectstore.ErrNotFound) && book {
+		return Result{Outcome: Skipped}, nil // a released lock, most likely
+	}
 	if errors.Is(err, objectstore.ErrNotFound) {
 		r.log().Info("object gone before its lineage was recorded", "bucket", bucket, "key", key)
 		return Result{Outcome: Gone}, nil
@@ -95,6 +98,8 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	}
 	rec, err := provenance.Of(ctx, z.Store, key, info.Metadata)
 	switch {
+	case errors.Is(err, provenance.ErrNone) && book:
+		return Result{Outcome: Skipped}, nil
 	case errors.Is(err, provenance.ErrNone):
 		rec = r.foreign(z.Zone, key)
 	case err != nil:

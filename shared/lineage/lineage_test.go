@@ -225,6 +225,21 @@ func TestSkipsWhatIsNotAnOutput(t *testing.T) {
 			t.Errorf("%s: %v %v, want skipped", key, res.Outcome, err)
 		}
 	}
+	// Bookkeeping that exists is skipped too, unless it carries provenance (a promote marker).
+	if _, err := l.curated.Put(ctx, "_manifests/user_events/dt=2026-11-23/hr=09/promote.json", []byte("{}"), objectstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := l.rec.Record(ctx, l.curated.Bucket(), "_manifests/user_events/dt=2026-11-23/hr=09/promote.json", ""); err != nil || res.Outcome != lineage.Skipped {
+		t.Errorf("manifest: %v %v, want skipped", res.Outcome, err)
+	}
+	marker := "_absorbed/user_events/dt=2026-11-23/hr=09/0f.json"
+	put(t, l.curated, marker, &provenance.Record{Job: "promote", Dataset: "user_events", Kind: provenance.Marker,
+		Dropped: map[string]int64{"duplicate": 3}, Inputs: []provenance.Input{{Bucket: l.cleansed.Bucket(), Key: "user_events/dt=2026-11-23/hr=09/replay.parquet"}}})
+	res, err := l.rec.Record(ctx, l.curated.Bucket(), marker, "")
+	if err != nil || res.Outcome != lineage.Recorded || len(res.Rows) != 1 || *res.Rows[0].OutputRows != 0 || !strings.Contains(string(res.Event), `"duplicate":3`) {
+		t.Fatalf("marker: %v %v %+v", res.Outcome, err, res.Rows)
+	}
+	oltest.Validate(t, res.Event)
 	if res, err := l.rec.Record(ctx, l.curated.Bucket(), "user_events/dt=2026-11-23/hr=09/gone.parquet", ""); err != nil || res.Outcome != lineage.Gone {
 		t.Errorf("deleted object: %v %v, want gone", res.Outcome, err)
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -269,8 +272,11 @@ func (st *state) convert(batch []objectstore.Info) error {
 	if err := ch.flush(); err != nil {
 		return err
 	}
-	if !ch.flushed {
+	if !ch.flushed && len(ch.carry) > 0 {
 		res.Absorbed = append(res.Absorbed, ch.carry...)
+		if err := st.markAbsorbed(ch.carry, ch.carryDups); err != nil {
+			return err
+		}
 	}
 	// Files that lost rows to new ones, rewritten in place without them.
 	for _, f := range slices.Clone(st.files) {
@@ -467,6 +473,27 @@ func (st *state) fileOf(key string) *curFile {
 	return nil
 }
 
+// markAbsorbed records cleansed files whose every row was a duplicate, which no new version of
+// a curated file lists (none was written, or the one written held the same bytes and was left
+// alone): a marker object under AbsorbedPrefix carries their provenance, so that lineage
+// accounts for the rows they brought, dropped as duplicates. Its name follows from the files, so a
+// replayed promotion rewrites the same marker.
+func (st *state) markAbsorbed(inputs []Input, dups int64) error {
+	h := sha256.New()
+	rec := &provenance.Record{Job: "promote", Run: provenance.RunOf(st.ctx), Dataset: st.c.Name, Contract: st.c.Name,
+		ContractVersion: st.c.Version, Kind: provenance.Marker, Dropped: map[string]int64{"duplicate": dups}}
+	for _, in := range inputs {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\n", in.Bucket, in.Key, in.ETag)
+		rec.Inputs = append(rec.Inputs, provenance.Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag})
+	}
+	key := AbsorbedPrefix + zone.Key(st.c.Name, st.part, hex.EncodeToString(h.Sum(nil)[:16])+".json")
+	body, _ := json.Marshal(map[string]any{"absorbed": inputs, "duplicates": dups})
+	if _, err := provenance.Put(st.ctx, st.p.Curated, key, body, objectstore.PutOptions{ContentType: "application/json"}, rec); err != nil {
+		return fmt.Errorf("promote: write %s/%s: %w", st.p.Curated.Bucket(), key, err)
+	}
+	return nil
+}
+
 func (st *state) remove(key string) error {
 	if err := st.p.Curated.Delete(st.ctx, key); err != nil {
 		return fmt.Errorf("promote: delete %s/%s: %w", st.p.Curated.Bucket(), key, err)
@@ -607,6 +634,18 @@ func (ch *chain) flush() error {
 	prev := st.fileOf(key)
 	if prev != nil && prev.Size == int64(len(body)) && md5Hex(body) == prev.ETag {
 		out.ETag, out.Unchanged = prev.ETag, true
+		// Not rewritten, so no new version says which files' rows it dropped: a marker does.
+		var others []Input
+		for _, in := range out.Inputs {
+			if in.Bucket != out.Bucket || in.Key != out.Key {
+				others = append(others, in)
+			}
+		}
+		if out.Duplicates > 0 && len(others) > 0 {
+			if err := st.markAbsorbed(others, out.Duplicates); err != nil {
+				return err
+			}
+		}
 	} else {
 		info, err := st.p.putCurated(st.ctx, st.c, key, body, &out)
 		if err != nil {

@@ -241,3 +241,46 @@ func TestLineageOfAnAppend(t *testing.T) {
 		t.Fatalf("provenance %+v", rec)
 	}
 }
+
+// A replay under another name changes no curated file; a marker records its rows as dropped
+// duplicates, so lineage still accounts for them.
+func TestAbsorbedReplayIsMarked(t *testing.T) {
+	p, cleansed, curated := lake(t)
+	ctx := context.Background()
+	putCleansed(t, cleansed, "a.parquet", customer{1, 1, "a", ""}, customer{2, 1, "b", ""})
+	if _, err := p.Promote(ctx, "customers", part); err != nil {
+		t.Fatal(err)
+	}
+	putCleansed(t, cleansed, "a-replayed.parquet", customer{1, 1, "a", ""}, customer{2, 1, "b", ""})
+	res, err := p.Promote(ctx, "customers", part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Outputs {
+		if !o.Unchanged {
+			t.Fatalf("output %+v rewritten by a replay", o)
+		}
+	}
+	if res.Duplicates != 2 {
+		t.Fatalf("duplicates %d, want 2", res.Duplicates)
+	}
+	markers, err := curated.List(ctx, promote.AbsorbedPrefix)
+	if err != nil || len(markers) != 1 {
+		t.Fatalf("markers %v %v: want one", markers, err)
+	}
+	info, err := curated.Head(ctx, markers[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := provenance.Of(ctx, curated, markers[0].Key, info.Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Kind != provenance.Marker || rec.Rows != 0 || rec.Dropped["duplicate"] != 2 || len(rec.Inputs) != 1 ||
+		rec.Inputs[0].Key != zone.Key("customers", part, "a-replayed.parquet") {
+		t.Fatalf("marker provenance %+v", rec)
+	}
+	if rows, _ := curatedRows(t, curated); len(rows) != 2 {
+		t.Fatalf("curated rows %d, want 2", len(rows))
+	}
+}

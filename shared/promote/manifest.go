@@ -16,6 +16,10 @@ import (
 // every dataset's prefix (and starting with '_', which Athena and Hive skip), so no table reads it.
 const ManifestPrefix = "_manifests/"
 
+// AbsorbedPrefix is where promote records cleansed files whose every row was a duplicate (see
+// provenance.Marker), in the curated bucket.
+const AbsorbedPrefix = "_absorbed/"
+
 // ManifestKey is the key of a partition's manifest in the curated bucket.
 func ManifestKey(dataset string, p zone.Partition) string {
 	return ManifestPrefix + zone.Key(dataset, p, "promote.json")

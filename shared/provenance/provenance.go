@@ -78,6 +78,9 @@ const (
 	Data       = "data"
 	Quarantine = "quarantine"
 	Report     = "report"
+	// Marker holds no rows: it records rows its job read and dropped when no other object
+	// could (a promotion whose every row was a duplicate writes no data file).
+	Marker = "marker"
 )
 
 // Metadata returns the object metadata that carries r, and the sidecar body to write at
