@@ -79,7 +79,7 @@ func (r *Recorder) event(ctx context.Context, o output) ([]byte, error) {
 		Storage: &openlineage.StorageDatasetFacet{StorageLayer: "s3", FileFormat: fileFormat(o)},
 		Version: &openlineage.DatasetVersionDatasetFacet{DatasetVersion: firstOf(o.version, o.etag())},
 	}}
-	if rec.Job != "firehose" && rec.Job != "upload" {
+	if o.counted {
 		size := o.info.Size
 		one := int64(1)
 		out.OutputFacets = &openlineage.OutputDatasetFacets{OutputStatistics: &openlineage.OutputStatisticsOutputDatasetFacet{RowCount: rec.Rows, Size: &size, FileCount: &one}}

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/openlineage"
+	"github.com/sluicelake/sluice/shared/parquetmeta"
 	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -108,7 +109,11 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	if rec.Kind == provenance.Report {
 		return Result{Outcome: Skipped}, nil
 	}
-	out := output{bucket: bucket, zone: z.Zone, info: info, version: version, rec: rec, dataset: datasetOf(z.Zone, key, rec)}
+	counted := err == nil // the writer's provenance counts its rows
+	if !counted && z.Zone == zone.Raw {
+		counted = r.countParquet(ctx, z.Store, info, rec)
+	}
+	out := output{bucket: bucket, zone: z.Zone, info: info, version: version, rec: rec, dataset: datasetOf(z.Zone, key, rec), counted: counted}
 	ev, err := r.event(ctx, out)
 	if err != nil {
 		return Result{}, err
@@ -198,6 +203,28 @@ type output struct {
 	zone                     zone.Zone
 	info                     objectstore.Info
 	rec                      *provenance.Record
+	// counted is whether rec.Rows is known: from the writer's provenance, or from the footer
+	// of a Parquet object the lake did not write.
+	counted bool
+}
+
+// countParquet reads the row count of a Parquet object the lake did not write (the Firehose
+// archive, a dropped Parquet file) from its footer; rows from the stream are those rows.
+// Anything else, or a footer that cannot be read, stays uncounted.
+func (r *Recorder) countParquet(ctx context.Context, s objectstore.Store, info objectstore.Info, rec *provenance.Record) bool {
+	if rec.Job != "firehose" && !strings.HasSuffix(info.Key, ".parquet") {
+		return false
+	}
+	n, err := parquetmeta.Rows(ctx, s, info.Key, info.Size)
+	if err != nil {
+		r.log().Info("rows of a Parquet object not counted", "key", info.Key, "error", err)
+		return false
+	}
+	rec.Rows = n
+	for i := range rec.Inputs {
+		rec.Inputs[i].Rows = n
+	}
+	return true
 }
 
 // etag identifies the version of the output that was read: the ETag, unquoted, which every
@@ -208,9 +235,9 @@ func unquote(etag string) string { return strings.Trim(etag, `"`) }
 
 // rows flattens the event into the lineage table: one row per input, or one for a root.
 func (r *Recorder) rows(o output, event []byte) []table.Row {
-	rows := int64p(o.rec.Rows)
-	if o.rec.Job == "firehose" || o.rec.Job == "upload" {
-		rows = nil // nobody counted them
+	var rows *int64
+	if o.counted {
+		rows = int64p(o.rec.Rows)
 	}
 	base := table.Row{EventTime: o.info.LastModified.UTC(), EventType: "COMPLETE", RunID: r.runID(o), JobNamespace: Namespace,
 		JobName: o.rec.Job, OutputNamespace: "s3://" + o.bucket, OutputName: o.info.Key, OutputZone: string(o.zone),

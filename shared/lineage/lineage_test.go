@@ -1,14 +1,18 @@
 package lineage_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/lineage"
@@ -245,5 +249,40 @@ func TestSkipsWhatIsNotAnOutput(t *testing.T) {
 	}
 	if _, err := l.rec.Record(ctx, "elsewhere", "k", ""); err == nil || !strings.Contains(err.Error(), "not a zone") {
 		t.Errorf("foreign bucket: %v", err)
+	}
+}
+
+// The Firehose archive's Parquet objects carry no provenance: their rows are read from the
+// footer, and are the rows taken from the stream.
+func TestArchiveRowsFromTheFooter(t *testing.T) {
+	l := newLake(t, nil)
+	ctx := context.Background()
+	var b bytes.Buffer
+	w := parquet.NewGenericWriter[struct {
+		EventID string `parquet:"event_id"`
+	}](&b)
+	for i := 0; i < 1234; i++ {
+		w.Write([]struct {
+			EventID string `parquet:"event_id"`
+		}{{fmt.Sprint(i)}})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key := "archive/user_events/dt=2026-11-23/hr=09/sluice-archive-2-2026-11-23-09-00-00-abc"
+	if _, err := l.raw.Put(ctx, key, b.Bytes(), objectstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.rec.Record(ctx, l.raw.Bucket(), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oltest.Validate(t, res.Event)
+	r := res.Rows[0]
+	if r.JobName != "firehose" || r.OutputRows == nil || *r.OutputRows != 1234 || r.InputRows == nil || *r.InputRows != 1234 || r.InputName != "sluice-events" {
+		t.Fatalf("row %+v (output rows %v, input rows %v)", r, r.OutputRows, r.InputRows)
+	}
+	if !strings.Contains(string(res.Event), `"rowCount":1234`) {
+		t.Errorf("event without output statistics: %s", oltest.Pretty(res.Event))
 	}
 }
