@@ -3,17 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/sluicelake/sluice/shared/awsconfig"
 )
 
 // piiKey reads the key that hashed PII fields are keyed with: from the Secrets Manager secret
@@ -84,16 +83,8 @@ func secretsManager(ctx context.Context, cfg aws.Config, getenv func(string) str
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "secretsmanager."+action)
-	if cfg.Credentials == nil {
-		return nil, fmt.Errorf("no AWS credentials configured")
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
+	if err := awsconfig.Signer(cfg.Credentials, "secretsmanager", region)(req, body); err != nil {
+		return nil, err
 	}
 	var client interface {
 		Do(*http.Request) (*http.Response, error)

@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/query"
 )
@@ -171,15 +169,7 @@ func (c *Client) Lineage(ctx context.Context, r graph.Request, format string) ([
 
 // SigV4 signs requests for an API Gateway API with IAM authorization.
 func SigV4(creds aws.CredentialsProvider, region string) func(*http.Request, []byte) error {
-	signer := v4.NewSigner()
-	return func(r *http.Request, body []byte) error {
-		c, err := creds.Retrieve(r.Context())
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(body)
-		return signer.SignHTTP(r.Context(), c, r, hex.EncodeToString(sum[:]), "execute-api", region, time.Now())
-	}
+	return awsconfig.Signer(creds, "execute-api", region)
 }
 
 // WriteTable prints rows as an aligned text table, NULL for missing values.
