@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -23,7 +22,7 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/quarantine"
-	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/record/recordtest"
 )
 
 // build builds this function as `make build` does.
@@ -39,6 +38,13 @@ func records(tb testing.TB, dataset string, n int, badShare float64) []fake.Reco
 }
 
 var jsonLines = fake.JSONLines
+
+var gz = recordtest.Gzip
+
+func parquetOf(tb testing.TB, recs []fake.Record) []byte {
+	reg, _ := sluiceevents.Registry()
+	return recordtest.Parquet(tb, reg, recs)
+}
 
 // customersCSV writes good customer records as CSV, and one ragged row.
 func customersCSV(tb testing.TB, recs []fake.Record) []byte {
@@ -63,29 +69,6 @@ func customersCSV(tb testing.TB, recs []fake.Record) []byte {
 	w.Write([]string{"ragged", "row"})
 	w.Flush()
 	return b.Bytes()
-}
-
-func gz(b []byte) []byte {
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	zw.Write(b)
-	zw.Close()
-	return out.Bytes()
-}
-
-func parquetOf(tb testing.TB, recs []fake.Record) []byte {
-	reg, _ := sluiceevents.Registry()
-	b := record.NewBatch(reg, record.Options{})
-	for i, r := range recs {
-		if _, rej := b.Add(r.Data, i); rej != nil {
-			tb.Fatal(rej)
-		}
-	}
-	var buf bytes.Buffer
-	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 func sample(t *testing.T, name string) []byte {

@@ -2,7 +2,6 @@ package filedrop_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -24,7 +23,7 @@ import (
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/quarantine"
-	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/record/recordtest"
 )
 
 // lake is a validator over three buckets of an S3 stand-in.
@@ -174,6 +173,12 @@ func generate(tb testing.TB, dataset string, n int, badShare float64) []fake.Rec
 
 var jsonLines = fake.JSONLines
 
+// Files are encoded by the helpers every path into the lake tests with.
+var (
+	gz        = recordtest.Gzip
+	parquetOf = recordtest.Parquet
+)
+
 // csvOf writes good records as CSV with the contract's fields as header.
 func csvOf(tb testing.TB, c *contract.Contract, recs []fake.Record) []byte {
 	var b bytes.Buffer
@@ -205,14 +210,6 @@ func csvOf(tb testing.TB, c *contract.Contract, recs []fake.Record) []byte {
 	}
 	w.Flush()
 	return b.Bytes()
-}
-
-func gz(b []byte) []byte {
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	zw.Write(b)
-	zw.Close()
-	return out.Bytes()
 }
 
 func sortRows(rows []map[string]any, key string) {
@@ -301,20 +298,6 @@ func TestParquetInput(t *testing.T) {
 	if !reflect.DeepEqual(c.rows, want) {
 		t.Fatalf("rows differ\n%v\n%v", c.rows[0], want[0])
 	}
-}
-
-func parquetOf(tb testing.TB, reg map[string]*contract.Contract, recs []fake.Record) []byte {
-	b := record.NewBatch(reg, record.Options{})
-	for i, r := range recs {
-		if _, rej := b.Add(r.Data, i); rej != nil {
-			tb.Fatal(rej)
-		}
-	}
-	var buf bytes.Buffer
-	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // TestReport: nulls, min and max per column, failures by rule.

@@ -1,12 +1,17 @@
 // Package recordtest holds the corpus of bad records that every path into the lake must
-// quarantine with a specific reason. Unit tests, integration tests and fuzz seeds share it.
+// quarantine with a specific reason, and the helpers tests use to encode records as files.
+// Unit tests, integration tests and fuzz seeds share it.
 package recordtest
 
 import (
 	"bytes"
 	"compress/gzip"
 	"strings"
+	"testing"
 
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/fake"
+	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/record"
 )
 
@@ -76,4 +81,21 @@ func BadRecords(maxBytes int) []Case {
 		{"empty object", []byte(`{}`), record.NoDataset, ""},
 		{"empty object of a dataset", []byte(`{"_dataset":"customers"}`), record.MissingField, "uuid"},
 	}
+}
+
+// Parquet validates records against their contracts and writes the first dataset's rows as
+// one Parquet file, as a file dropped into the lake would be. Every record must be valid.
+func Parquet(tb testing.TB, reg map[string]*contract.Contract, recs []fake.Record) []byte {
+	tb.Helper()
+	b := record.NewBatch(reg, record.Options{})
+	for i, r := range recs {
+		if _, rej := b.Add(r.Data, i); rej != nil {
+			tb.Fatal(rej)
+		}
+	}
+	var buf bytes.Buffer
+	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
