@@ -86,7 +86,7 @@ func (r *Recorder) event(ctx context.Context, o output) ([]byte, error) {
 	}
 	if c := r.Contracts[o.dataset]; c != nil && rec.Kind == provenance.Data {
 		out.Facets.Schema = schemaOf(c, o.zone)
-		out.Facets.ColumnLineage = r.columnLineage(c, o, ev.Inputs)
+		out.Facets.ColumnLineage = r.columnLineage(c, o)
 	}
 	ev.Outputs = []openlineage.OutputDataset{out}
 	if err := ev.Validate(); err != nil {
@@ -140,7 +140,7 @@ func schemaOf(c *contract.Contract, z zone.Zone) *openlineage.SchemaDatasetFacet
 
 // columnLineage maps each output column to the same column of every object input: identity,
 // except in curated where the PII policy masks or hashes.
-func (r *Recorder) columnLineage(c *contract.Contract, o output, inputs []openlineage.InputDataset) *openlineage.ColumnLineageDatasetFacet {
+func (r *Recorder) columnLineage(c *contract.Contract, o output) *openlineage.ColumnLineageDatasetFacet {
 	fields := map[string]openlineage.ColumnLineageField{}
 	for _, f := range c.Fields {
 		if o.zone == zone.Curated && f.PII == contract.Drop {
@@ -152,11 +152,12 @@ func (r *Recorder) columnLineage(c *contract.Contract, o output, inputs []openli
 				Description: "PII policy: " + string(f.PII), Masking: true}
 		}
 		var from []openlineage.InputField
-		for _, in := range inputs {
-			if in.Facets != nil && in.Facets.Custom["sluice_streamRange"] != nil {
+		for _, in := range o.rec.Inputs {
+			if in.IsStream() {
 				continue // a stream has no columns: records are JSON
 			}
-			from = append(from, openlineage.InputField{Namespace: in.Namespace, Name: in.Name, Field: f.Name,
+			ns, name := r.inputName(in)
+			from = append(from, openlineage.InputField{Namespace: ns, Name: name, Field: f.Name,
 				Transformations: []openlineage.Transformation{t}})
 		}
 		if len(from) > 0 {
