@@ -80,7 +80,8 @@ type Lake struct {
 	Validate *runtimeapi.Function
 	// Promote runs when its binary was built; every cleansed Parquet object triggers it.
 	Promote *runtimeapi.Function
-	// Lineage runs when its binary was built; every object created in a zone triggers it.
+	// Lineage runs when its binary was built; every object created in a zone triggers it
+	// (an instance per zone). This is the curated zone's instance.
 	Lineage *runtimeapi.Function
 	Mapping *esm.Mapping
 	// Events announces objects created in the stand-in, as S3 notifications do.
@@ -234,13 +235,20 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	}
 
 	if lin := filepath.Join(cfg.BinDir, "lineage", "bootstrap"); exists(lin) {
-		if l.Lineage, err = function("lineage", lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL); err != nil {
-			return nil, err
-		}
 		// Every zone, as the deployed rule; the lineage bucket is not one, so its own writes
-		// never come back to it.
+		// never come back to it. An instance per zone, as Lambda would scale out: lineage
+		// reads an object's metadata when its event arrives, and an unversioned bucket keeps
+		// only the newest version, so a curated event must not wait behind a queue of cleansed
+		// ones while promote writes the file again.
 		for _, z := range zone.All {
-			l.Events.Subscribe(s3events.Subscription{Name: "lineage-" + string(z), Bucket: Buckets[z], Deliver: invoker(l.Lineage)})
+			fn, err := function("lineage-"+string(z), lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL)
+			if err != nil {
+				return nil, err
+			}
+			if z == zone.Curated {
+				l.Lineage = fn
+			}
+			l.Events.Subscribe(s3events.Subscription{Name: "lineage-" + string(z), Bucket: Buckets[z], Deliver: invoker(fn)})
 		}
 	}
 
