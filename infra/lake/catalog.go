@@ -45,14 +45,14 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	buckets := map[string]awss3.Bucket{"raw": st.Raw, "cleansed": st.Cleansed, "curated": st.Curated}
 	for _, ct := range contracts {
 		for _, z := range TableZones {
-			t := newTable(stack, c, ct, z.Zone, buckets[z.Zone], z.Prefix, parquetTable)
+			t := newTable(stack, s, c, ct, z.Zone, buckets[z.Zone], z.Prefix, parquetTable)
 			c.Tables[TableName(z.Zone, ct.Name)] = t
 		}
 	}
 	// The lineage function's records: gzip'd JSON lines, which it can write without a Parquet
 	// library (its binary stays small).
 	lin := table.Contract()
-	c.Tables[TableName(string(table.Zone), lin.Name)] = newTable(stack, c, lin, string(table.Zone), st.Lineage, "", jsonTable)
+	c.Tables[TableName(string(table.Zone), lin.Name)] = newTable(stack, s, c, lin, string(table.Zone), st.Lineage, "", jsonTable)
 
 	c.WorkGroup = awsathena.NewCfnWorkGroup(stack, jsii.String("AthenaWorkGroup"), &awsathena.CfnWorkGroupProps{
 		Name:        jsii.String("sluice-" + s.Stage),
@@ -98,7 +98,7 @@ var (
 
 // newTable defines one dataset's table in one zone, partitioned by dt and hr with partition
 // projection, so neither a crawler nor partition registration is ever needed.
-func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string, bucket awss3.Bucket, prefix string, format tableFormat) awsglue.CfnTable {
+func newTable(stack awscdk.Stack, s Settings, c *Catalog, ct *contract.Contract, zone string, bucket awss3.Bucket, prefix string, format tableFormat) awsglue.CfnTable {
 	cols := make([]interface{}, len(ct.Fields))
 	for i := range ct.Fields {
 		f := &ct.Fields[i]
@@ -122,7 +122,7 @@ func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string
 				"sluice.contract.version":     ct.Version,
 				"projection.enabled":          "true",
 				"projection.dt.type":          "date",
-				"projection.dt.range":         "2020-01-01,NOW",
+				"projection.dt.range":         ProjectionRange(s.ProjectionStart),
 				"projection.dt.format":        "yyyy-MM-dd",
 				"projection.dt.interval":      "1",
 				"projection.dt.interval.unit": "DAYS",
@@ -151,6 +151,13 @@ func newTable(stack awscdk.Stack, c *Catalog, ct *contract.Contract, zone string
 	t.Node().AddDependency(c.Database)
 	return t
 }
+
+// ProjectionRange is the dt range Athena's partition projection covers. Athena makes up every
+// partition of the range a query's filters leave open (24 per day with hr) and looks each up in
+// S3, so the range starts at the oldest data (projectionStart), not years before it. It ends a
+// day past NOW: events may carry a time up to an hour ahead of the clock, and after 23:00 UTC
+// that is tomorrow's date, which a range ending at NOW would not show.
+func ProjectionRange(start string) string { return start + ",NOW+1DAYS" }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

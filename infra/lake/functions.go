@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -62,6 +63,20 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		statements []awsiam.PolicyStatement
 		doc        string
 	}
+	// Functions that read objects an event named read that event's version (s3:GetObjectVersion),
+	// and the object may be gone by then (promote's locks, files compaction merged, a cut-back
+	// batch, a deleted drop). Without s3:ListBucket on its bucket S3 answers a read of a missing
+	// key with 403 AccessDenied instead of 404, and "gone" could not be told from "forbidden".
+	read := func(resources ...*string) awsiam.PolicyStatement {
+		return allow([]string{"s3:GetObject", "s3:GetObjectVersion"}, resources...)
+	}
+	list := func(buckets ...awss3.Bucket) awsiam.PolicyStatement {
+		arns := make([]*string, len(buckets))
+		for i, b := range buckets {
+			arns[i] = b.BucketArn()
+		}
+		return allow([]string{"s3:ListBucket"}, arns...)
+	}
 	// ingest and validate delete what they wrote for records they then report failed (ingest cuts
 	// an uncommitted batch back; validate clears a file it quarantines whole).
 	writeOwn := []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}
@@ -87,7 +102,8 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
-				allow([]string{"s3:GetObject"}, objects(st.Raw, "landing/*")),
+				read(objects(st.Raw, "landing/*")),
+				list(st.Raw),
 				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
 				allow(encrypt, key),
 			},
@@ -120,8 +136,10 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				"SLUICE_STREAM_NAME":       l.Stream.Kinesis.StreamName(),
 			},
 			statements: []awsiam.PolicyStatement{
-				// Object metadata (HeadObject), provenance sidecars and validate's reports.
-				allow([]string{"s3:GetObject"}, objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*")),
+				// Object metadata (HeadObject), provenance sidecars and validate's reports, of the
+				// version the event names.
+				read(objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*")),
+				list(st.Zones()...),
 				// A record is written only if absent (a duplicated event changes nothing), and
 				// removed again when forwarding it failed, so that the retry forwards it.
 				allow([]string{"s3:PutObject", "s3:DeleteObject"}, objects(st.Lineage, "lineage/*")),

@@ -18,19 +18,38 @@ import (
 const MetricsNamespace = obs.DefaultNamespace
 
 func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
-	// CloudWatch publishes alarm notifications into the encrypted topic with the lake key.
+	// CloudWatch publishes alarm notifications as its service principal, on behalf of this
+	// account's alarms only (confused-deputy guard: aws:SourceAccount and aws:SourceArn).
+	cloudwatch := awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)
+	fromOurAlarms := &map[string]interface{}{
+		"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()},
+		"ArnLike": map[string]interface{}{
+			"aws:SourceArn": fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:*", *stack.Partition(), *stack.Region(), *stack.Account()),
+		},
+	}
+	// It encrypts into the topic with the lake key.
 	l.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchAlarmsPublishToEncryptedTopic"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Principals: &[]awsiam.IPrincipal{cloudwatch},
 		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
 		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()}},
+		Conditions: fromOurAlarms,
 	}), jsii.Bool(false))
 	topic := awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("sluice " + s.Stage + " alarms"),
 		MasterKey:   l.Key,
 		EnforceSSL:  jsii.Bool(true),
 	})
+	// enforceSSL gives the topic a policy of its own, which replaces SNS's default one (the
+	// account may publish) and holds only the TLS deny: without this statement no alarm
+	// notification is ever delivered.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{cloudwatch},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: fromOurAlarms,
+	}))
 	if s.AlarmEmail != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.AlarmEmail), nil))
 	}
@@ -83,6 +102,11 @@ func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
 		firehose("DeliveryToS3.Success", "Minimum"), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2)
 	alarm("FirehoseFreshnessAlarm", "the oldest record in Firehose is older than 15 minutes",
 		firehose("DeliveryToS3.DataFreshness", "Maximum"), 900, gt, 2)
+	// Past 500 active partitions (hours being buffered), Firehose writes the remaining records
+	// unconverted under the error prefix (archive-errors/activePartitionExceeded/): a backfill of
+	// many old hours through the stream does this. See infra/README.md.
+	alarm("FirehosePartitionLimitAlarm", "Firehose hit its active partition limit: records went to archive-errors/activePartitionExceeded/ (see infra/README.md, backfills)",
+		firehose("PartitionCountExceeded", "Maximum"), 1, gte, 1)
 
 	// What ingest and validate publish (shared/obs, embedded metric format): per function,
 	// RecordsWritten and RecordsQuarantined.
@@ -165,4 +189,5 @@ func newOutputs(stack awscdk.Stack, l *Lake, topic awssns.Topic) {
 	out("AthenaWorkGroupName", l.Catalog.WorkGroup.Ref(), "Athena workgroup")
 	out("GlueDatabaseName", jsii.String(l.Catalog.Name), "Glue database with one table per dataset and zone")
 	out("AlarmTopicArn", topic.TopicArn(), "SNS topic the alarms notify")
+	out("ProducerRoleArn", l.Producer.RoleArn(), "role producers assume to write to the stream (PutRecord/PutRecords, with the lake key)")
 }

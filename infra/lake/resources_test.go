@@ -330,7 +330,7 @@ func checkTable(t *testing.T, tb map[string]interface{}, dataset, zone, prefix s
 	}
 	p := ti["Parameters"].(map[string]interface{})
 	want := map[string]string{
-		"projection.enabled": "true", "projection.dt.type": "date", "projection.dt.range": "2020-01-01,NOW",
+		"projection.enabled": "true", "projection.dt.type": "date", "projection.dt.range": lake.ProjectionRange(lake.Defaults.ProjectionStart),
 		"projection.dt.format": "yyyy-MM-dd", "projection.dt.interval": "1", "projection.dt.interval.unit": "DAYS",
 		"projection.hr.type": "integer", "projection.hr.range": "0,23", "projection.hr.digits": "2",
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/constructs-go/constructs/v10"
 )
@@ -40,6 +41,9 @@ type Settings struct {
 	IngestBatchSize          int      // ingestBatchSize: records per ingest invocation (<= 10000; 6 MB cap applies)
 	IngestBatchWindowSeconds int      // ingestBatchWindowSeconds: how long Lambda gathers records before invoking ingest
 	IngestParallelization    int      // ingestParallelization: concurrent ingest batches per shard (1-10)
+	PromoteMaxConcurrency    int      // promoteMaxConcurrency: most promote invocations the SQS trigger runs at once (2-1000)
+	ProjectionStart          string   // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
+	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
 }
 
 // Defaults are the settings when the context names none.
@@ -66,6 +70,9 @@ var Defaults = Settings{
 	IngestBatchSize:          10000,
 	IngestBatchWindowSeconds: 10,
 	IngestParallelization:    1,
+	PromoteMaxConcurrency:    2,
+	// A fixed date, not the day of the synth, so the same settings always give the same template.
+	ProjectionStart: "2026-11-01",
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
@@ -86,13 +93,8 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.num("streamShards", &s.StreamShards)
 	r.num("streamRetentionHours", &s.StreamRetentionHours)
 	r.str("alarmEmail", &s.AlarmEmail)
-	var principals string
-	r.str("apiPrincipals", &principals)
-	for _, p := range strings.Split(principals, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			s.APIPrincipals = append(s.APIPrincipals, p)
-		}
-	}
+	r.list("apiPrincipals", &s.APIPrincipals)
+	r.list("producerPrincipals", &s.ProducerPrincipals)
 	var cutoff int
 	if r.num("athenaBytesScannedCutoff", &cutoff) {
 		s.BytesScannedCutoff = int64(cutoff)
@@ -117,6 +119,8 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.num("ingestBatchSize", &s.IngestBatchSize)
 	r.num("ingestBatchWindowSeconds", &s.IngestBatchWindowSeconds)
 	r.num("ingestParallelization", &s.IngestParallelization)
+	r.num("promoteMaxConcurrency", &s.PromoteMaxConcurrency)
+	r.str("projectionStart", &s.ProjectionStart)
 	if r.err != nil {
 		return s, r.err
 	}
@@ -165,10 +169,17 @@ func (s Settings) Validate() error {
 		return bad("ingestBatchWindowSeconds", s.IngestBatchWindowSeconds, "want 0 to 300")
 	case s.IngestParallelization < 1 || s.IngestParallelization > 10:
 		return bad("ingestParallelization", s.IngestParallelization, "want 1 to 10")
+	case s.PromoteMaxConcurrency < 2 || s.PromoteMaxConcurrency > 1000:
+		return bad("promoteMaxConcurrency", s.PromoteMaxConcurrency, "Lambda accepts 2 to 1000")
 	}
-	for _, p := range s.APIPrincipals {
-		if !strings.HasPrefix(p, "arn:") {
-			return bad("apiPrincipals", p, "want comma-separated IAM ARNs")
+	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
+		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")
+	}
+	for key, arns := range map[string][]string{"apiPrincipals": s.APIPrincipals, "producerPrincipals": s.ProducerPrincipals} {
+		for _, p := range arns {
+			if !strings.HasPrefix(p, "arn:") {
+				return bad(key, p, "want comma-separated IAM ARNs")
+			}
 		}
 	}
 	return nil
@@ -196,6 +207,20 @@ func (r *ctxReader) str(key string, dst *string) bool {
 		return false
 	}
 	*dst = fmt.Sprint(v)
+	return true
+}
+
+// list reads a comma-separated list, dropping empty entries.
+func (r *ctxReader) list(key string, dst *[]string) bool {
+	var v string
+	if !r.str(key, &v) {
+		return false
+	}
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			*dst = append(*dst, e)
+		}
+	}
 	return true
 }
 

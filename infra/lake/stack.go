@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -42,6 +43,8 @@ type Lake struct {
 	API       *API
 	// PIIKey is the secret holding the keyed-hash key promote applies to PII fields.
 	PIIKey awssecretsmanager.Secret
+	// Producer is the role producers assume to write to the stream.
+	Producer awsiam.Role
 }
 
 // NewStack defines the whole lake in one stack.
@@ -78,6 +81,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	l.Storage = newStorage(stack, s, l.Key)
 	l.Catalog = newCatalog(stack, s, l.Storage, l.Key, props.Contracts)
 	l.Stream = newStream(stack, s, l.Key, l.Storage, l.Catalog, archive)
+	l.Producer = newProducerRole(stack, s, l)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)
 	l.API = newAPI(stack, s, l)

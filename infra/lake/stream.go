@@ -32,6 +32,9 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 		EncryptionKey:   key,
 		RetentionPeriod: awscdk.Duration_Hours(jsii.Number(s.StreamRetentionHours)),
 		StreamMode:      awskinesis.StreamMode(s.StreamMode),
+		// The stream holds records for hours only (the archive keeps them in S3) and bills for
+		// every hour it exists: it goes with the stack, unlike the buckets and the key.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	}
 	if s.StreamMode == "PROVISIONED" {
 		props.ShardCount = jsii.Number(s.StreamShards)

@@ -4,7 +4,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -21,17 +20,29 @@ type TriggerQueue struct {
 // maxReceives is how often an S3 event is handed to a function before it moves to the DLQ.
 const maxReceives = 5
 
-func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQueue {
-	// EventBridge encrypts into the queues with the lake key.
-	l.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("EventBridgeDeliversToEncryptedQueues"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:SourceAccount": stack.Account()}},
-	}), jsii.Bool(false))
+// ReceivesBeforeDLQ is the maxReceiveCount of a work queue whose trigger runs at most
+// maxConcurrency invocations at once (0: uncapped). A promotion that finds its partition locked
+// waits for at most half its invocation, then fails the message, which returns after the
+// visibility timeout (6x the function timeout, longer than any lock is held: a lock expires 10 s
+// after its holder's deadline), so each receive can be lost to at most one promotion holding the
+// lock. Each of the other maxConcurrency-1 promotions that can run at once may win it once, and
+// the message still has maxReceives receives for failures of its own.
+func ReceivesBeforeDLQ(maxConcurrency int) int {
+	if maxConcurrency <= 1 {
+		return maxReceives
+	}
+	return maxReceives + maxConcurrency - 1
+}
 
-	queue := func(id string, timeout awscdk.Duration, dlq awssqs.IQueue) awssqs.Queue {
+func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQueue {
+	// EventBridge encrypts into the queues with the lake key: the SQS rule target grants
+	// events.amazonaws.com sqs:SendMessage on the work queue and the use of its key. The work
+	// queue's statement cannot name the rule (the key would then refer to the rule, which refers
+	// to the queue, which refers to the key: a cycle), so cdk.json's
+	// @aws-cdk/aws-events:eventsTargetQueueSameAccount scopes both to this account
+	// (aws:SourceAccount); without it, a rule in any account could send into the queue. The
+	// dead-letter queues' statements name their rule (aws:SourceArn).
+	queue := func(id string, timeout awscdk.Duration, dlq awssqs.IQueue, receives int) awssqs.Queue {
 		p := &awssqs.QueueProps{
 			Encryption:          awssqs.QueueEncryption_KMS,
 			EncryptionMasterKey: l.Key,
@@ -40,14 +51,14 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 			VisibilityTimeout:   timeout,
 		}
 		if dlq != nil {
-			p.DeadLetterQueue = &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(maxReceives)}
+			p.DeadLetterQueue = &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(receives)}
 		}
 		return awssqs.NewQueue(stack, jsii.String(id), p)
 	}
 
 	out := map[string]*TriggerQueue{}
 
-	ingestDLQ := queue("IngestDLQ", nil, nil)
+	ingestDLQ := queue("IngestDLQ", nil, nil, 0)
 	l.Functions["ingest"].AddEventSource(awslambdaeventsources.NewKinesisEventSource(l.Stream.Kinesis, &awslambdaeventsources.KinesisEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(s.IngestBatchSize),
@@ -83,18 +94,24 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 		fn      string
 		pattern *awsevents.EventPattern
 		batch   int
+		// maxConcurrency caps the invocations the queue runs at once (0: Lambda scales freely).
+		maxConcurrency int
 	}{
-		{"validate", objectCreated([]awss3.Bucket{st.Raw}, "landing/"), 1},
-		{"promote", objectCreated([]awss3.Bucket{st.Cleansed}, ""), 10},
-		{"lineage", objectCreated(st.Zones(), ""), 10},
+		{"validate", objectCreated([]awss3.Bucket{st.Raw}, "landing/"), 1, 0},
+		// Promotions of one partition take turns on its lock: more of them at once only wait
+		// (and a wait that outlasts LockOptions.MaxWait is a failed receive). With the cap, Lambda
+		// leaves the rest in the queue instead of invoking, and throttling, more: a message
+		// waiting there counts no receive. See ReceivesBeforeDLQ for the room a wait has.
+		{"promote", objectCreated([]awss3.Bucket{st.Cleansed}, ""), 10, s.PromoteMaxConcurrency},
+		{"lineage", objectCreated(st.Zones(), ""), 10, 0},
 	}
 	for _, t := range s3Triggers {
 		id := capitalize(t.fn)
 		fn := l.Functions[t.fn]
-		dlq := queue(id+"DLQ", nil, nil)
+		dlq := queue(id+"DLQ", nil, nil, 0)
 		// AWS's advice: a visibility timeout of six times the function timeout, so a throttled
 		// retry does not hand the same message to a second invocation.
-		q := queue(id+"Queue", awscdk.Duration_Seconds(jsii.Number(6*Specs[t.fn].TimeoutSeconds)), dlq)
+		q := queue(id+"Queue", awscdk.Duration_Seconds(jsii.Number(6*Specs[t.fn].TimeoutSeconds)), dlq, ReceivesBeforeDLQ(t.maxConcurrency))
 		awsevents.NewRule(stack, jsii.String(id+"Rule"), &awsevents.RuleProps{
 			Description:  jsii.String("sluice: object-created events for the " + t.fn + " function"),
 			EventPattern: t.pattern,
@@ -105,11 +122,15 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
 			})},
 		})
-		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q, &awslambdaeventsources.SqsEventSourceProps{
+		src := &awslambdaeventsources.SqsEventSourceProps{
 			BatchSize:               jsii.Number(t.batch),
 			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(1)),
 			ReportBatchItemFailures: jsii.Bool(true),
-		}))
+		}
+		if t.maxConcurrency > 0 {
+			src.MaxConcurrency = jsii.Number(t.maxConcurrency)
+		}
+		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q, src))
 		out[t.fn] = &TriggerQueue{Queue: q, DLQ: dlq}
 	}
 	return out
