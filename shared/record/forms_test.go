@@ -22,7 +22,7 @@ func TestTimestampFormsAreAccepted(t *testing.T) {
 				t.Errorf("%v: %q rejected: %v", f, s, err)
 				continue
 			}
-			want := at.Truncate(time.Duration(pow10(9-f.FractionDigits))).UnixMilli()
+			want := at.Truncate(time.Duration(pow10(9 - f.FractionDigits))).UnixMilli()
 			if got != want {
 				t.Errorf("%v: %q read as %d, want %d", f, s, got, want)
 			}
