@@ -82,9 +82,9 @@ type Stream struct {
 	records, delivered, failed, objects atomic.Int64
 
 	mu      sync.Mutex
-	buffers map[string]*buffer // by evaluated prefix
-	caught  map[string]bool    // shard id → last read found the shard's end
-	writeMu sync.Mutex         // one delivery at a time, so Flush returns after all are written
+	buffers map[string]*buffer   // by evaluated prefix
+	idleAt  map[string]time.Time // shard id → start of the latest read that found nothing new (zero while busy)
+	writeMu sync.Mutex           // one delivery at a time, so Flush returns after all are written
 }
 
 type buffer struct {
@@ -133,7 +133,7 @@ func Start(ctx context.Context, client esm.KinesisAPI, cfg Config) (*Stream, err
 		return nil, err
 	}
 	s := &Stream{cfg: cfg, client: client, prog: prog, deser: newDeserializer(cfg.Contract),
-		log: cfg.Logger.With("delivery_stream", cfg.Name), buffers: map[string]*buffer{}, caught: map[string]bool{}}
+		log: cfg.Logger.With("delivery_stream", cfg.Name), buffers: map[string]*buffer{}, idleAt: map[string]time.Time{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	var shards []types.Shard
@@ -157,7 +157,7 @@ func Start(ctx context.Context, client esm.KinesisAPI, cfg Config) (*Stream, err
 			s.readers.Wait()
 			return nil, fmt.Errorf("firehose: shard iterator of %s/%s: %w", cfg.Stream, aws.ToString(sh.ShardId), err)
 		}
-		s.caught[aws.ToString(sh.ShardId)] = false
+		s.idleAt[aws.ToString(sh.ShardId)] = time.Time{}
 		s.readers.Add(1)
 		go s.read(aws.ToString(sh.ShardId), it.ShardIterator)
 	}
@@ -170,6 +170,7 @@ func Start(ctx context.Context, client esm.KinesisAPI, cfg Config) (*Stream, err
 func (s *Stream) read(shardID string, iter *string) {
 	defer s.readers.Done()
 	for iter != nil {
+		start := time.Now()
 		out, err := s.client.GetRecords(s.ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(10000)})
 		if err != nil {
 			if s.ctx.Err() != nil {
@@ -187,7 +188,14 @@ func (s *Stream) read(shardID string, iter *string) {
 		iter = out.NextShardIterator
 		idle := len(out.Records) == 0 && aws.ToInt64(out.MillisBehindLatest) == 0
 		s.mu.Lock()
-		s.caught[shardID] = idle || iter == nil
+		switch {
+		case iter == nil: // a closed shard, read to its end: idle for good
+			s.idleAt[shardID] = time.Unix(1<<40, 0)
+		case idle:
+			s.idleAt[shardID] = start
+		default:
+			s.idleAt[shardID] = time.Time{}
+		}
 		s.mu.Unlock()
 		if idle && !sleep(s.ctx, s.cfg.Poll) {
 			return
@@ -351,22 +359,33 @@ func (s *Stream) Stats() Stats {
 	return Stats{Records: s.records.Load(), Delivered: s.delivered.Load(), Failed: s.failed.Load(), Objects: s.objects.Load()}
 }
 
-// WaitIdle returns once every shard has been read to its end and every record read has been
-// delivered (Flush first to skip the buffering interval).
+// WaitIdle drains the stream: it waits until every shard has been read to its end by a read
+// that started after the call, delivers what is buffered at once (not waiting for the buffering
+// interval), and returns when every record read is written.
 func (s *Stream) WaitIdle(ctx context.Context) error {
+	called := time.Now()
 	for {
 		s.mu.Lock()
-		idle := len(s.buffers) == 0
-		for _, c := range s.caught {
-			idle = idle && c
+		caught := true
+		for _, at := range s.idleAt {
+			caught = caught && !at.Before(called)
 		}
 		s.mu.Unlock()
+		if caught {
+			break
+		}
+		if !sleep(ctx, 10*time.Millisecond) {
+			return fmt.Errorf("firehose: shards not read to their end: %w", ctx.Err())
+		}
+	}
+	s.Flush()
+	for {
 		st := s.Stats()
-		if idle && st.Records == st.Delivered+st.Failed {
+		if st.Records == st.Delivered+st.Failed {
 			return nil
 		}
-		if !sleep(ctx, 20*time.Millisecond) {
-			return fmt.Errorf("firehose: not idle (%+v): %w", st, ctx.Err())
+		if !sleep(ctx, 10*time.Millisecond) {
+			return fmt.Errorf("firehose: not every record delivered (%+v): %w", st, ctx.Err())
 		}
 	}
 }

@@ -120,15 +120,11 @@ func TestArchiveEndToEnd(t *testing.T) {
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for fh.Stats().Records < int64(total) {
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records", fh.Stats().Records, total)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	fh.Flush()
 	if err := fh.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if st := fh.Stats(); st.Records != int64(total) {
+		t.Fatalf("read %d of %d records", st.Records, total)
 	}
 
 	// Converted records: Parquet under the deployed prefix and naming, each row in the
