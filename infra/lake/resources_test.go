@@ -250,25 +250,6 @@ func TestFirehoseArchive(t *testing.T) {
 	}
 }
 
-func TestPartitionQueryNamesRequiredFieldsAndEventTime(t *testing.T) {
-	cs := shipped(t)
-	var ue = cs[0]
-	for _, c := range cs {
-		if c.Name == "user_events" {
-			ue = c
-		}
-	}
-	q := lake.PartitionQuery(ue)
-	for _, want := range []string{`."event_id"`, `."user_id"`, `."event_type"`, `([."timestamp" | capture(`, `{dt: strftime("%Y-%m-%d"), hr: strftime("%H")}`, `not a user_events record`} {
-		if !strings.Contains(q, want) {
-			t.Errorf("query lacks %s:\n%s", want, q)
-		}
-	}
-	if strings.Contains(q, `."page"`) {
-		t.Errorf("query requires the optional field page:\n%s", q)
-	}
-}
-
 func TestGlueTablesFollowContracts(t *testing.T) {
 	s := defaultSynth(t)
 	db := s.one(t, "AWS::Glue::Database", "GlueDatabase")

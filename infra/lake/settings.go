@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/constructs-go/constructs/v10"
+
+	"github.com/sluicelake/sluice/shared/archive"
 )
 
 // Settings are the deploy-time choices an operator makes, read from CDK context (cdk.json or
@@ -65,8 +67,8 @@ var Defaults = Settings{
 	NoncurrentExpireDays:     30,
 	QuarantineAlarmPercent:   5,
 	IteratorAgeAlarmSeconds:  300,
-	FirehoseBufferSeconds:    300,
-	FirehoseBufferMB:         128,
+	FirehoseBufferSeconds:    archive.DefaultBufferSeconds,
+	FirehoseBufferMB:         archive.DefaultBufferMB,
 	IngestBatchSize:          10000,
 	IngestBatchWindowSeconds: 10,
 	IngestParallelization:    1,

@@ -80,7 +80,11 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	l.Key = newKey(stack)
 	l.Storage = newStorage(stack, s, l.Key)
 	l.Catalog = newCatalog(stack, s, l.Storage, l.Key, props.Contracts)
-	l.Stream = newStream(stack, s, l.Key, l.Storage, l.Catalog, archive)
+	stream, err := newStream(stack, s, l.Key, l.Storage, l.Catalog, archive)
+	if err != nil {
+		return nil, err
+	}
+	l.Stream = stream
 	l.Producer = newProducerRole(stack, s, l)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)

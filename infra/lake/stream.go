@@ -2,7 +2,6 @@ package lake
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/sluicelake/sluice/shared/archive"
 	"github.com/sluicelake/sluice/shared/contract"
 )
 
@@ -26,7 +26,11 @@ type Stream struct {
 	ArchivePrefix, ErrorPrefix string
 }
 
-func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, archive *contract.Contract) *Stream {
+func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, archived *contract.Contract) (*Stream, error) {
+	timestampFormats, err := archive.TimestampFormats()
+	if err != nil {
+		return nil, err
+	}
 	props := &awskinesis.StreamProps{
 		Encryption:      awskinesis.StreamEncryption_KMS,
 		EncryptionKey:   key,
@@ -47,7 +51,7 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 	})
 	logStream := logGroup.AddStream(jsii.String("S3Delivery"), nil)
 
-	table := cat.Tables[TableName("raw", archive.Name)]
+	table := cat.Tables[TableName("raw", archived.Name)]
 	role := awsiam.NewRole(stack, jsii.String("FirehoseRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), nil),
 		Description: jsii.String("sluice Firehose: reads the stream, converts with the Glue schema, writes the raw archive"),
@@ -58,16 +62,16 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 			allow([]string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"},
 				ks.StreamArn()),
 			allow([]string{"s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"},
-				st.Raw.BucketArn(), st.Raw.ArnForObjects(jsii.String("archive/*")), st.Raw.ArnForObjects(jsii.String("archive-errors/*"))),
+				st.Raw.BucketArn(), st.Raw.ArnForObjects(jsii.String(archive.Root+"*")), st.Raw.ArnForObjects(jsii.String(archive.ErrorRoot+"*"))),
 			allow([]string{"kms:Decrypt", "kms:GenerateDataKey"}, key.KeyArn()),
 			allow([]string{"glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"},
-				glueARN(stack, "catalog"), glueARN(stack, "database/"+cat.Name), glueARN(stack, "table/"+cat.Name+"/"+TableName("raw", archive.Name))),
+				glueARN(stack, "catalog"), glueARN(stack, "database/"+cat.Name), glueARN(stack, "table/"+cat.Name+"/"+TableName("raw", archived.Name))),
 			allow([]string{"logs:PutLogEvents"}, logGroup.LogGroupArn()), // the group ARN ends in ":*": its streams
 		},
 	})
 
-	archivePrefix := "archive/" + archive.Name + "/"
-	errorPrefix := "archive-errors/"
+	archivePrefix := archive.DataPrefix(archived.Name)
+	errorPrefix := archive.ErrorRoot
 	fh := awskinesisfirehose.NewCfnDeliveryStream(stack, jsii.String("ArchiveDeliveryStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
 		DeliveryStreamType: jsii.String("KinesisStreamAsSource"),
 		KinesisStreamSourceConfiguration: &awskinesisfirehose.CfnDeliveryStream_KinesisStreamSourceConfigurationProperty{
@@ -83,8 +87,8 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 				IntervalInSeconds: jsii.Number(s.FirehoseBufferSeconds),
 				SizeInMBs:         jsii.Number(s.FirehoseBufferMB),
 			},
-			Prefix:            jsii.String(archivePrefix + "dt=!{partitionKeyFromQuery:dt}/hr=!{partitionKeyFromQuery:hr}/"),
-			ErrorOutputPrefix: jsii.String(errorPrefix + "!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/hr=!{timestamp:HH}/"),
+			Prefix:            jsii.String(archive.Prefix(archived.Name)),
+			ErrorOutputPrefix: jsii.String(archive.ErrorOutputPrefix),
 			CompressionFormat: jsii.String("UNCOMPRESSED"), // Parquet compresses its own pages (Snappy below)
 			EncryptionConfiguration: &awskinesisfirehose.CfnDeliveryStream_EncryptionConfigurationProperty{
 				KmsEncryptionConfig: &awskinesisfirehose.CfnDeliveryStream_KMSEncryptionConfigProperty{AwskmsKeyArn: key.KeyArn()},
@@ -103,17 +107,18 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 				Processors: &[]interface{}{&awskinesisfirehose.CfnDeliveryStream_ProcessorProperty{
 					Type: jsii.String("MetadataExtraction"),
 					Parameters: &[]interface{}{
-						&awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{ParameterName: jsii.String("MetadataExtractionQuery"), ParameterValue: jsii.String(PartitionQuery(archive))},
-						&awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{ParameterName: jsii.String("JsonParsingEngine"), ParameterValue: jsii.String("JQ-1.6")},
+						&awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{ParameterName: jsii.String("MetadataExtractionQuery"), ParameterValue: jsii.String(archive.PartitionQuery(archived))},
+						&awskinesisfirehose.CfnDeliveryStream_ProcessorParameterProperty{ParameterName: jsii.String("JsonParsingEngine"), ParameterValue: jsii.String(archive.JQEngine)},
 					},
 				}},
 			},
 			DataFormatConversionConfiguration: &awskinesisfirehose.CfnDeliveryStream_DataFormatConversionConfigurationProperty{
 				Enabled: jsii.Bool(true),
 				InputFormatConfiguration: &awskinesisfirehose.CfnDeliveryStream_InputFormatConfigurationProperty{
-					// OpenX parses RFC 3339 timestamps in UTC ("...Z", up to 9 fraction digits).
+					// The Hive JSON SerDe with formats generated from the contract's timestamp forms:
+					// OpenX reads only UTC ("...Z") times, so records with an offset failed conversion.
 					Deserializer: &awskinesisfirehose.CfnDeliveryStream_DeserializerProperty{
-						OpenXJsonSerDe: &awskinesisfirehose.CfnDeliveryStream_OpenXJsonSerDeProperty{CaseInsensitive: jsii.Bool(false)},
+						HiveJsonSerDe: &awskinesisfirehose.CfnDeliveryStream_HiveJsonSerDeProperty{TimestampFormats: jsii.Strings(timestampFormats...)},
 					},
 				},
 				OutputFormatConfiguration: &awskinesisfirehose.CfnDeliveryStream_OutputFormatConfigurationProperty{
@@ -124,7 +129,7 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 				SchemaConfiguration: &awskinesisfirehose.CfnDeliveryStream_SchemaConfigurationProperty{
 					CatalogId:    stack.Account(),
 					DatabaseName: jsii.String(cat.Name),
-					TableName:    jsii.String(TableName("raw", archive.Name)),
+					TableName:    jsii.String(TableName("raw", archived.Name)),
 					Region:       stack.Region(),
 					RoleArn:      role.RoleArn(),
 					VersionId:    jsii.String("LATEST"),
@@ -134,29 +139,7 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 	})
 	// Firehose checks its permissions when the stream is created.
 	fh.Node().AddDependency(policy, table)
-	return &Stream{Kinesis: ks, Firehose: fh, Role: role, Policy: policy, ArchivePrefix: archivePrefix, ErrorPrefix: errorPrefix}
-}
-
-// PartitionQuery is the jq program Firehose runs on each record to find its dt and hr partition:
-// the UTC date and hour of the contract's event time, an RFC 3339 string with any zone offset.
-// Records missing a required field of the contract fail it, so records of other datasets do not
-// become rows of nulls: Firehose writes them, unconverted, under the error prefix.
-func PartitionQuery(c *contract.Contract) string {
-	var required []string
-	for _, f := range c.Fields {
-		if !f.Nullable {
-			required = append(required, fmt.Sprintf(".%q", f.Name))
-		}
-	}
-	et := fmt.Sprintf(".%q", c.Fields[c.EventTime].Name)
-	return fmt.Sprintf(`if ([%s] | all(. != null)) then `+
-		`([%s | capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.[0-9]+)?(?<z>[Zz]|[+-][0-9]{2}:[0-9]{2})$")] | `+
-		`if length == 1 then .[0] else error("the event time is not an RFC 3339 timestamp") end) as $c | `+
-		`(($c.d + "T" + $c.t + "Z") | fromdateiso8601) - `+
-		`(if ($c.z | ascii_upcase) == "Z" then 0 else ((($c.z[1:3] | tonumber) * 60 + ($c.z[4:6] | tonumber)) * 60 * (if $c.z[0:1] == "-" then -1 else 1 end)) end) | `+
-		`{dt: strftime("%%Y-%%m-%%d"), hr: strftime("%%H")} `+
-		`else error("not a %s record: a required field is missing") end`,
-		strings.Join(required, ", "), et, c.Name)
+	return &Stream{Kinesis: ks, Firehose: fh, Role: role, Policy: policy, ArchivePrefix: archivePrefix, ErrorPrefix: errorPrefix}, nil
 }
 
 func allow(actions []string, resources ...*string) awsiam.PolicyStatement {

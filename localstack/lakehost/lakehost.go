@@ -26,6 +26,7 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/esm"
+	"github.com/sluicelake/sluice/localstack/firehose"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3events"
@@ -65,6 +66,12 @@ type Config struct {
 	ToolsDir string
 	// OpenLineageURL, when set, is where the lineage function also posts its events.
 	OpenLineageURL string
+	// ArchiveDataset is the dataset the local Firehose archives, as the stack's archiveDataset.
+	// Default user_events.
+	ArchiveDataset string
+	// ArchiveScale scales the stack's Firehose buffering hints (300 s, 128 MB) for the local
+	// archive. Default 0.01 (3 s, 1.28 MB); negative runs no archive.
+	ArchiveScale float64
 }
 
 // Lake is a running local lake.
@@ -84,6 +91,8 @@ type Lake struct {
 	// (an instance per zone). This is the curated zone's instance.
 	Lineage *runtimeapi.Function
 	Mapping *esm.Mapping
+	// Archive is the local Firehose: the stream's raw archive under archive/ in the raw bucket.
+	Archive *firehose.Stream
 	// Events announces objects created in the stand-in, as S3 notifications do.
 	Events *s3events.Tap
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
@@ -252,6 +261,12 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		}
 	}
 
+	if cfg.ArchiveScale >= 0 {
+		if l.Archive, err = startArchive(ctx, l, cfg); err != nil {
+			return nil, err
+		}
+	}
+
 	l.Mapping, err = esm.Start(ctx, l.KinesisClient, l.Ingest, esm.Config{
 		Stream: cfg.Stream, BatchSize: cfg.BatchSize, MaximumBatchingWindow: cfg.BatchWindow,
 		ReportBatchItemFailures: true, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10,
@@ -293,6 +308,11 @@ func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad flo
 func (l *Lake) WaitIdle(ctx context.Context) error {
 	if err := l.Mapping.WaitIdle(ctx); err != nil {
 		return err
+	}
+	if l.Archive != nil {
+		if err := l.Archive.WaitIdle(ctx); err != nil {
+			return err
+		}
 	}
 	return l.Events.WaitIdle(ctx)
 }

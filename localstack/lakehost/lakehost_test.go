@@ -219,6 +219,13 @@ func TestLakeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify(t, dir, p)
+	// The local Firehose read the stream too, on its own, and archived it under archive/.
+	if as := lake.Archive.Stats(); as.Records != int64(p.sent) || as.Delivered == 0 || as.Delivered+as.Failed != as.Records {
+		t.Errorf("archive %+v: want all %d records read, and every one archived or under the error prefix", as, p.sent)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, lakehost.Buckets[zone.Raw], "archive", "user_events", "dt=*", "hr=*", "sluice-archive-1-*.parquet")); len(matches) == 0 {
+		t.Error("no Parquet objects in the raw archive")
+	}
 
 	// Now S3 refuses cleansed writes for a while: the function reports the records it could not
 	// persist, the mapping redelivers from the first of them, and the lake ends up whole.

@@ -65,6 +65,9 @@ func run() int {
 	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
 		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
+	if lake.Archive != nil {
+		fmt.Printf("  firehose local delivery stream: the stream's raw archive, Parquet under s3://raw/archive/, failures under s3://raw/archive-errors/\n")
+	}
 	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage} {
 		if fn == nil {
 			fmt.Printf("  %-8s not built (make build builds every function): skipped\n", name)
@@ -113,6 +116,11 @@ func run() int {
 	fmt.Printf("\nevent source mapping: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
 		ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
 	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
+	if lake.Archive != nil {
+		as := lake.Archive.Stats()
+		fmt.Printf("raw archive (local Firehose): %d records read, %d archived as Parquet, %d under the error prefix, in %d objects\n",
+			as.Records, as.Delivered, as.Failed, as.Objects)
+	}
 
 	var cleansed, quarantined int64
 	for _, c := range counts {
