@@ -24,7 +24,7 @@ func PartitionQuery(c *contract.Contract) string {
 	}
 	et := fmt.Sprintf(".%q", c.Fields[c.EventTime].Name)
 	return fmt.Sprintf(`if ([%s] | all(. != null)) then `+
-		`([%s | capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.[0-9]+)?(?<z>[Zz]|[+-][0-9]{2}:[0-9]{2})$")] | `+
+		`([%s | capture("^(?<d>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?<t>[0-9]{2}:[0-9]{2}:[0-9]{2})(\\.[0-9]{1,9})?(?<z>[Zz]|[+-][0-9]{2}:[0-9]{2})$")] | `+
 		`if length == 1 then .[0] else error("the event time is not an RFC 3339 timestamp") end) as $c | `+
 		// fromdateiso8601 rolls a day or time that does not exist (2026-02-30) into the next
 		// month rather than failing: printing the instant back and comparing catches it.

@@ -30,7 +30,7 @@ func parseTimestamp(b []byte) (int64, *Reject) {
 		i++
 		start := i
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			if i-start < 9 {
+			if i-start < MaxFractionDigits {
 				nanos = nanos*10 + int(b[i]-'0')
 			}
 			i++
@@ -38,6 +38,11 @@ func parseTimestamp(b []byte) (int64, *Reject) {
 		n := i - start
 		if n == 0 {
 			return bad("empty fraction")
+		}
+		if n > MaxFractionDigits {
+			// Past nanoseconds no clock means anything, and the archive's deserializer (Joda)
+			// reads at most 9 digits: such a time would be valid here and fail there.
+			return bad("more than 9 fraction digits")
 		}
 		for ; n < 9; n++ {
 			nanos *= 10

@@ -142,3 +142,22 @@ func TestQueryOnEveryTimestampForm(t *testing.T) {
 		}
 	}
 }
+
+// A fraction past nanoseconds fails the query, as the contract (and Joda) refuse it.
+func TestQueryRefusesFractionsPastNanoseconds(t *testing.T) {
+	reg, err := events.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := partition.Compile(reg["user_events"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := partition.Decode([]byte(`{"event_id":"0b4e7a0e-5d2c-4c2a-9b1e-3f1f6f0c9a11","user_id":"u_42","event_type":"click","timestamp":"2026-11-23T14:05:09.1234567891Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := prog.Keys(context.Background(), v); err == nil {
+		t.Errorf("partitioned as %v", keys)
+	}
+}
