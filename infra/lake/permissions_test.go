@@ -272,7 +272,7 @@ func TestServicePrincipalsAreScopedToTheirSource(t *testing.T) {
 	for _, fn := range []string{"Validate", "Promote", "Lineage"} {
 		found := false
 		for _, stm := range s.policyStatements("AWS::SQS::QueuePolicy", "PolicyDocument")[fn+"QueuePolicy"] {
-			if servicePrincipal(stm) == "events.amazonaws.com" && slices.Contains(strs(stm["Action"]), "sqs:SendMessage") {
+			if stm["Effect"] == "Allow" && servicePrincipal(stm) == "events.amazonaws.com" && slices.Contains(strs(stm["Action"]), "sqs:SendMessage") {
 				found = true
 				if !strings.Contains(toJSON(stm["Condition"]), `"aws:SourceAccount":{"Ref":"AWS::AccountId"}`) {
 					t.Errorf("%sQueue: EventBridge may send with condition %s, want aws:SourceAccount = this account", fn, toJSON(stm["Condition"]))
@@ -281,6 +281,20 @@ func TestServicePrincipalsAreScopedToTheirSource(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%sQueue: EventBridge may not send to it", fn)
+		}
+		// ... and for its own rule only (the grant cannot name the rule: see triggers.go).
+		denied := false
+		for _, stm := range s.policyStatements("AWS::SQS::QueuePolicy", "PolicyDocument")[fn+"QueuePolicy"] {
+			cond, _ := stm["Condition"].(map[string]interface{})
+			ids := map[string]bool{}
+			refs(cond["ArnNotEquals"], ids, nil)
+			if stm["Effect"] == "Deny" && servicePrincipal(stm) == "events.amazonaws.com" && ids[fn+"Rule"] &&
+				slices.Contains(strs(stm["Action"]), "sqs:SendMessage") && len(cond) == 1 {
+				denied = true
+			}
+		}
+		if !denied {
+			t.Errorf("%sQueue: EventBridge is not denied sending for rules other than %sRule", fn, fn)
 		}
 	}
 }

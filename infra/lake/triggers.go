@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -40,8 +41,9 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 	// queue's statement cannot name the rule (the key would then refer to the rule, which refers
 	// to the queue, which refers to the key: a cycle), so cdk.json's
 	// @aws-cdk/aws-events:eventsTargetQueueSameAccount scopes both to this account
-	// (aws:SourceAccount); without it, a rule in any account could send into the queue. The
-	// dead-letter queues' statements name their rule (aws:SourceArn).
+	// (aws:SourceAccount); without it, a rule in any account could send into the queue. A deny
+	// in each work queue's policy narrows that to the queue's own rule, and the dead-letter
+	// queues' statements name their rule (aws:SourceArn).
 	queue := func(id string, timeout awscdk.Duration, dlq awssqs.IQueue, receives int) awssqs.Queue {
 		p := &awssqs.QueueProps{
 			Encryption:          awssqs.QueueEncryption_KMS,
@@ -112,7 +114,7 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 		// AWS's advice: a visibility timeout of six times the function timeout, so a throttled
 		// retry does not hand the same message to a second invocation.
 		q := queue(id+"Queue", awscdk.Duration_Seconds(jsii.Number(6*Specs[t.fn].TimeoutSeconds)), dlq, ReceivesBeforeDLQ(t.maxConcurrency))
-		awsevents.NewRule(stack, jsii.String(id+"Rule"), &awsevents.RuleProps{
+		rule := awsevents.NewRule(stack, jsii.String(id+"Rule"), &awsevents.RuleProps{
 			Description:  jsii.String("sluice: object-created events for the " + t.fn + " function"),
 			EventPattern: t.pattern,
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(q, &awseventstargets.SqsQueueProps{
@@ -122,6 +124,16 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 				MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
 			})},
 		})
+		// The target's grant can only say "this account" (above); the queue's own policy can name
+		// the rule without a cycle: EventBridge sends into the queue for this rule only.
+		q.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyItsRuleSends"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sqs:SendMessage"),
+			Resources:  &[]*string{q.QueueArn()},
+			Conditions: &map[string]interface{}{"ArnNotEquals": map[string]interface{}{"aws:SourceArn": rule.RuleArn()}},
+		}))
 		src := &awslambdaeventsources.SqsEventSourceProps{
 			BatchSize:               jsii.Number(t.batch),
 			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(1)),
