@@ -358,3 +358,51 @@ func line(t *testing.T, b cost.Bill, part, prefix string) cost.Line {
 	t.Fatalf("no %s line %q", part, prefix)
 	return cost.Line{}
 }
+
+// Promotion merges a partition's small files under their own keys: in a versioned bucket every
+// merge leaves the merged bytes behind as noncurrent versions. Two promotions an hour into a
+// partition merge it once, whole (P bytes); one promotion an hour merges nothing.
+func TestPromotionsLeaveNoncurrentVersions(t *testing.T) {
+	s := cost.Default()
+	s.Datasets, s.Shards, s.Archive = 1, 1, false
+	s.CleansedPerPromotion = 180 // a shard's 360 batches an hour, promoted two at a time
+	b, err := cost.Estimate(s, cost.USEast1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parquet := s.RecordsPerSecond * s.Days * 86400 * float64(s.RecordBytes) / s.ParquetRatio
+	want := cents(cost.USEast1.S3Storage(parquet / (1 << 30)))
+	if got := cents(line(t, b, "S3", "curated noncurrent").USD); got != want {
+		t.Errorf("two promotions an hour: noncurrent $%s, want $%s (a month of curated data, kept 30 days)", got, want)
+	}
+	s.CleansedPerPromotion = 360
+	b, _ = cost.Estimate(s, cost.USEast1)
+	if got := line(t, b, "S3", "curated noncurrent").USD; got != 0 {
+		t.Errorf("one promotion an hour: noncurrent $%.2f, want 0", got)
+	}
+}
+
+func TestAfterDestroyTheRetainedStreamKeepsBilling(t *testing.T) {
+	s := cost.Default()
+	b, err := cost.AfterDestroy(s, cost.USEast1, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cents(line(t, b, "Kinesis", "the retained on-demand stream").USD); got != "28.80" { // 720 h x $0.04
+		t.Errorf("retained stream $%s a month, want $28.80", got)
+	}
+	if got := cents(line(t, b, "KMS", "").USD + line(t, b, "Secrets Manager", "").USD); got != "1.40" {
+		t.Errorf("key and secret $%s, want $1.40", got)
+	}
+	one, _ := cost.AfterDestroy(s, cost.USEast1, 1)
+	if r := line(t, b, "S3", "").USD / line(t, one, "S3", "").USD; math.Abs(r-12) > 1e-9 {
+		t.Errorf("12 months of data cost %g times one month's", r)
+	}
+	s.StreamRetained = false
+	b, _ = cost.AfterDestroy(s, cost.USEast1, 1)
+	for _, l := range b.Lines {
+		if l.Part == "Kinesis" {
+			t.Errorf("a stream deleted with the stack still bills: %+v", l)
+		}
+	}
+}

@@ -25,6 +25,12 @@ type Scenario struct {
 	Shards            int     // shards of the stream; an on-demand stream starts with 4
 	Streams           int     // on-demand streams billed per hour
 	Archive           bool    // the Firehose archive reads the stream too
+	// ArchiveShare is the share of records of the archive dataset: Firehose converts those to
+	// Parquet, and writes the others, as the JSON they came as, under archive-errors/.
+	ArchiveShare float64
+	// StreamRetained: `make destroy` leaves the stream (the CDK's default for a Kinesis stream),
+	// and it bills its hours until deleted by hand.
+	StreamRetained bool
 
 	// How the functions batch and run (infra/lake Defaults and Specs).
 	IngestBatchSize       int
@@ -86,6 +92,8 @@ func Default() Scenario {
 		Shards:                4,
 		Streams:               1,
 		Archive:               true,
+		ArchiveShare:          0.5,
+		StreamRetained:        true,
 		IngestBatchSize:       10000,
 		IngestWindowSeconds:   10,
 		FirehoseBufferSeconds: 300,
@@ -159,8 +167,8 @@ func (s Scenario) Validate() error {
 		return errors.New("cost: Shards must be at least 1")
 	case s.IngestBatchSize < 1 || s.IngestWindowSeconds <= 0:
 		return errors.New("cost: IngestBatchSize and IngestWindowSeconds must be positive")
-	case s.BadShare < 0 || s.BadShare > 1:
-		return errors.New("cost: BadShare is a share, 0 to 1")
+	case s.BadShare < 0 || s.BadShare > 1 || s.ArchiveShare < 0 || s.ArchiveShare > 1:
+		return errors.New("cost: BadShare and ArchiveShare are shares, 0 to 1")
 	case s.ParquetRatio <= 0 || s.IngestMBPerCPUSecond <= 0 || s.PromoteMBPerCPUSecond <= 0:
 		return errors.New("cost: ParquetRatio and the MB per CPU-second rates must be positive")
 	case s.CleansedPerPromotion <= 0 || s.FirehoseBufferSeconds <= 0:
@@ -246,8 +254,13 @@ func (m *month) stream() {
 	ingestUSD, conversionUSD := p.FirehoseIngest(m.records, s.RecordBytes, true)
 	delivered := m.records * float64(s.RecordBytes) / gib
 	// An object per buffer interval while records flow, or per full buffer when that comes first;
-	// the records arrive in event-time order, so one hour partition is open at a time.
-	m.archiveObjs = max(m.secs/s.FirehoseBufferSeconds, delivered*1024/s.FirehoseBufferMB)
+	// the records arrive in event-time order, so one hour partition is open at a time, and the
+	// error prefix is a second destination when some records are of other datasets.
+	outputs := 1.0
+	if s.ArchiveShare < 1 {
+		outputs++
+	}
+	m.archiveObjs = outputs * max(m.secs/s.FirehoseBufferSeconds, delivered*1024/s.FirehoseBufferMB/outputs)
 	if m.records == 0 {
 		m.archiveObjs = 0
 	}
@@ -314,7 +327,7 @@ func (m *month) functions() {
 	files := float64(s.FilesPerPromotion)
 	m.invocations["promote"] = m.promotions
 	m.gbSeconds["promote"] = cpu(m.rewritten+m.parquetBytes, s.PromoteMBPerCPUSecond) + m.promotions*s.FixedMs["promote"]/1000*gb("promote")
-	m.puts += m.promotions * (files + 2) // files, manifest, lock
+	m.puts += m.promotions * (files + 4) // files, manifest, lock; LISTs of cleansed and curated
 	m.gets += m.promotions * (files + 2) // files, cleansed object, manifest
 	m.zoneEvents += m.promotions * files
 	bookkeeping := m.promotions * 2 // the manifest and the lock are curated objects too
@@ -353,20 +366,26 @@ var functionNames = []string{"ingest", "validate", "promote", "lineage", "query"
 
 func (m *month) storage() {
 	s, p := m.s, m.p
-	m.add("S3", "PUT requests (ingest, Firehose, promote, lineage, validate)", fmt.Sprintf("%s", num(m.puts)), m.puts/1000*p.S3PutPer1000)
-	m.add("S3", "GET requests (promote, lineage, validate)", fmt.Sprintf("%s", num(m.gets)), m.gets/1000*p.S3GetPer1000)
-	// A month of data is kept as Parquet three times: the raw archive, cleansed and curated.
-	kept := 0.0
-	if s.Archive {
-		kept += m.parquetBytes
-	}
-	kept += 2 * m.parquetBytes
+	m.add("S3", "PUT and LIST requests (ingest, Firehose, promote, lineage, validate)", num(m.puts), m.puts/1000*p.S3PutPer1000)
+	m.add("S3", "GET requests (promote, lineage, validate)", num(m.gets), m.gets/1000*p.S3GetPer1000)
+	kept := m.kept()
 	m.add("S3", "storage of each month of data kept (archive, cleansed, curated; Standard)", gbs(kept/gib)+"-month", p.S3Storage(kept/gib))
 	nc := NoncurrentGBMonths(m.rewritten, s.NoncurrentDays, s.Days)
 	m.add("S3", fmt.Sprintf("curated noncurrent versions, merged files kept %g days", s.NoncurrentDays), gbs(nc)+"-month", p.S3Storage(nc))
 	// Server access logs: a record of ~400 bytes per request, kept accessLogsExpireDays.
 	logs := (m.puts + m.gets) * 400 / gib * s.AccessLogsDays / s.Days
 	m.add("S3", fmt.Sprintf("server access logs, kept %g days", s.AccessLogsDays), gbs(logs)+"-month", p.S3Storage(logs))
+}
+
+// kept is the bytes a month of records leaves in the buckets: Parquet in cleansed and curated,
+// and in the raw archive, Parquet for the archive dataset and JSON for the rest.
+func (m *month) kept() float64 {
+	kept := 2 * m.parquetBytes
+	if m.s.Archive {
+		json := m.records * float64(m.s.RecordBytes)
+		kept += json*m.s.ArchiveShare/m.s.ParquetRatio + json*(1-m.s.ArchiveShare)
+	}
+	return kept
 }
 
 func (m *month) messaging() {
@@ -421,4 +440,30 @@ func (m *month) queries() {
 	m.add("API Gateway", "HTTP API requests (under 512 KB each)", num(api), api/1e6*p.HTTPAPIPerMillion)
 	glue := m.free(queries*3, p.Free.GlueRequests)
 	m.add("Glue", "Data Catalog requests (Athena's table lookups)", num(queries*3), glue/1e6*p.GluePerMillionRequests)
+}
+
+// AfterDestroy is what keeps billing each month once `make destroy` has run with monthsKept
+// months of data in the lake: the parts the stack retains on purpose (the data buckets, the
+// lake key, the PII secret) and the stream, which the CDK retains by default and which bills
+// its hours (on-demand) or shards (provisioned) while it exists, carrying no traffic.
+func AfterDestroy(s Scenario, p Prices, monthsKept float64) (Bill, error) {
+	if err := s.Validate(); err != nil {
+		return Bill{}, err
+	}
+	m := month{s: s, p: p, secs: s.Days * 86400, hours: s.Days * 24}
+	m.records = s.RecordsPerSecond * m.secs
+	m.parquetBytes = m.records * float64(s.RecordBytes) * (1 - s.BadShare) / s.ParquetRatio
+	if s.StreamRetained && s.StreamMode == "ON_DEMAND" {
+		streams, _, _ := p.KinesisOnDemand(float64(s.Streams), m.hours, 0, s.RecordBytes, 0)
+		m.add("Kinesis", "the retained on-demand stream's hours", fmt.Sprintf("%s h", num(float64(s.Streams)*m.hours)), streams)
+	}
+	if s.StreamRetained && s.StreamMode == "PROVISIONED" {
+		shards, _ := p.KinesisProvisioned(float64(s.Shards), m.hours, 0, s.RecordBytes)
+		m.add("Kinesis", "the retained stream's shard-hours", fmt.Sprintf("%s h", num(float64(s.Shards)*m.hours)), shards)
+	}
+	m.add("KMS", "the retained lake key", fmt.Sprint(s.Keys), float64(s.Keys)*p.KMSKeyMonth)
+	m.add("Secrets Manager", "the retained PII secret", fmt.Sprint(s.Secrets), float64(s.Secrets)*p.SecretMonth)
+	kept := m.kept() * monthsKept / gib
+	m.add("S3", fmt.Sprintf("the retained buckets, %g months of data (Standard)", monthsKept), gbs(kept)+"-month", p.S3Storage(kept))
+	return Bill{Scenario: s, Prices: p, Lines: m.lines}, nil
 }

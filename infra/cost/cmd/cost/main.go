@@ -28,10 +28,16 @@ func main() {
 	flag.Float64Var(&s.NoncurrentDays, "noncurrent-days", s.NoncurrentDays, "days old versions are kept (noncurrentVersionExpireDays)")
 	flag.Float64Var(&s.CleansedPerPromotion, "per-promotion", s.CleansedPerPromotion, "cleansed objects one promotion takes")
 	flag.BoolVar(&s.FreeTier, "free-tier", s.FreeTier, "subtract the account's monthly free tier")
+	flag.BoolVar(&s.StreamRetained, "stream-retained", s.StreamRetained, "make destroy leaves the stream (the CDK default)")
+	destroyed := flag.Float64("destroyed", 0, "print instead what bills after make destroy with this many months of data kept")
 	markdown := flag.Bool("md", false, "print a Markdown table")
 	flag.Parse()
 
-	bill, err := cost.Estimate(s, cost.USEast1)
+	estimate := cost.Estimate
+	if *destroyed > 0 {
+		estimate = func(s cost.Scenario, p cost.Prices) (cost.Bill, error) { return cost.AfterDestroy(s, p, *destroyed) }
+	}
+	bill, err := estimate(s, cost.USEast1)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
