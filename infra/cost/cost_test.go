@@ -380,6 +380,15 @@ func TestPromotionsLeaveNoncurrentVersions(t *testing.T) {
 	if got := line(t, b, "S3", "curated noncurrent").USD; got != 0 {
 		t.Errorf("one promotion an hour: noncurrent $%.2f, want 0", got)
 	}
+	// Four promotions an hour of P/4 each, with half the target size at P/2: the second merges
+	// P/2 and closes that file, the third starts a new one, the fourth merges P/2 again: P in all,
+	// where merging everything every time would be 2.25 P.
+	s.CleansedPerPromotion = 90
+	s.CompactTargetBytes = parquet / (s.Days * 24)
+	b, _ = cost.Estimate(s, cost.USEast1)
+	if got := cents(line(t, b, "S3", "curated noncurrent").USD); got != want {
+		t.Errorf("four promotions an hour, files closed at P/2: noncurrent $%s, want $%s", got, want)
+	}
 }
 
 func TestAfterDestroyTheRetainedStreamKeepsBilling(t *testing.T) {

@@ -310,17 +310,23 @@ func (m *month) functions() {
 	m.gets += drops
 	m.cleansed += drops
 
-	// promote: each promotion appends a file to its hour partition and merges the files under half
-	// the target size; merged bytes become noncurrent. n promotions into a partition of P bytes
-	// merge sum over k=2..n of min(k*P/n, target/2).
+	// promote: each promotion appends a file to its hour partition, then merges the partition's
+	// files under half the target size into one, under their own keys: the merged bytes become
+	// noncurrent versions. Promotions into a partition grow one small file until it passes half
+	// the target, and start the next.
 	m.promotions = m.cleansed / s.CleansedPerPromotion
 	partitionHours := float64(s.Datasets) * m.hours
 	if m.promotions > 0 {
 		n := max(math.Round(m.promotions/partitionHours), 1)
-		P := m.parquetBytes / partitionHours
-		var perPartition float64
-		for k := 2.0; k <= n; k++ {
-			perPartition += min(k*P/n, s.CompactTargetBytes/2)
+		step := m.parquetBytes / partitionHours / n
+		var small, perPartition float64
+		for k := 1.0; k <= n; k++ {
+			if small > 0 {
+				perPartition += small + step
+			}
+			if small += step; small >= s.CompactTargetBytes/2 {
+				small = 0
+			}
 		}
 		m.rewritten = perPartition * partitionHours
 	}
