@@ -415,3 +415,21 @@ func TestAfterDestroyTheRetainedStreamKeepsBilling(t *testing.T) {
 		}
 	}
 }
+
+// infra/README.md's cost table is the model's output for the default scenario: regenerate it
+// with `make cost COST_ARGS=-md` when this fails.
+func TestREADMEShowsTheDefaultScenario(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := cost.Estimate(cost.Default(), cost.USEast1)
+	var out strings.Builder
+	if err := b.WriteTable(&out, true); err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(out.String(), "\n\n")
+	if !strings.Contains(string(readme), table) {
+		t.Errorf("infra/README.md lacks the default scenario's table; paste this from `make cost COST_ARGS=-md`:\n%s", table)
+	}
+}

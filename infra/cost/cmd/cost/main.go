@@ -20,6 +20,7 @@ func main() {
 	flag.StringVar(&s.StreamMode, "mode", s.StreamMode, "stream mode: ON_DEMAND or PROVISIONED")
 	flag.IntVar(&s.Shards, "shards", s.Shards, "stream shards (an on-demand stream starts with 4)")
 	flag.BoolVar(&s.Archive, "archive", s.Archive, "include the Firehose archive")
+	flag.Float64Var(&s.IngestWindowSeconds, "window", s.IngestWindowSeconds, "ingest's batching window, seconds (ingestBatchWindowSeconds)")
 	flag.Float64Var(&s.Days, "days", s.Days, "days in the month")
 	flag.Float64Var(&s.QueriesPerDay, "queries", s.QueriesPerDay, "queries per day")
 	flag.Int64Var(&s.ScanBytesPerQuery, "scan", s.ScanBytesPerQuery, "bytes a query scans")
