@@ -10,8 +10,8 @@ import (
 	"math"
 )
 
-// Scenario is the traffic and the stack settings a month is estimated for. Defaults mirror
-// infra/lake's Defaults and Specs; keep them in step when those change.
+// Scenario is the traffic and the stack settings a month is estimated for. Default mirrors
+// infra/lake's Defaults and Specs (TestDefaultScenarioMatchesTheStack holds it to them).
 type Scenario struct {
 	Days float64 // the month
 

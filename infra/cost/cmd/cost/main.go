@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/sluicelake/sluice/infra/cost"
 )
@@ -14,11 +16,13 @@ import (
 func main() {
 	s := cost.Default()
 	flag.Float64Var(&s.RecordsPerSecond, "rate", s.RecordsPerSecond, "records per second into the stream, mean over the month")
+	perDay := flag.Float64("per-day", 0, "records per day (instead of -rate)")
 	flag.IntVar(&s.RecordBytes, "size", s.RecordBytes, "mean record size, bytes of JSON")
 	flag.IntVar(&s.Datasets, "datasets", s.Datasets, "datasets in the stream")
 	flag.Float64Var(&s.BadShare, "bad", s.BadShare, "share of records quarantined (0-1)")
 	flag.StringVar(&s.StreamMode, "mode", s.StreamMode, "stream mode: ON_DEMAND or PROVISIONED")
 	flag.IntVar(&s.Shards, "shards", s.Shards, "stream shards (an on-demand stream starts with 4)")
+	flag.IntVar(&s.Streams, "streams", s.Streams, "on-demand streams billed per hour")
 	flag.BoolVar(&s.Archive, "archive", s.Archive, "include the Firehose archive")
 	flag.Float64Var(&s.IngestWindowSeconds, "window", s.IngestWindowSeconds, "ingest's batching window, seconds (ingestBatchWindowSeconds)")
 	flag.Float64Var(&s.Days, "days", s.Days, "days in the month")
@@ -28,11 +32,27 @@ func main() {
 	flag.Float64Var(&s.FileDropBytes, "drop-size", s.FileDropBytes, "bytes per dropped file")
 	flag.Float64Var(&s.NoncurrentDays, "noncurrent-days", s.NoncurrentDays, "days old versions are kept (noncurrentVersionExpireDays)")
 	flag.Float64Var(&s.CleansedPerPromotion, "per-promotion", s.CleansedPerPromotion, "cleansed objects one promotion takes")
+	flag.IntVar(&s.FilesPerPromotion, "files-per-promotion", s.FilesPerPromotion, "curated objects a promotion reads and writes")
+	flag.Float64Var(&s.LogRetentionDays, "log-days", s.LogRetentionDays, "CloudWatch Logs retention, days (logRetentionDays)")
+	flag.Func("ms", "fixed milliseconds per invocation, beside the bytes converted: ingest=100,promote=200,...", func(v string) error {
+		for _, kv := range strings.Split(v, ",") {
+			fn, ms, ok := strings.Cut(kv, "=")
+			f, err := strconv.ParseFloat(ms, 64)
+			if _, known := s.FixedMs[fn]; !ok || err != nil || !known {
+				return fmt.Errorf("%q: want function=milliseconds, a function of ingest, validate, promote, lineage, query", kv)
+			}
+			s.FixedMs[fn] = f
+		}
+		return nil
+	})
 	flag.BoolVar(&s.FreeTier, "free-tier", s.FreeTier, "subtract the account's monthly free tier")
 	flag.BoolVar(&s.StreamRetained, "stream-retained", s.StreamRetained, "make destroy leaves the stream (the CDK default)")
 	destroyed := flag.Float64("destroyed", 0, "print instead what bills after make destroy with this many months of data kept")
 	markdown := flag.Bool("md", false, "print a Markdown table")
 	flag.Parse()
+	if *perDay > 0 {
+		s.RecordsPerSecond = *perDay / 86400
+	}
 
 	estimate := cost.Estimate
 	if *destroyed > 0 {
