@@ -403,9 +403,15 @@ func TestAfterDestroyTheRetainedStreamKeepsBilling(t *testing.T) {
 	if got := cents(line(t, b, "KMS", "").USD + line(t, b, "Secrets Manager", "").USD); got != "1.40" {
 		t.Errorf("key and secret $%s, want $1.40", got)
 	}
-	one, _ := cost.AfterDestroy(s, cost.USEast1, 1)
-	if r := line(t, b, "S3", "").USD / line(t, one, "S3", "").USD; math.Abs(r-12) > 1e-9 {
-		t.Errorf("12 months of data cost %g times one month's", r)
+	// A year of data: cleansed and curated Parquet in Standard all year; the raw archive (Parquet
+	// for the archive dataset, JSON for the other) a month in Standard, two in Standard-IA (after
+	// 30 days), nine in Glacier Instant Retrieval (after 90).
+	p := cost.USEast1
+	json := s.RecordsPerSecond * s.Days * 86400 * float64(s.RecordBytes) / (1 << 30)
+	parquet, raw := json/s.ParquetRatio, json*s.ArchiveShare/s.ParquetRatio+json*(1-s.ArchiveShare)
+	want := 12*2*parquet*p.S3StandardGBMonth + raw*(p.S3StandardGBMonth+2*p.S3IAGBMonth+9*p.S3GlacierIRGBMonth)
+	if got := line(t, b, "S3", "").USD; cents(got) != cents(want) {
+		t.Errorf("a year of data kept: $%.2f a month, want $%.2f", got, want)
 	}
 	s.StreamRetained = false
 	b, _ = cost.AfterDestroy(s, cost.USEast1, 1)

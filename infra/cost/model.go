@@ -54,6 +54,8 @@ type Scenario struct {
 	FilesPerPromotion    int     // curated objects a promotion reads and writes
 	CompactTargetBytes   float64 // promote's target file size
 	NoncurrentDays       float64 // noncurrentVersionExpireDays
+	RawIADays            float64 // rawInfrequentAccessDays: raw objects move to Standard-IA
+	RawGlacierDays       float64 // rawGlacierDays: and then to Glacier Instant Retrieval
 	LogRetentionDays     float64
 	AccessLogsDays       float64 // accessLogsExpireDays
 
@@ -108,6 +110,8 @@ func Default() Scenario {
 		FilesPerPromotion:     2,
 		CompactTargetBytes:    128 << 20,
 		NoncurrentDays:        30,
+		RawIADays:             30,
+		RawGlacierDays:        90,
 		LogRetentionDays:      30,
 		AccessLogsDays:        90,
 		QueriesPerDay:         100,
@@ -469,7 +473,23 @@ func AfterDestroy(s Scenario, p Prices, monthsKept float64) (Bill, error) {
 	}
 	m.add("KMS", "the retained lake key", fmt.Sprint(s.Keys), float64(s.Keys)*p.KMSKeyMonth)
 	m.add("Secrets Manager", "the retained PII secret", fmt.Sprint(s.Secrets), float64(s.Secrets)*p.SecretMonth)
-	kept := m.kept() * monthsKept / gib
-	m.add("S3", fmt.Sprintf("the retained buckets, %g months of data (Standard)", monthsKept), gbs(kept)+"-month", p.S3Storage(kept))
+	// Cleansed and curated stay in Standard; the raw archive moves down its tiers as it ages
+	// (each month of data taken at its middle day).
+	var gbMonths, usd float64
+	raw := m.kept() - 2*m.parquetBytes
+	for age := 0.0; age < monthsKept; age++ {
+		share := min(monthsKept-age, 1)
+		days := (age + share/2) * s.Days
+		rawPrice := p.S3StandardGBMonth
+		switch {
+		case days >= s.RawGlacierDays:
+			rawPrice = p.S3GlacierIRGBMonth
+		case days >= s.RawIADays:
+			rawPrice = p.S3IAGBMonth
+		}
+		gbMonths += share * m.kept() / gib
+		usd += share * (p.S3Storage(2*m.parquetBytes/gib) + raw/gib*rawPrice)
+	}
+	m.add("S3", fmt.Sprintf("the retained buckets, %g months of data (raw tiered by age)", monthsKept), gbs(gbMonths)+"-month", usd)
 	return Bill{Scenario: s, Prices: p, Lines: m.lines}, nil
 }

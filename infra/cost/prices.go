@@ -8,34 +8,48 @@ type Prices struct {
 	AsOf   string // the date the prices were read
 
 	// Kinesis Data Streams, https://aws.amazon.com/kinesis/data-streams/pricing/
-	KinesisStreamHour              float64 // on-demand: per stream and hour
-	KinesisIngestGB                float64 // on-demand: per GB written, each record rounded up to 1 KB
-	KinesisRetrievalGB             float64 // on-demand: per GB read, per consumer
-	KinesisShardHour               float64 // provisioned: per shard and hour
-	KinesisPUTUnitsPerMillion      float64 // provisioned: per million PUT payload units of 25 KB
-	FirehoseIngestGB               float64 // Amazon Data Firehose, https://aws.amazon.com/firehose/pricing/: Kinesis or Direct PUT source, first 500 TB, 5 KB increments per record
-	FirehoseConversionGB           float64 // JSON to Parquet, on the same 5 KB-rounded GB as ingestion
-	FirehosePartitionGB            float64 // dynamic partitioning, per GB delivered to S3
-	FirehosePer1000Objects         float64 // dynamic partitioning, per 1,000 S3 objects delivered
-	FirehoseJQHour                 float64 // dynamic partitioning, per JQ processing hour
-	LambdaGBSecond                 float64 // AWS Lambda, https://aws.amazon.com/lambda/pricing/: arm64, first 7.5 billion GB-s a month
-	LambdaRequestsPerMillion       float64 // per million invocations
-	S3StandardGBMonth              float64 // Amazon S3, https://aws.amazon.com/s3/pricing/: Standard, first 50 TB; noncurrent versions bill the same
-	S3IAGBMonth                    float64 // Standard-Infrequent Access
-	S3GlacierIRGBMonth             float64 // Glacier Instant Retrieval
-	S3PutPer1000                   float64 // PUT, COPY, POST, LIST
-	S3GetPer1000                   float64 // GET and all other requests
-	KMSKeyMonth                    float64 // AWS KMS, https://aws.amazon.com/kms/pricing/: per customer-managed key
-	KMSPer10000Requests            float64 // symmetric requests
-	AthenaPerTB                    float64 // Amazon Athena, https://aws.amazon.com/athena/pricing/: per TB scanned, rounded up to the MB,
-	AthenaMinQueryBytes            int64   // with a minimum per query
-	XRayPerMillionRecorded         float64 // AWS X-Ray, https://aws.amazon.com/xray/pricing/
-	XRayPerMillionRetrieved        float64 // traces retrieved or scanned
-	LogsIngestGB                   float64 // Amazon CloudWatch, https://aws.amazon.com/cloudwatch/pricing/: standard log ingestion
-	LogsStoreGBMonth               float64 // log storage (archived)
-	AlarmMetricMonth               float64 // per standard-resolution alarm metric (a metric-math alarm bills each metric)
-	DashboardMonth                 float64
-	CustomMetricMonth              float64 // first 10,000 custom metrics (what EMF log lines publish)
+	KinesisStreamHour         float64 // on-demand: per stream and hour
+	KinesisIngestGB           float64 // on-demand: per GB written, each record rounded up to 1 KB
+	KinesisRetrievalGB        float64 // on-demand: per GB read, per consumer
+	KinesisShardHour          float64 // provisioned: per shard and hour
+	KinesisPUTUnitsPerMillion float64 // provisioned: per million PUT payload units of 25 KB
+
+	// Amazon Data Firehose, https://aws.amazon.com/firehose/pricing/
+	FirehoseIngestGB       float64 // Kinesis or Direct PUT source, first 500 TB, 5 KB increments per record
+	FirehoseConversionGB   float64 // JSON to Parquet, on the same 5 KB-rounded GB as ingestion
+	FirehosePartitionGB    float64 // dynamic partitioning, per GB delivered to S3
+	FirehosePer1000Objects float64 // dynamic partitioning, per 1,000 S3 objects delivered
+	FirehoseJQHour         float64 // dynamic partitioning, per JQ processing hour
+
+	// AWS Lambda, https://aws.amazon.com/lambda/pricing/
+	LambdaGBSecond           float64 // arm64, first 7.5 billion GB-s a month
+	LambdaRequestsPerMillion float64
+
+	// Amazon S3, https://aws.amazon.com/s3/pricing/
+	S3StandardGBMonth  float64 // first 50 TB; noncurrent versions bill the same
+	S3IAGBMonth        float64 // Standard-Infrequent Access
+	S3GlacierIRGBMonth float64 // Glacier Instant Retrieval
+	S3PutPer1000       float64 // PUT, COPY, POST, LIST
+	S3GetPer1000       float64 // GET and all other requests
+
+	// AWS KMS, https://aws.amazon.com/kms/pricing/
+	KMSKeyMonth         float64 // per customer-managed key
+	KMSPer10000Requests float64 // symmetric requests
+
+	// Amazon Athena, https://aws.amazon.com/athena/pricing/
+	AthenaPerTB         float64 // per TB scanned, rounded up to the MB,
+	AthenaMinQueryBytes int64   // with a minimum per query
+
+	// AWS X-Ray, https://aws.amazon.com/xray/pricing/
+	XRayPerMillionRecorded float64
+
+	// Amazon CloudWatch, https://aws.amazon.com/cloudwatch/pricing/
+	LogsIngestGB      float64 // standard log class
+	LogsStoreGBMonth  float64 // log storage (archived)
+	AlarmMetricMonth  float64 // per standard-resolution alarm metric (a metric-math alarm bills each metric)
+	DashboardMonth    float64
+	CustomMetricMonth float64 // first 10,000 custom metrics (what EMF log lines publish)
+
 	SQSPerMillion                  float64 // Amazon SQS, https://aws.amazon.com/sqs/pricing/: standard, per million requests of up to 64 KB
 	HTTPAPIPerMillion              float64 // API Gateway, https://aws.amazon.com/api-gateway/pricing/: HTTP API, first 300 million, per 512 KB
 	SecretMonth                    float64 // AWS Secrets Manager, https://aws.amazon.com/secrets-manager/pricing/
@@ -49,7 +63,7 @@ type Prices struct {
 // more than the lake, so the default scenario leaves it out.
 type FreeTier struct {
 	LambdaGBSeconds, LambdaRequests float64
-	XRayRecorded, XRayRetrieved     float64
+	XRayRecorded                    float64
 	SQSRequests, KMSRequests        float64
 	GlueRequests                    float64
 	LogsGB                          float64
@@ -90,7 +104,6 @@ var USEast1 = Prices{
 	AthenaPerTB:               5.00,
 	AthenaMinQueryBytes:       10 * mib,
 	XRayPerMillionRecorded:    5.00,
-	XRayPerMillionRetrieved:   0.50,
 	LogsIngestGB:              0.50,
 	LogsStoreGBMonth:          0.03,
 	AlarmMetricMonth:          0.10,
@@ -106,8 +119,8 @@ var USEast1 = Prices{
 
 	Free: FreeTier{
 		LambdaGBSeconds: 400_000, LambdaRequests: 1_000_000,
-		XRayRecorded: 100_000, XRayRetrieved: 1_000_000,
-		SQSRequests: 1_000_000, KMSRequests: 20_000,
+		XRayRecorded: 100_000,
+		SQSRequests:  1_000_000, KMSRequests: 20_000,
 		GlueRequests: 1_000_000,
 		LogsGB:       5,
 		AlarmMetrics: 10, Dashboards: 3,

@@ -24,6 +24,8 @@ func TestDefaultScenarioMatchesTheStack(t *testing.T) {
 		"FirehoseBufferMB":         s.FirehoseBufferMB,
 		"LogRetentionDays":         s.LogRetentionDays,
 		"AccessLogsExpireDays":     s.AccessLogsDays,
+		"RawInfrequentAccessDays":  s.RawIADays,
+		"RawGlacierDays":           s.RawGlacierDays,
 	} {
 		if got, ok := settings[key]; !ok || got != want {
 			t.Errorf("lake.Defaults.%s is %v (found %v), cost.Default has %v", key, got, ok, want)
