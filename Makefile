@@ -76,7 +76,7 @@ fuzz:
 
 # A month's AWS bill per item for a traffic (infra/cost): RATE=records/s SIZE=bytes, COST_ARGS='-md -queries 500 ...'.
 cost:
-	go run ./infra/cost/cmd/cost $(if $(RATE),-rate $(RATE)) $(if $(SIZE),-size $(SIZE)) $(COST_ARGS)
+	@go run ./infra/cost/cmd/cost $(if $(RATE),-rate $(RATE)) $(if $(SIZE),-size $(SIZE)) $(COST_ARGS)
 
 include infra/infra.mk
 
