@@ -24,12 +24,12 @@ func (b Bill) WriteTable(w io.Writer, markdown bool) error {
 		return err
 	}
 	fmt.Fprintln(w, head)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "part\titem\tusage\tUSD/month\t\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "part\titem\tusage\t%10s\n", "USD/month")
 	for _, l := range b.Lines {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", l.Part, l.Item, l.Usage, money(l.USD))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%10s\n", l.Part, l.Item, l.Usage, money(l.USD))
 	}
-	fmt.Fprintf(tw, "total\t\t\t%s\t\n", money(b.Total()))
+	fmt.Fprintf(tw, "total\t\t\t%10s\n", money(b.Total()))
 	return tw.Flush()
 }
 
