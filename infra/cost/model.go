@@ -28,8 +28,9 @@ type Scenario struct {
 	// ArchiveShare is the share of records of the archive dataset: Firehose converts those to
 	// Parquet, and writes the others, as the JSON they came as, under archive-errors/.
 	ArchiveShare float64
-	// StreamRetained: `make destroy` leaves the stream (the CDK's default for a Kinesis stream),
-	// and it bills its hours until deleted by hand.
+	// StreamRetained: `make destroy` leaves the stream, which bills its hours until deleted by
+	// hand. The CDK's default for a Kinesis stream; infra/lake deletes it with the stack since
+	// main's f1b546c ("stream removed on destroy").
 	StreamRetained bool
 
 	// How the functions batch and run (infra/lake Defaults and Specs).
@@ -95,7 +96,7 @@ func Default() Scenario {
 		Streams:               1,
 		Archive:               true,
 		ArchiveShare:          0.5,
-		StreamRetained:        true,
+		StreamRetained:        false,
 		IngestBatchSize:       10000,
 		IngestWindowSeconds:   10,
 		FirehoseBufferSeconds: 300,
