@@ -14,7 +14,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz cost clean
 
 tools: $(TOOLS)/.installed
 
@@ -73,6 +73,10 @@ bench:
 
 fuzz:
 	go test -run XXX -fuzz FuzzAdd -fuzztime $(or $(FUZZTIME),60s) ./shared/record/
+
+# A month's AWS bill per item for a traffic (infra/cost): RATE=records/s SIZE=bytes, COST_ARGS='-md -queries 500 ...'.
+cost:
+	@go run ./infra/cost/cmd/cost $(if $(RATE),-rate $(RATE)) $(if $(SIZE),-size $(SIZE)) $(COST_ARGS)
 
 include infra/infra.mk
 
