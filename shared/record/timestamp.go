@@ -151,3 +151,13 @@ func daysIn(month, year int) int {
 	}
 	return 31
 }
+
+// ParseTimestamp reads text as a timestamp field does (see contract.TimestampForms): ms since
+// the epoch, or the Reject a record would get. naive is the field's WithoutZone: nil rejects a
+// timestamp without a zone (NoZone), which tells such text apart from what is no timestamp.
+func ParseTimestamp(text []byte, naive *time.Location) (int64, *Reject) {
+	return parseTimestamp(text, naive)
+}
+
+// ParseDate reads YYYY-MM-DD as a date field does: days since the epoch.
+func ParseDate(text []byte) (int64, bool) { return parseDate(text) }
