@@ -414,18 +414,31 @@ func (b *Batch) numericString(f *contract.Field, m *member, raw []byte) ([]byte,
 			return nil, r
 		}
 	}
-	s := scanner{d: raw}
-	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
-		return nil, reject(CoerceStringToNumber, f.Name, "%q is not a number", truncate(raw))
-	}
-	integral, r := s.number()
-	if r != nil || s.pos != len(raw) {
+	integral, ok := jsonNumber(raw)
+	if !ok {
 		return nil, reject(CoerceStringToNumber, f.Name, "%q is not a number", truncate(raw))
 	}
 	if !integral && (f.Kind == contract.Int || f.Kind == contract.Long) {
 		return nil, reject(NotInteger, f.Name, "%q is not a whole number", truncate(raw))
 	}
 	return raw, nil
+}
+
+// jsonNumber reports whether b is exactly one JSON number, and whether it is whole.
+func jsonNumber(b []byte) (integral, ok bool) {
+	if len(b) == 0 || b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return false, false
+	}
+	s := scanner{d: b}
+	integral, r := s.number()
+	return integral, r == nil && s.pos == len(b)
+}
+
+// IsJSONNumber reports whether text is exactly one JSON number ("42", "-1.5e3"; not " 42", "+1",
+// "042", "NaN"): what a string must hold for string_to_number.
+func IsJSONNumber(text []byte) bool {
+	_, ok := jsonNumber(text)
+	return ok
 }
 
 // decodeMap reads a JSON object of strings (already validated by the scanner) into pairs.

@@ -232,13 +232,7 @@ func (c *column) str(s string) {
 	}
 }
 
-func isJSONNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	var n json.Number
-	return s[0] != '+' && s[0] != ' ' && json.Unmarshal([]byte(s), &n) == nil && n.String() == s
-}
+func isJSONNumber(s string) bool { return record.IsJSONNumber([]byte(s)) }
 
 func (s *sample) readJSONLines(data []byte) error {
 	for i, line := range bytes.Split(data, []byte("\n")) {

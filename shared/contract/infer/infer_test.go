@@ -190,3 +190,40 @@ func TestInferExplainsWhatItCannotDo(t *testing.T) {
 }
 
 func filedropOptions() record.Options { return record.Options{} }
+
+// TestInferCoercionsAndLeftOutColumns: a producer that writes some numbers as strings, some
+// booleans as strings and some codes as numbers gets the coercions that take its records, and a
+// column sluice cannot type is left out (and ignored) rather than failing the draft.
+func TestInferCoercionsAndLeftOutColumns(t *testing.T) {
+	var sample bytes.Buffer
+	for i := range 20 {
+		qty, paid, code := fmt.Sprint(i), "false", fmt.Sprintf("%q", fmt.Sprintf("A%d", i))
+		if i%2 == 0 {
+			qty, paid, code = fmt.Sprintf("%q", fmt.Sprint(i)), `"true"`, fmt.Sprint(1000+i)
+		}
+		fmt.Fprintf(&sample, `{"id": "r%d", "at": "2026-11-23T10:%02d:00+01:00", "qty": %s, "paid": %s, "code": %s, "tags": ["a"], "Bad Name": 1}`+"\n", i, i, qty, paid, code)
+	}
+	avsc, err := infer.Bytes(sample.Bytes(), infer.JSONLines, "mixed.jsonl", infer.Options{Dataset: "mixed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := contract.Parse("mixed.avsc", avsc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]contract.Coercion{"qty": contract.StringToNumber, "paid": contract.StringToBoolean, "code": contract.NumberToString} {
+		if f, ok := c.Field(name); !ok || f.Coerce != want {
+			t.Errorf("%s: %+v, want coercion %v\n%s", name, f, want, avsc)
+		}
+	}
+	if f, _ := c.Field("qty"); f.Kind != contract.Long {
+		t.Errorf("qty is %v, want long", f.Kind)
+	}
+	if _, ok := c.Field("tags"); ok || c.RejectUnknown || !strings.Contains(c.Doc, `"tags"`) || !strings.Contains(c.Doc, `"Bad Name"`) {
+		t.Errorf("tags and Bad Name should be left out, named, and ignored: %s", c.Doc)
+	}
+	rep := validate(t, c, "mixed.jsonl", sample.Bytes())
+	if rep.Valid != 20 || rep.Quarantined != 0 {
+		t.Fatalf("%d valid %d quarantined %v\n%s", rep.Valid, rep.Quarantined, rep.Rules, avsc)
+	}
+}
