@@ -2,10 +2,12 @@ package record_test
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/record/recordtest"
@@ -204,5 +206,48 @@ func TestEveryListedTimestampFormIsAccepted(t *testing.T) {
 		if (rej == nil) == (form.Zone == contract.ZoneNone) {
 			t.Errorf("strict field, %s: %v", text, rej)
 		}
+	}
+}
+
+// BenchmarkReferenceRecord: the reference producer's record (naive time read in UTC, integer
+// phone coerced) beside the same record as sluice's own producer writes it (zone, string phone):
+// the zone and the coercion should cost nothing measurable.
+func BenchmarkReferenceRecord(b *testing.B) {
+	forms := map[string]string{
+		"naive+coerced": recordtest.Reference,
+		"zoned+string":  strings.Replace(strings.Replace(recordtest.Reference, `.618098"`, `.618098Z"`, 1), `910322509`, `"910322509"`, 1),
+		"naive-berlin":  strings.Replace(recordtest.Reference, `"uuid"`, `"_dataset": "orders_ref", "uuid"`, 1),
+	}
+	src, err := fs.ReadFile(events.Files, "customers.avsc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := events.Registry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	berlin := strings.Replace(strings.Replace(string(src), `"name": "customers"`, `"name": "orders_ref"`, 1), `"sluice.timestampWithoutZone": "UTC"`, `"sluice.timestampWithoutZone": "Europe/Berlin"`, 1)
+	c, err := contract.Parse("orders_ref.avsc", []byte(berlin))
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg["orders_ref"] = c
+	for _, name := range []string{"zoned+string", "naive+coerced", "naive-berlin"} {
+		data := []byte(forms[name])
+		b.Run(name, func(b *testing.B) {
+			const n = 1000
+			b.SetBytes(n * int64(len(data)))
+			now := func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
+			for b.Loop() {
+				batch := record.NewBatch(reg, record.Options{DefaultDataset: "customers", Now: now})
+				batch.Reserve(n)
+				for i := range n {
+					if _, rej := batch.Add(data, i); rej != nil {
+						b.Fatal(rej)
+					}
+				}
+				batch.Release()
+			}
+		})
 	}
 }
