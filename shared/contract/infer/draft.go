@@ -189,6 +189,7 @@ func (s *sample) field(c *column, opts Options) (draft, string) {
 		case c.uuids == c.present:
 			typ = map[string]any{"type": "string", "logicalType": "uuid"}
 			rules["pattern"] = uuidRE.String()
+			note("every value a lower-case uuid")
 		case c.emails == c.present:
 			rules["pattern"] = emailRE.String()
 			rules["maxLength"] = 254
@@ -199,7 +200,6 @@ func (s *sample) field(c *column, opts Options) (draft, string) {
 				rules["minLength"] = 1
 			}
 			rules["maxLength"] = roundUp(2 * c.maxLen)
-			note("lengths in the sample %d to %d: maxLength allows twice the longest", c.minLen, c.maxLen)
 		}
 		if syms := s.enum(c, opts); syms != nil {
 			if allAvroNames(syms) && d.Coerce == "" {
@@ -210,13 +210,16 @@ func (s *sample) field(c *column, opts Options) (draft, string) {
 				}
 				typ = map[string]any{"type": "enum", "name": ename, "symbols": syms}
 				rules = nil
-				note("enum: %d distinct values in %d rows; check the list is closed", len(syms), c.present)
+				note("%d distinct values in %d rows; check the list is closed", len(syms), c.present)
 			} else {
 				note("enum candidate (%d distinct values: %s) left a string: check", len(syms), strings.Join(syms, ", "))
 			}
 		}
 		if len(rules) > 0 {
 			d.Rules = rules
+			if _, ok := rules["minLength"]; ok {
+				note("lengths in the sample %d to %d: maxLength allows twice the longest", c.minLen, c.maxLen)
+			}
 		}
 	case contract.Long, contract.Double, contract.Int, contract.Float:
 		typ = map[contract.Kind]string{contract.Long: "long", contract.Double: "double", contract.Int: "int", contract.Float: "float"}[d.kind]
@@ -275,6 +278,10 @@ func allIntegral(c *column) bool {
 // enum returns a string column's distinct values, sorted, when they are few and repeat.
 func (s *sample) enum(c *column, opts Options) []string {
 	n := len(c.distinct)
+	// A few names repeating in a sample are still not a closed set, nor are emails or phones.
+	if personName.MatchString(c.name) || phoneName.MatchString(c.name) || strings.Contains(c.name, "email") {
+		return nil
+	}
 	if n == 0 || n > opts.MaxEnum || c.present < 2*n || c.uuids > 0 || c.emails > 0 {
 		return nil
 	}

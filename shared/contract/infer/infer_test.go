@@ -170,6 +170,11 @@ func TestInferReferenceProducer(t *testing.T) {
 	if f := field("status"); f.Kind != contract.Enum || len(f.Symbols) != 3 {
 		t.Errorf("status: %+v", f)
 	}
+	// Three first names repeat over 40 rows, as the producer picks from a short list: still
+	// names, not an enum.
+	if f := field("name"); f.Kind != contract.String || f.PII != contract.Mask {
+		t.Errorf("name: %+v", f)
+	}
 	if c.Fields[c.Key[0]].Name != "uuid" {
 		t.Errorf("key %v", c.Key)
 	}
