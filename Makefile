@@ -14,7 +14,7 @@ FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz cost clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz cost infer clean
 
 tools: $(TOOLS)/.installed
 
@@ -70,6 +70,12 @@ produce:
 # Throughput (MB/s of JSON input per core) beside its baselines, and peak heap of a 6 MB batch.
 bench:
 	go test -run XXX -bench 'BenchmarkIngest' -cpu 1 -benchtime 10x ./shared/ingest/
+
+# A new dataset's contract drafted from a sample file (.jsonl/.ndjson/.json lines, .csv, .parquet):
+# SAMPLE=path [DATASET=name]. Writes events/<dataset>.avsc, never over an existing contract; every
+# guess (type, enum, key, event time, rules, PII, zone) is named in its field's doc to check.
+infer:
+	go run ./events/infer $(if $(DATASET),-dataset $(DATASET)) $(SAMPLE)
 
 fuzz:
 	go test -run XXX -fuzz FuzzAdd -fuzztime $(or $(FUZZTIME),60s) ./shared/record/

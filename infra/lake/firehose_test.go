@@ -16,19 +16,19 @@ func TestFirehoseDeserializerIsGenerated(t *testing.T) {
 	fh := s.one(t, "AWS::KinesisFirehose::DeliveryStream", "ArchiveDeliveryStream")
 	d := prop(fh, "ExtendedS3DestinationConfiguration").(map[string]interface{})
 	conv := map[string]interface{}{"Properties": d["DataFormatConversionConfiguration"]}
-	want, err := archive.TimestampFormats()
+	ue := shipped(t)[0]
+	for _, c := range shipped(t) {
+		if c.Name == "user_events" {
+			ue = c
+		}
+	}
+	want, err := archive.TimestampFormats(&ue.Fields[ue.EventTime])
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantJSON := toJSON(map[string]interface{}{"HiveJsonSerDe": map[string]interface{}{"TimestampFormats": want}})
 	if got := toJSON(prop(conv, "InputFormatConfiguration", "Deserializer")); got != wantJSON {
 		t.Errorf("deserializer %s, want %s", got, wantJSON)
-	}
-	ue := shipped(t)[0]
-	for _, c := range shipped(t) {
-		if c.Name == "user_events" {
-			ue = c
-		}
 	}
 	if d["Prefix"] != archive.Prefix(ue.Name) || d["ErrorOutputPrefix"] != archive.ErrorOutputPrefix {
 		t.Errorf("prefixes %v and %v, want the archive's", d["Prefix"], d["ErrorOutputPrefix"])

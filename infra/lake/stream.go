@@ -27,7 +27,7 @@ type Stream struct {
 }
 
 func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, archived *contract.Contract) (*Stream, error) {
-	timestampFormats, err := archive.TimestampFormats()
+	timestampFormats, err := archive.TimestampFormats(&archived.Fields[archived.EventTime])
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/archive"
+	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/record"
 )
 
@@ -121,43 +123,65 @@ func jodaAny(t *testing.T, patterns []string, s string) (int64, bool) {
 	return 0, false
 }
 
-// The generated formats read every spelling the contract accepts as the instant the contract
-// reads, at several instants, offsets and fraction lengths.
-func TestTimestampFormatsReadEveryContractForm(t *testing.T) {
-	formats, err := archive.TimestampFormats()
+// eventTimes are the event-time fields of the shipped contracts: user_events refuses times
+// without a zone, customers reads them in UTC.
+func eventTimes(t *testing.T) map[string]*contract.Field {
+	reg, err := events.Registry()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(formats) == 0 {
-		t.Fatal("no formats generated")
+	out := map[string]*contract.Field{}
+	for name, c := range reg {
+		out[name] = &c.Fields[c.EventTime]
 	}
+	if out["user_events"].WithoutZone != nil || out["customers"].WithoutZone == nil {
+		t.Fatal("the shipped contracts no longer cover both kinds of event time: pick others for this test")
+	}
+	return out
+}
+
+// The generated formats read every spelling the contract accepts as the instant the contract
+// reads, at several instants, offsets and fraction lengths.
+func TestTimestampFormatsReadEveryContractForm(t *testing.T) {
 	instants := []time.Time{
 		time.Date(2026, 11, 23, 14, 5, 9, 123456789, time.UTC),
 		time.Date(2026, 11, 23, 23, 30, 0, 5_000_000, time.FixedZone("", -5*3600)),
 		time.Date(2024, 2, 29, 0, 15, 59, 999_999_999, time.FixedZone("", 9*3600)),
 		time.Date(2026, 3, 29, 1, 0, 0, 0, time.FixedZone("", 5*3600+45*60)),
 	}
-	for _, f := range record.TimestampForms() {
-		for _, at := range instants {
-			s := f.Format(at)
-			want, err := record.ParseTimestamp(s)
-			if err != nil {
-				t.Fatalf("%v: the contract rejects its own form %q: %v", f, s, err)
-			}
-			got, ok := jodaAny(t, formats, s)
-			if !ok {
-				t.Errorf("%v: %q: no generated format reads it (formats %q)", f, s, formats)
-			} else if got != want {
-				t.Errorf("%v: %q: read as %s, the contract reads %s", f, s, time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
+	for name, f := range eventTimes(t) {
+		formats, err := archive.TimestampFormats(f)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(formats) == 0 {
+			t.Fatalf("%s: no formats generated", name)
+		}
+		for _, form := range f.TimestampForms() {
+			for _, at := range instants {
+				if form.Zone == contract.ZoneNone {
+					at = at.In(f.WithoutZone)
+				}
+				s := form.Format(at)
+				want, rej := record.ParseTimestamp([]byte(s), f.WithoutZone)
+				if rej != nil {
+					t.Fatalf("%s: the contract rejects its own form %q: %v", name, s, rej)
+				}
+				got, ok := jodaAny(t, formats, s)
+				if !ok {
+					t.Errorf("%s: %q: no generated format reads it (formats %q)", name, s, formats)
+				} else if got != want {
+					t.Errorf("%s: %q: read as %s, the contract reads %s", name, s, time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
+				}
 			}
 		}
 	}
 }
 
-// The formats are no wider than the contract where it matters: a time without a zone is not
-// read (Hive would read it in UTC, the contract refuses to guess).
+// The formats are no wider than the contract where it matters: where the contract refuses a
+// time without a zone, no format reads one (Hive would read it in UTC).
 func TestTimestampFormatsRefuseTimesWithoutZone(t *testing.T) {
-	formats, err := archive.TimestampFormats()
+	formats, err := archive.TimestampFormats(eventTimes(t)["user_events"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +189,19 @@ func TestTimestampFormatsRefuseTimesWithoutZone(t *testing.T) {
 		if _, ok := jodaAny(t, formats, s); ok {
 			t.Errorf("%q is read by %q, but the contract rejects it", s, formats)
 		}
+	}
+}
+
+// A contract that reads times without a zone in a zone other than UTC cannot be archived by a
+// deserializer that reads them in UTC: generation fails and says what to do.
+func TestTimestampFormatsRefuseOtherZones(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &contract.Field{Name: "at", Kind: contract.Timestamp, WithoutZone: berlin}
+	if _, err := archive.TimestampFormats(f); err == nil || !strings.Contains(err.Error(), "UTC") {
+		t.Fatalf("err = %v, want one saying to use UTC", err)
 	}
 }
 

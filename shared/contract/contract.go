@@ -7,9 +7,13 @@
 //	record level: "sluice.eventTime" (the timestamp field partitions are cut on),
 //	              "sluice.key" (field names the curated zone deduplicates on),
 //	              "sluice.unknownFields" ("reject", the default, or "ignore"),
-//	              "sluice.maxFutureSkew" (how far ahead of now an event time may be, e.g. "1h").
+//	              "sluice.maxFutureSkew" (how far ahead of now an event time may be, e.g. "1h"),
+//	              "sluice.timestampWithoutZone" ("reject", the default, or the IANA zone that
+//	              timestamps written without a zone are read in, e.g. "UTC"; for every field).
 //	field level:  "sluice.rules" {"min", "max", "pattern", "minLength", "maxLength"},
-//	              "sluice.pii" ("keep", the default, "mask", "hash" or "drop").
+//	              "sluice.pii" ("keep", the default, "mask", "hash" or "drop"),
+//	              "sluice.timestampWithoutZone" (as on the record, for this field only),
+//	              "sluice.coerce" ("number_to_string", "string_to_number" or "string_to_boolean").
 //
 // Required means not nullable: a field whose type is not a union with null must be present.
 package contract
@@ -78,6 +82,11 @@ type Field struct {
 	Symbols  []string // Enum only
 	Rules    Rules
 	PII      PII
+	// Coerce is the one other JSON type the field takes, if any ("sluice.coerce").
+	Coerce Coercion
+	// WithoutZone is the zone a timestamp written without one is read in; nil rejects such
+	// timestamps. Timestamp fields only.
+	WithoutZone *time.Location
 	// Index is the field's position in Contract.Fields.
 	Index int
 }
@@ -97,6 +106,9 @@ type Contract struct {
 	RejectUnknown bool
 	// MaxFutureSkew bounds how far in the future an event time may be.
 	MaxFutureSkew time.Duration
+	// WithoutZone is the record-level "sluice.timestampWithoutZone": the default of every
+	// timestamp field's WithoutZone.
+	WithoutZone *time.Location
 	// Version identifies the contract's content: the first 12 hex digits of its SHA-256.
 	Version string
 	// Schema is the parsed Avro schema, for compatibility checks.
@@ -231,8 +243,13 @@ func Parse(file string, data []byte) (*Contract, error) {
 	if len(rec.Fields()) == 0 {
 		return nil, fail("", "a contract needs at least one field")
 	}
+	if v := rec.Prop(ZoneAttr); v != nil {
+		if c.WithoutZone, err = zoneFrom(v); err != nil {
+			return nil, fail("", "%v", err)
+		}
+	}
 	for i, af := range rec.Fields() {
-		f, err := parseField(af)
+		f, err := parseField(af, c.WithoutZone)
 		if err != nil {
 			return nil, fail(af.Name(), "%v", err)
 		}
@@ -300,7 +317,7 @@ func Parse(file string, data []byte) (*Contract, error) {
 	return c, nil
 }
 
-func parseField(af *avro.Field) (Field, error) {
+func parseField(af *avro.Field, withoutZone *time.Location) (Field, error) {
 	f := Field{Name: af.Name(), Doc: af.Doc(), PII: Keep}
 	if !namePattern.MatchString(f.Name) {
 		return f, errors.New("field names must be lower-case letters, digits and _ (they become Glue columns)")
@@ -374,6 +391,22 @@ func parseField(af *avro.Field) (Field, error) {
 	}
 	if err := parseRules(&f, af.Prop("sluice.rules")); err != nil {
 		return f, err
+	}
+	if err := coercionFor(&f, af.Prop("sluice.coerce")); err != nil {
+		return f, err
+	}
+	if f.Kind == Timestamp {
+		f.WithoutZone = withoutZone
+	}
+	if v := af.Prop(ZoneAttr); v != nil {
+		if f.Kind != Timestamp {
+			return f, fmt.Errorf("%q applies to timestamps, not %s", ZoneAttr, f.Kind)
+		}
+		loc, err := zoneFrom(v)
+		if err != nil {
+			return f, err
+		}
+		f.WithoutZone = loc
 	}
 	return f, nil
 }

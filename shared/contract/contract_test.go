@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicelake/sluice/shared/contract"
 )
@@ -35,7 +36,17 @@ func TestShippedContracts(t *testing.T) {
 	if email.PII != contract.Hash || email.Rules.Pattern == nil || !email.Rules.Pattern.MatchString("a@b.co") {
 		t.Errorf("email: %+v", email)
 	}
+	// The reference producer's shape: naive event times read in UTC, integer phones kept as digits.
+	if et := cust.Fields[cust.EventTime]; et.WithoutZone != time.UTC {
+		t.Errorf("customers.event_date: naive timestamps read in %v, want UTC", et.WithoutZone)
+	}
+	if phone, _ := cust.Field("phone"); phone.Kind != contract.String || phone.Coerce != contract.NumberToString {
+		t.Errorf("phone: %+v", phone)
+	}
 	ue := cs[1]
+	if et := ue.Fields[ue.EventTime]; et.WithoutZone != nil {
+		t.Errorf("user_events.timestamp should still reject naive timestamps")
+	}
 	amount, _ := ue.Field("amount")
 	if !amount.Nullable || amount.Kind != contract.Double || *amount.Rules.Max != 1e6 || amount.GlueType() != "double" {
 		t.Errorf("amount: %+v", amount)

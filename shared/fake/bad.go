@@ -106,8 +106,10 @@ func targets(c *contract.Contract, k Kind) (fields []int, ok bool) {
 			return plain, true
 		}
 		return pick(withLimits), true
-	case BadTimestamp, NoZone, FutureTime:
+	case BadTimestamp, FutureTime:
 		return []int{c.EventTime}, true
+	case NoZone: // only where the contract does not read naive timestamps in a zone
+		return pick(func(f *contract.Field) bool { return f.Index == c.EventTime && f.WithoutZone == nil }), true
 	case BadDate:
 		return pick(func(f *contract.Field) bool { return f.Kind == contract.Date }), true
 	}
@@ -125,17 +127,14 @@ func (g *Generator) planBad() error {
 	want := g.opts.BadKinds
 	if want == nil {
 		want = AllKinds
-	} else {
-		for _, k := range want {
-			if !g.applies(k) {
-				return fmt.Errorf("fake: bad kind %q does not apply to contract %s (these do: %v)", k, g.c.Name, Kinds(g.c))
-			}
-		}
 	}
 	for _, k := range want {
 		if g.applies(k) {
 			g.kinds = append(g.kinds, k)
 		}
+	}
+	if len(g.kinds) == 0 && len(want) > 0 {
+		return fmt.Errorf("fake: bad kinds %v do not apply to contract %s (these do: %v)", want, g.c.Name, Kinds(g.c))
 	}
 	g.f.ShuffleAnySlice(g.kinds)
 	return nil
@@ -256,6 +255,9 @@ func (g *Generator) valueOrKnown(i int) any {
 }
 
 func wrongType(f *contract.Field) []byte {
+	if f.Coerce != contract.NoCoercion {
+		return []byte("[1]") // a field with a coercion takes the usual wrong types
+	}
 	switch f.Kind {
 	case contract.String, contract.Enum:
 		return []byte("42")

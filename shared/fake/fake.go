@@ -45,7 +45,9 @@ type Options struct {
 	// records are spaced evenly, so n records hold exactly floor(n*BadShare) bad ones.
 	BadShare float64
 	// BadKinds limits the kinds of bad record made; nil means every kind that applies to the
-	// contract (see Kinds).
+	// contract (see Kinds). Listed kinds that do not apply are skipped (a contract change can
+	// make one valid, as reading naive timestamps in a zone did to timestamp_without_zone);
+	// New fails only when none applies.
 	BadKinds []Kind
 	// PartitionFrom picks the partition key: "" or "key" for the contract's key fields (spreads
 	// shards, keeps one entity's events in order), "random" for a random key per record, or the

@@ -378,9 +378,23 @@ func TestBadKindThatDoesNotApply(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out_of_range") {
 		t.Fatalf("want an error naming the kind, got %v", err)
 	}
+	// customers reads naive timestamps in UTC: a list naming timestamp_without_zone beside kinds
+	// that apply (as the local host's sample list does) makes only those.
+	mixed, err := fake.New(customers, fake.Options{BadShare: 0.5, BadKinds: []fake.Kind{fake.NoZone, fake.BadEnum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range mixed.Take(20) {
+		if r.Bad != "" && r.Bad != fake.BadEnum {
+			t.Fatalf("made a %s record; customers takes naive timestamps", r.Bad)
+		}
+	}
 	g, err := fake.New(customers, fake.Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := g.Bad(fake.NoZone); err == nil {
+		t.Fatal("Bad(timestamp_without_zone) on customers, which reads naive times in UTC: want an error")
 	}
 	if _, err := g.Bad(fake.NonFinite); err == nil {
 		t.Fatal("Bad(non_finite_number) on a contract without float fields: want an error")

@@ -277,6 +277,9 @@ func (b *Batch) convert(t *Table, f *contract.Field, m *member, data []byte, v *
 	switch f.Kind {
 	case contract.String, contract.Enum, contract.Timestamp, contract.Date:
 		if m.kind != '"' {
+			if m.kind == '0' && f.Coerce == contract.NumberToString {
+				return numberToString(f, raw, v)
+			}
 			return wrongType(f, m)
 		}
 		if m.escaped {
@@ -289,7 +292,7 @@ func (b *Batch) convert(t *Table, f *contract.Field, m *member, data []byte, v *
 		}
 		switch f.Kind {
 		case contract.Timestamp:
-			ms, r := parseTimestamp(raw)
+			ms, r := parseTimestamp(raw, f.WithoutZone)
 			if r != nil {
 				return r
 			}
@@ -321,9 +324,14 @@ func (b *Batch) convert(t *Table, f *contract.Field, m *member, data []byte, v *
 		}
 	case contract.Int, contract.Long:
 		if m.kind != '0' {
-			return wrongType(f, m)
-		}
-		if !m.integral {
+			if m.kind != '"' || f.Coerce != contract.StringToNumber {
+				return wrongType(f, m)
+			}
+			var r *Reject
+			if raw, r = b.numericString(f, m, raw); r != nil {
+				return r
+			}
+		} else if !m.integral {
 			return reject(NotInteger, f.Name, "%s is not a whole number", truncate(raw))
 		}
 		n, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(raw), len(raw)), 10, 64)
@@ -336,7 +344,13 @@ func (b *Batch) convert(t *Table, f *contract.Field, m *member, data []byte, v *
 		v.Int = n
 	case contract.Float, contract.Double:
 		if m.kind != '0' {
-			return wrongType(f, m)
+			if m.kind != '"' || f.Coerce != contract.StringToNumber {
+				return wrongType(f, m)
+			}
+			var r *Reject
+			if raw, r = b.numericString(f, m, raw); r != nil {
+				return r
+			}
 		}
 		x, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(raw), len(raw)), 64)
 		if err != nil || math.IsInf(x, 0) || f.Kind == contract.Float && math.Abs(x) > math.MaxFloat32 {
@@ -351,6 +365,17 @@ func (b *Batch) convert(t *Table, f *contract.Field, m *member, data []byte, v *
 		case 't':
 			v.Int = 1
 		case 'f':
+		case '"':
+			if f.Coerce != contract.StringToBoolean {
+				return wrongType(f, m)
+			}
+			switch string(raw) {
+			case "true":
+				v.Int = 1
+			case "false":
+			default:
+				return reject(CoerceStringToBoolean, f.Name, `%q is not "true" or "false"`, truncate(raw))
+			}
 		default:
 			return wrongType(f, m)
 		}
@@ -364,6 +389,56 @@ func (b *Batch) convert(t *Table, f *contract.Field, m *member, data []byte, v *
 	}
 	v.Set = true
 	return nil
+}
+
+// numberToString stores a JSON number as its text exactly as sent. An exponent is refused: "1e3"
+// is not how anyone writes a phone or an id, and reformatting it would invent digits.
+func numberToString(f *contract.Field, raw []byte, v *Value) *Reject {
+	if bytes.IndexAny(raw, "eE") >= 0 {
+		return reject(CoerceNumberToString, f.Name, "%s has an exponent: send the number written out, or as a string", truncate(raw))
+	}
+	if r := checkString(f, raw); r != nil {
+		return r
+	}
+	v.Str = raw
+	v.Set = true
+	return nil
+}
+
+// numericString returns the contents of a string that holds a JSON number (no spaces, no leading
+// +, no hex), to be read as if the number had been sent bare; an integer field also wants it whole.
+func (b *Batch) numericString(f *contract.Field, m *member, raw []byte) ([]byte, *Reject) {
+	if m.escaped {
+		var r *Reject
+		if raw, r = b.unescaped(raw); r != nil {
+			return nil, r
+		}
+	}
+	integral, ok := jsonNumber(raw)
+	if !ok {
+		return nil, reject(CoerceStringToNumber, f.Name, "%q is not a number", truncate(raw))
+	}
+	if !integral && (f.Kind == contract.Int || f.Kind == contract.Long) {
+		return nil, reject(NotInteger, f.Name, "%q is not a whole number", truncate(raw))
+	}
+	return raw, nil
+}
+
+// jsonNumber reports whether b is exactly one JSON number, and whether it is whole.
+func jsonNumber(b []byte) (integral, ok bool) {
+	if len(b) == 0 || b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return false, false
+	}
+	s := scanner{d: b}
+	integral, r := s.number()
+	return integral, r == nil && s.pos == len(b)
+}
+
+// IsJSONNumber reports whether text is exactly one JSON number ("42", "-1.5e3"; not " 42", "+1",
+// "042", "NaN"): what a string must hold for string_to_number.
+func IsJSONNumber(text []byte) bool {
+	_, ok := jsonNumber(text)
+	return ok
 }
 
 // decodeMap reads a JSON object of strings (already validated by the scanner) into pairs.

@@ -2,6 +2,7 @@ package record_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,12 @@ import (
 // record leaves nothing behind; an accepted one is valid JSON whose strings survived intact.
 func FuzzAdd(f *testing.F) {
 	f.Add([]byte(recordtest.Good))
+	// The reference producer's forms: naive timestamps read in UTC, a number coerced to a string.
+	f.Add([]byte(recordtest.Reference))
+	f.Add([]byte(strings.Replace(recordtest.Reference, `"2022-02-02T15:17:07.618098"`, `"2022-02-02 15:17:07.123456789"`, 1)))
+	f.Add([]byte(strings.Replace(recordtest.Reference, `910322509`, `-910.50`, 1)))
+	f.Add([]byte(strings.Replace(recordtest.Reference, `910322509`, `9.1e8`, 1)))
+	f.Add([]byte(strings.Replace(recordtest.Reference, `"2022-02-02T15:17:07.618098"`, `"2022-02-02T15:17:07.6180981234"`, 1)))
 	for _, c := range recordtest.BadRecords(4 << 10) {
 		if len(c.Data) < 4<<10 {
 			f.Add(c.Data)
@@ -25,7 +32,7 @@ func FuzzAdd(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b := record.NewBatch(reg, record.Options{MaxRecordBytes: 4 << 10, Now: func() time.Time { return now }})
+		b := record.NewBatch(reg, record.Options{DefaultDataset: "customers", MaxRecordBytes: 4 << 10, Now: func() time.Time { return now }})
 		ds, rej := b.Add(data, 1)
 		rows := 0
 		for _, tab := range b.Tables() {

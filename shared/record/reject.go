@@ -32,6 +32,10 @@ const (
 	NoZone          Code = "timestamp_without_zone"
 	FutureTime      Code = "timestamp_in_future"
 	BadDate         Code = "invalid_date"
+	// A field's declared coercion ("sluice.coerce") could not apply.
+	CoerceNumberToString  Code = "coercion_failed_number_to_string"  // a number with an exponent
+	CoerceStringToNumber  Code = "coercion_failed_string_to_number"  // the string is not a JSON number
+	CoerceStringToBoolean Code = "coercion_failed_string_to_boolean" // neither "true" nor "false"
 )
 
 // Reject says why a record cannot enter the lake. It is an error.

@@ -1,11 +1,20 @@
 package record
 
-import "time"
+import (
+	"time"
 
-// parseTimestamp reads an RFC 3339 date-time that carries its zone ("Z" or ±hh:mm), with up to
-// nanosecond fractions, and returns ms since the epoch. It is strict on purpose: a time without a
-// zone means different instants to different readers, so it is rejected rather than guessed.
-func parseTimestamp(b []byte) (int64, *Reject) {
+	"github.com/sluicelake/sluice/shared/contract"
+)
+
+// parseTimestamp reads an RFC 3339 date-time, in one of the forms contract.TimestampForms lists,
+// with up to nanosecond fractions, and returns ms since the epoch, truncated (floor: .618999 is
+// .618, never .619), because the columns are timestamp-millis.
+//
+// A time without a zone means different instants to different readers, so it is rejected unless
+// the contract names the zone it is read in (naive); then a wall-clock time that the zone skips
+// (a DST gap) is rejected, and one it repeats (a DST overlap) is the earlier instant, as
+// Python's fold=0 and PostgreSQL read it.
+func parseTimestamp(b []byte, naive *time.Location) (int64, *Reject) {
 	bad := func(why string) (int64, *Reject) {
 		return 0, reject(BadTimestamp, "", "%q is not an RFC 3339 date-time (%s), e.g. 2026-11-23T10:15:04.123Z", truncate(b), why)
 	}
@@ -30,7 +39,7 @@ func parseTimestamp(b []byte) (int64, *Reject) {
 		i++
 		start := i
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			if i-start < MaxFractionDigits {
+			if i-start < contract.MaxFraction {
 				nanos = nanos*10 + int(b[i]-'0')
 			}
 			i++
@@ -39,7 +48,7 @@ func parseTimestamp(b []byte) (int64, *Reject) {
 		if n == 0 {
 			return bad("empty fraction")
 		}
-		if n > MaxFractionDigits {
+		if n > contract.MaxFraction {
 			// Past nanoseconds no clock means anything, and the archive's deserializer (Joda)
 			// reads at most 9 digits: such a time would be valid here and fail there.
 			return bad("more than 9 fraction digits")
@@ -51,7 +60,12 @@ func parseTimestamp(b []byte) (int64, *Reject) {
 	offset := 0
 	switch {
 	case i == len(b):
-		return 0, reject(NoZone, "", "%q has no zone: add Z or an offset such as +01:00", truncate(b))
+		if naive == nil {
+			return 0, reject(NoZone, "", "%q has no zone: add Z or an offset such as +01:00", truncate(b))
+		}
+		if naive != time.UTC {
+			return inZone(b, naive, year, month, day, hour, minute, sec, nanos)
+		}
 	case b[i] == 'Z' || b[i] == 'z':
 		i++
 	case b[i] == '+' || b[i] == '-':
@@ -76,6 +90,30 @@ func parseTimestamp(b []byte) (int64, *Reject) {
 	}
 	t := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
 	return t.UnixMilli() - int64(offset)*1000, nil
+}
+
+// inZone resolves a wall-clock time in loc: the earlier instant when loc repeats it, a reject
+// when loc skips it. time.Date alone would pick either without saying which.
+func inZone(b []byte, loc *time.Location, year, month, day, hour, minute, sec, nanos int) (int64, *Reject) {
+	wall := time.Date(year, time.Month(month), day, hour, minute, sec, nanos, time.UTC)
+	found := false
+	var best time.Time
+	// A zone's offset changes at most once within a day of any instant, so the offsets in force
+	// a day either side are the only candidates.
+	for _, probe := range [2]time.Duration{-24 * time.Hour, 24 * time.Hour} {
+		_, off := wall.Add(probe).In(loc).Zone()
+		t := wall.Add(-time.Duration(off) * time.Second)
+		if _, got := t.In(loc).Zone(); got != off {
+			continue
+		}
+		if !found || t.Before(best) {
+			best, found = t, true
+		}
+	}
+	if !found {
+		return 0, reject(BadTimestamp, "", "%q does not exist in %s (the clocks skip it: a daylight-saving gap); add an offset", truncate(b), loc)
+	}
+	return best.UnixMilli(), nil
 }
 
 // parseDate reads YYYY-MM-DD and returns days since the epoch.
@@ -115,3 +153,13 @@ func daysIn(month, year int) int {
 	}
 	return 31
 }
+
+// ParseTimestamp reads text as a timestamp field does (see contract.TimestampForms): ms since
+// the epoch, or the Reject a record would get. naive is the field's WithoutZone: nil rejects a
+// timestamp without a zone (NoZone), which tells such text apart from what is no timestamp.
+func ParseTimestamp(text []byte, naive *time.Location) (int64, *Reject) {
+	return parseTimestamp(text, naive)
+}
+
+// ParseDate reads YYYY-MM-DD as a date field does: days since the epoch.
+func ParseDate(text []byte) (int64, bool) { return parseDate(text) }

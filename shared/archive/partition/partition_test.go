@@ -10,6 +10,7 @@ import (
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/record/recordtest"
 )
 
 // expected is what the partition query must give, worked out without jq: a record that is one
@@ -29,8 +30,8 @@ func expected(c *contract.Contract, v any) (map[string]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	ms, err := record.ParseTimestamp(s)
-	if err != nil {
+	ms, rej := record.ParseTimestamp([]byte(s), c.Fields[c.EventTime].WithoutZone)
+	if rej != nil {
 		return nil, false
 	}
 	t := time.UnixMilli(ms).UTC()
@@ -126,7 +127,7 @@ func TestQueryOnEveryTimestampForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 23, 23, 30, 15, 987654321, time.FixedZone("", -5*3600))
-	for _, f := range record.TimestampForms() {
+	for _, f := range c.Fields[c.EventTime].TimestampForms() {
 		ts := f.Format(at)
 		v, err := partition.Decode([]byte(`{"event_id":"0b4e7a0e-5d2c-4c2a-9b1e-3f1f6f0c9a11","user_id":"u_42","event_type":"click","timestamp":"` + ts + `"}`))
 		if err != nil {
@@ -140,6 +141,38 @@ func TestQueryOnEveryTimestampForm(t *testing.T) {
 		if got["dt"] != "2026-11-24" || got["hr"] != "04" {
 			t.Errorf("%v: %q: got %v, want 2026-11-24 hour 04", f, ts, got)
 		}
+	}
+}
+
+// The reference producer's naive times land in the hour they name, read in UTC as the
+// customers contract reads them; user_events, which refuses such times, fails them.
+func TestQueryOnTimesWithoutZone(t *testing.T) {
+	reg, err := events.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := partition.Decode([]byte(recordtest.Reference))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := partition.Compile(reg["customers"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := prog.Keys(context.Background(), v)
+	if err != nil || got["dt"] != "2022-02-02" || got["hr"] != "15" {
+		t.Fatalf("customers: %v, %v; want 2022-02-02 hour 15", got, err)
+	}
+	strict, err := partition.Compile(reg["user_events"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = partition.Decode([]byte(`{"event_id":"0b4e7a0e-5d2c-4c2a-9b1e-3f1f6f0c9a11","user_id":"u_42","event_type":"click","timestamp":"2026-11-23T10:00:00"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := strict.Keys(context.Background(), v); err == nil {
+		t.Fatalf("user_events: a time without a zone was partitioned as %v", got)
 	}
 }
 

@@ -23,6 +23,11 @@ type Case struct {
 	Field string // the field the reason must name, "" for the record as a whole
 }
 
+// Reference is a customers record exactly as the reference producer (seed-producer.py) writes
+// it: no _dataset, event_date from Python's datetime.now().isoformat() (no zone, microseconds),
+// phone a JSON integer. The customers contract takes it.
+const Reference = `{"uuid": "c4885146-33f7-481d-8cc6-e894b6f33d7f", "event_date": "2022-02-02T15:17:07.618098", "status": "Inactive", "name": "Alicia", "last_name": "Olson", "email": "rwright@example.net", "phone": 910322509}`
+
 // Good is a valid user_events record; the corpus is made of variations of it.
 const Good = `{"_dataset":"user_events","event_id":"6f1c2b7e-3f0a-4c2e-9d1b-0a8e5c4d3b2a","user_id":"u_42","event_type":"purchase","timestamp":"2026-11-23T10:15:04.123Z","amount":19.99,"currency":"EUR","properties":{"campaign":"winter"}}`
 
@@ -78,6 +83,8 @@ func BadRecords(maxBytes int) []Case {
 		{"timestamp not a date-time", with(`2026-11-23T10:15:04.123Z`, `yesterday`), record.BadTimestamp, "timestamp"},
 		{"timestamp on a day that does not exist", with(`2026-11-23T10:15:04.123Z`, `2026-02-30T10:15:04Z`), record.BadTimestamp, "timestamp"},
 		{"timestamp far in the future", with(`2026-11-23T10:15:04.123Z`, `2099-01-01T00:00:00Z`), record.FutureTime, "timestamp"},
+		{"timestamp with ten fraction digits", with(`2026-11-23T10:15:04.123Z`, `2026-11-23T10:15:04.1234567891Z`), record.BadTimestamp, "timestamp"},
+		{"number with an exponent into a string", []byte(strings.Replace(strings.Replace(Reference, `910322509`, `9.1e8`, 1), `{`, `{"_dataset":"customers",`, 1)), record.CoerceNumberToString, "phone"},
 		{"empty object", []byte(`{}`), record.NoDataset, ""},
 		{"empty object of a dataset", []byte(`{"_dataset":"customers"}`), record.MissingField, "uuid"},
 	}
