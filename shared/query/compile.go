@@ -210,12 +210,17 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 		return nil, invalid("limit", "at most %d rows per query, got %d: narrow the query or page with order_by", maxL, limit)
 	}
 
-	table := TableName(z, ct.Name)
+	tables := []string{TableName(z, ct.Name)}
+	from := quote(tables[0])
+	if z == table.Zone {
+		// The lineage dataset is its objects and their compacted form, each row read once.
+		tables, from = table.Tables, table.From()
+	}
 	var sql strings.Builder
 	sql.WriteString("SELECT ")
 	sql.WriteString(strings.Join(sel, ", "))
 	sql.WriteString(" FROM ")
-	sql.WriteString(quote(table))
+	sql.WriteString(from)
 	if len(where) > 0 {
 		sql.WriteString(" WHERE ")
 		sql.WriteString(strings.Join(where, " AND "))
@@ -231,7 +236,7 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 	// An int cannot carry SQL; it is written as digits.
 	sql.WriteString(" LIMIT ")
 	sql.WriteString(strconv.Itoa(limit))
-	return &Query{Dataset: ct.Name, Zone: z, Tables: []string{table}, SQL: sql.String(), Params: b.params}, nil
+	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params}, nil
 }
 
 func (c *Compiler) defaultLimit() int {

@@ -332,12 +332,13 @@ func sideOf(dir direction) string {
 	return "input"
 }
 
-var lineageTable = query.TableName(table.Zone, table.Dataset)
+// lineageFrom reads the lineage objects and their compacted form, each row once.
+var lineageFrom = table.From()
 
 func (win window) probeQuery(dir direction, sel []selector) *query.Query {
 	var params []query.Param
-	sql := `SELECT 1 FROM "` + lineageTable + `" WHERE "input_name" <> '' AND ` + win.where(sel, sideOf(dir), &params) + ` LIMIT 1`
-	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: []string{lineageTable}, SQL: sql, Params: params}
+	sql := `SELECT 1 FROM ` + lineageFrom + ` WHERE "input_name" <> '' AND ` + win.where(sel, sideOf(dir), &params) + ` LIMIT 1`
+	return lineageQuery(sql, params)
 }
 
 // levels reads the rows of one level of a walk: from the engine, a query a level, or from

@@ -20,7 +20,7 @@ func timeOf(row []any, cols map[string]int, column string) time.Time {
 }
 
 func lineageQuery(sql string, params []query.Param) *query.Query {
-	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: []string{lineageTable}, SQL: sql, Params: params}
+	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: table.Tables, SQL: sql, Params: params}
 }
 
 // datasetWalker walks between datasets: the engine groups the lineage rows into edges between
@@ -55,10 +55,10 @@ func (w *datasetWalker) start() []selector {
 }
 
 // The stream's name is grouped on, an object's key is not: a dataset is many objects.
-const datasetEdgesSQL = `SELECT "output_zone", "output_dataset", "input_namespace", "input_zone", "input_dataset", ` +
+var datasetEdgesSQL = `SELECT "output_zone", "output_dataset", "input_namespace", "input_zone", "input_dataset", ` +
 	`CASE WHEN "input_namespace" LIKE 'kinesis://%' THEN "input_name" ELSE '' END AS "input_stream", "job_name", ` +
 	`sum(coalesce("input_rows", "output_rows")) AS "edge_rows", count(DISTINCT "run_id") AS "runs", max("event_time") AS "latest" ` +
-	`FROM "` + table.Dataset + `_` + table.Dataset + `" WHERE "input_name" <> '' AND %s GROUP BY 1, 2, 3, 4, 5, 6, 7`
+	`FROM ` + lineageFrom + ` WHERE "input_name" <> '' AND %s GROUP BY 1, 2, 3, 4, 5, 6, 7`
 
 // readAll reads every edge between datasets in the window, in one query: a few rows per pair
 // of datasets and job, so the whole walk, both ways and to any depth, runs on them in memory.
@@ -193,7 +193,7 @@ const objectColumns = `"event_time", "run_id", "job_name", "output_namespace", "
 func (w *objectWalker) level(dir direction, sel []selector) *query.Query {
 	var params []query.Param
 	// Upstream reads an object's root row too: it carries the row count of a file drop.
-	sql := `SELECT ` + objectColumns + ` FROM "` + lineageTable + `" WHERE ` + w.where(sel, sideOf(dir), &params) +
+	sql := `SELECT ` + objectColumns + ` FROM ` + lineageFrom + ` WHERE ` + w.where(sel, sideOf(dir), &params) +
 		` ORDER BY "event_time" DESC, "run_id", "output_name", "input_name"`
 	return lineageQuery(sql, params)
 }
