@@ -27,6 +27,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -49,9 +51,19 @@ type Options struct {
 	// Lookback is how many closed hours a run looks at, newest first. Default 48, so a run
 	// that failed is made good by the next, and late lineage is picked up for two days.
 	Lookback int
+	// MaxObjects bounds the lineage objects one generation takes in, so that a run fits in a
+	// Lambda invocation however far behind it is; the next run takes the rest. Default 5000.
+	MaxObjects int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// readers is how many lineage objects are read at once: each is a small GET, so a run is
+// bound by round trips, not bytes.
+const readers = 16
+
+// reserve is the time a run leaves itself before its context's deadline to write what it read.
+const reserve = 5 * time.Second
 
 func (o *Options) defaults() {
 	if o.Settle <= 0 {
@@ -62,6 +74,9 @@ func (o *Options) defaults() {
 	}
 	if o.Lookback <= 0 {
 		o.Lookback = 48
+	}
+	if o.MaxObjects <= 0 {
+		o.MaxObjects = 5000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -91,6 +106,8 @@ func (h *Hour) changed() bool {
 // Report is what a run did, the hours it changed only.
 type Report struct {
 	Hours []Hour `json:"hours"`
+	// Stopped is the hour a run near its deadline stopped before (zero: it looked at all).
+	Stopped time.Time `json:"stopped,omitzero"`
 }
 
 // Run compacts the closed hours within the lookback in the lineage bucket.
@@ -101,7 +118,13 @@ func Run(ctx context.Context, store objectstore.Store, opts Options) (*Report, e
 	rep := &Report{Hours: []Hour{}}
 	var errs []error
 	for i := range opts.Lookback {
-		h, err := compactHour(ctx, store, last.Add(-time.Duration(i)*time.Hour), now, opts.Grace)
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < 2*reserve {
+			// Out of time: the hours left are the oldest, and the next run starts with them
+			// still in its lookback.
+			rep.Stopped = last.Add(-time.Duration(i) * time.Hour)
+			break
+		}
+		h, err := compactHour(ctx, store, last.Add(-time.Duration(i)*time.Hour), now, opts)
 		if err != nil {
 			// One hour's failure is no reason to leave the others: the next run retries it.
 			errs = append(errs, err)
@@ -267,7 +290,7 @@ func generations(ctx context.Context, store objectstore.Store, hour time.Time) (
 
 // compactHour writes the hour's next generation if lineage objects arrived that the newest
 // does not hold, and deletes what a generation older than grace replaced.
-func compactHour(ctx context.Context, store objectstore.Store, hour, now time.Time, grace time.Duration) (*Hour, error) {
+func compactHour(ctx context.Context, store objectstore.Store, hour, now time.Time, opts Options) (*Hour, error) {
 	rep := &Hour{Hour: hour}
 	fail := func(doing string, err error) (*Hour, error) {
 		return nil, fmt.Errorf("compact %s: %s: %w", hour.Format("2006-01-02T15"), doing, err)
@@ -308,16 +331,17 @@ func compactHour(ctx context.Context, store objectstore.Store, hour, now time.Ti
 	}
 
 	if len(fresh) > 0 {
+		fresh = fresh[:min(len(fresh), opts.MaxObjects)]
+		read, err := readObjects(ctx, store, fresh)
+		if err != nil {
+			return fail("read lineage objects", err)
+		}
 		next := &Generation{Rows: slices.Clone(newest.Rows), Sources: slices.Clone(newest.Sources)}
-		for _, k := range fresh {
-			rows, err := readObject(ctx, store, k)
-			if errors.Is(err, objectstore.ErrNotFound) {
+		for i, k := range fresh {
+			if read[i] == nil {
 				continue // deleted since the listing: by a run that compacted it
 			}
-			if err != nil {
-				return fail("read "+k, err)
-			}
-			next.Rows = append(next.Rows, rows...)
+			next.Rows = append(next.Rows, read[i]...)
 			next.Sources = append(next.Sources, k)
 			rep.Objects++
 		}
@@ -352,7 +376,7 @@ func compactHour(ctx context.Context, store objectstore.Store, hour, now time.Ti
 
 	// What the newest generation replaced may go once no query can still be reading it. (A
 	// generation written by this run is not yet old enough: the next run deletes for it.)
-	if len(gens) > 0 && now.Sub(gens[len(gens)-1].info.LastModified) >= grace {
+	if len(gens) > 0 && now.Sub(gens[len(gens)-1].info.LastModified) >= opts.Grace {
 		present := map[string]bool{}
 		for _, k := range objects {
 			present[k] = true
@@ -405,12 +429,56 @@ func read(ctx context.Context, store objectstore.Store, key string) (*Generation
 	return Decode(data)
 }
 
-func readObject(ctx context.Context, store objectstore.Store, key string) ([]table.Row, error) {
-	data, err := get(ctx, store, key)
-	if err != nil {
-		return nil, err
+// readObjects reads lineage objects, readers at a time, stopping reserve before ctx's
+// deadline. A missing object reads as nil (another run deleted it); so does one not reached
+// in time, which the next run takes.
+func readObjects(ctx context.Context, store objectstore.Store, keys []string) ([][]table.Row, error) {
+	out := make([][]table.Row, len(keys))
+	rctx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithDeadline(ctx, d.Add(-reserve))
+		defer cancel()
 	}
-	return table.Decode(data)
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		next  atomic.Int64
+	)
+	for range min(readers, len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(keys) || rctx.Err() != nil {
+					return
+				}
+				data, err := get(rctx, store, keys[i])
+				if err == nil {
+					out[i], err = table.Decode(data)
+				}
+				switch {
+				case err == nil, errors.Is(err, objectstore.ErrNotFound):
+				case rctx.Err() != nil && ctx.Err() == nil:
+					return // the reserve reached: leave the rest to the next run
+				default:
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("%s: %w", keys[i], err)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return out, first
 }
 
 func get(ctx context.Context, store objectstore.Store, key string) ([]byte, error) {

@@ -278,3 +278,30 @@ func TestSchemaIsTheContract(t *testing.T) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", g.Rows, graphtest.Events()["promote-1"])
 	}
 }
+
+// A run takes at most MaxObjects objects into an hour's generation; the rows of the others stay
+// readable as JSON, and the next run takes them in.
+func TestMaxObjects(t *testing.T) {
+	l := newLake(t)
+	l.put(t, shift(graphtest.Events(), time.Now()))
+	want := l.rows(t)
+	objects := 0
+	for i := 1; i <= 3; i++ {
+		rep, err := compact.Run(t.Context(), l.store, compact.Options{Lookback: 8, MaxObjects: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range rep.Hours {
+			if h.Objects > 3 {
+				t.Errorf("run %d took %d objects into an hour, more than MaxObjects", i, h.Objects)
+			}
+			objects += h.Objects
+		}
+		if got := l.rows(t); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after run %d the lineage dataset reads\n\t%s\nwant\n\t%s", i, strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+		}
+	}
+	if objects != 7 {
+		t.Fatalf("three runs took %d objects in all, want the fixture's 7", objects)
+	}
+}
