@@ -20,6 +20,9 @@ import (
 // Functions names the lake's functions: each is built from functions/<name>/.
 var Functions = []string{"ingest", "validate", "promote", "lineage", "query"}
 
+// Scheduled names the functions a schedule runs, beside Functions: no trigger queue, no API.
+var Scheduled = []string{"lineagecompact"}
+
 // Props configure the stack.
 type Props struct {
 	awscdk.StackProps
@@ -80,6 +83,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	l.Stream = newStream(stack, s, l.Key, l.Storage, l.Catalog, archive)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)
+	newSchedules(stack, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)
 	addSuppressions(l)

@@ -12,7 +12,7 @@
 // than a query runs. An object that arrives late for a compacted hour stays readable as JSON
 // until a later run writes the next generation with it.
 //
-// Every run records what it did for each hour it changed under _compactions/ in the lineage
+// Every run records what it did for each hour it changed under compaction-runs/ in the lineage
 // bucket, beside the Report it returns.
 package compact
 
@@ -406,7 +406,7 @@ func compactHour(ctx context.Context, store objectstore.Store, hour, now time.Ti
 }
 
 // RecordPrefix holds a record of every change a run made, per hour, as JSON.
-const RecordPrefix = "_compactions/"
+const RecordPrefix = "compaction-runs/"
 
 func record(ctx context.Context, store objectstore.Store, rep *Hour, now time.Time) error {
 	body, err := json.Marshal(struct {

@@ -179,7 +179,7 @@ func TestCompaction(t *testing.T) {
 	if n := len(l.files(t, table.Dataset, table.Ext)); n != 7 {
 		t.Fatalf("%d lineage objects after the first run, want all 7 still there", n)
 	}
-	if recs := l.files(t, "_compactions", ".json"); len(recs) != 2 {
+	if recs := l.files(t, "compaction-runs", ".json"); len(recs) != 2 {
 		t.Fatalf("records of the run: %v, want one per hour changed", recs)
 	}
 	check("objects and generation 1 side by side", want)

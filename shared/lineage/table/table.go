@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -244,4 +245,15 @@ func From() string {
 // CompactedKey is the key, in the lineage bucket, of generation gen of the hour starting at hour.
 func CompactedKey(hour time.Time, gen int) string {
 	return zone.Key(Compacted, zone.PartitionOf(hour.UnixMilli()), fmt.Sprintf("gen-%06d%s", gen, CompactedExt))
+}
+
+// CompactedContract is the compacted table's contract: the lineage table's fields and the
+// generation, for the Glue table the stack defines over compacted/ (lineage_compacted).
+func CompactedContract() *contract.Contract {
+	c := *Contract()
+	c.Name = Compacted
+	c.Doc = "The lineage dataset compacted: each closed hour's lineage objects rewritten as Parquet generations by the compaction job. Read it through the lineage dataset (the query API), which takes each object's rows once from here or from its JSON object."
+	c.Fields = append(slices.Clone(c.Fields), contract.Field{Name: GenerationName, Kind: contract.Long, Index: len(c.Fields),
+		Doc: "The generation that holds the row: readers take each object's rows from the newest."})
+	return &c
 }
