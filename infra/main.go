@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -42,7 +43,7 @@ func run() error {
 	}
 	out := filepath.Join(root, ".build", "lambda-arm64")
 	code := map[string]awslambda.Code{}
-	for _, name := range lake.Functions {
+	for _, name := range append(slices.Clone(lake.Functions), lake.Scheduled...) {
 		start := time.Now()
 		r, err := bundle.Function(context.Background(), root, out, name)
 		if err != nil {

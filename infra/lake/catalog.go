@@ -53,6 +53,10 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	// library (its binary stays small).
 	lin := table.Contract()
 	c.Tables[TableName(string(table.Zone), lin.Name)] = newTable(stack, s, c, lin, string(table.Zone), st.Lineage, "", jsonTable)
+	// The same rows compacted to Parquet by the lineagecompact function; readers of the lineage
+	// dataset read both (table.From).
+	comp := table.CompactedContract()
+	c.Tables[TableName(string(table.Zone), comp.Name)] = newTable(stack, s, c, comp, string(table.Zone), st.Lineage, "", parquetTable)
 
 	c.WorkGroup = awsathena.NewCfnWorkGroup(stack, jsii.String("AthenaWorkGroup"), &awsathena.CfnWorkGroupProps{
 		Name:        jsii.String("sluice-" + s.Stage),

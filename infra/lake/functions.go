@@ -2,6 +2,7 @@ package lake
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,8 @@ var Specs = map[string]FunctionSpec{
 	"promote":  {MemoryMB: 1024, TimeoutSeconds: 300},
 	"lineage":  {MemoryMB: 128, TimeoutSeconds: 30},
 	"query":    {MemoryMB: 128, TimeoutSeconds: 29}, // API Gateway gives up at 29 s anyway
+	// Reads an hour's lineage objects 16 at a time and writes them as one Parquet file.
+	"lineagecompact": {MemoryMB: 512, TimeoutSeconds: 300},
 }
 
 // FunctionLogicalID is the construct id of a function ("IngestFunction"); its role is
@@ -146,6 +149,19 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				allow(encrypt, key),
 			},
 		},
+		"lineagecompact": {
+			doc: "hourly: rewrites each closed hour of lineage objects as one Parquet generation (shared/lineage/compact)",
+			env: map[string]*string{"SLUICE_LINEAGE_BUCKET": st.Lineage.BucketName()},
+			statements: []awsiam.PolicyStatement{
+				allow([]string{"s3:ListBucket"}, st.Lineage.BucketArn()),
+				allow([]string{"s3:GetObject"}, objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*")),
+				// Generations and the record of each run; objects and old generations are
+				// deleted once a newer generation holds their rows.
+				allow([]string{"s3:PutObject"}, objects(st.Lineage, "compacted/*"), objects(st.Lineage, "compaction-runs/*")),
+				allow([]string{"s3:DeleteObject"}, objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*")),
+				allow(encrypt, key),
+			},
+		},
 		"query": {
 			doc: "structured queries on Athena behind the HTTP API: start, poll, page",
 			env: map[string]*string{
@@ -165,7 +181,7 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				allow([]string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"},
 					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/*")),
 				// Athena reads table data with the caller's credentials.
-				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Lineage, "lineage/*")),
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*")),
 				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Lineage.BucketArn(), st.Results.BucketArn()),
 				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
 				allow(encrypt, key),
@@ -174,7 +190,7 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 	}
 
 	out := map[string]awslambda.Function{}
-	for _, name := range Functions {
+	for _, name := range append(slices.Clone(Functions), Scheduled...) {
 		f := fns[name]
 		spec := Specs[name]
 		id := capitalize(name)

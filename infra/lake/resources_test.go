@@ -258,8 +258,8 @@ func TestGlueTablesFollowContracts(t *testing.T) {
 	}
 	cs := shipped(t)
 	tables := s.resources("AWS::Glue::Table")
-	if len(tables) != 3*len(cs)+1 {
-		t.Errorf("%d tables, want 3 per contract (%d) and the lineage table", len(tables), 3*len(cs))
+	if len(tables) != 3*len(cs)+2 {
+		t.Errorf("%d tables, want 3 per contract (%d) and the lineage tables (objects, compacted)", len(tables), 3*len(cs))
 	}
 	byName := map[string]map[string]interface{}{}
 	for _, tb := range tables {
@@ -283,6 +283,13 @@ func TestGlueTablesFollowContracts(t *testing.T) {
 	} else {
 		checkTable(t, tb, lin.Name, string(table.Zone), "", columnsOf(lin))
 	}
+	// Its compacted form, Parquet beside it: the lineage columns and the generation.
+	comp := table.CompactedContract()
+	if tb, ok := byName[lake.TableName(string(table.Zone), comp.Name)]; !ok {
+		t.Errorf("no compacted lineage table; tables: %v", slices.Collect(maps.Keys(byName)))
+	} else {
+		checkTable(t, tb, comp.Name, string(table.Zone), "", append(columnsOf(lin), [2]string{table.GenerationName, "bigint"}))
+	}
 }
 
 // checkTable asserts a table's columns, format and partition projection.
@@ -300,7 +307,7 @@ func checkTable(t *testing.T, tb map[string]interface{}, dataset, zone, prefix s
 		t.Errorf("%s columns %v, want %v", name, got, cols)
 	}
 	serde := "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-	if zone == string(table.Zone) {
+	if zone == string(table.Zone) && dataset == table.Dataset {
 		serde = "org.openx.data.jsonserde.JsonSerDe"
 	}
 	if sd["SerdeInfo"].(map[string]interface{})["SerializationLibrary"] != serde {
@@ -361,8 +368,8 @@ func TestFunctions(t *testing.T) {
 		"query": {"SLUICE_ATHENA_WORKGROUP", "SLUICE_GLUE_DATABASE", "SLUICE_ATHENA_RESULT_REUSE_MINUTES", "SLUICE_RAW_SQL",
 			"SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET", "SLUICE_CURATED_BUCKET", "SLUICE_RESULTS_BUCKET"},
 	}
-	if n := len(s.resources("AWS::Lambda::Function")); n != len(lake.Functions) {
-		t.Errorf("%d functions, want %d", n, len(lake.Functions))
+	if n := len(s.resources("AWS::Lambda::Function")); n != len(lake.Functions)+len(lake.Scheduled) {
+		t.Errorf("%d functions, want %d", n, len(lake.Functions)+len(lake.Scheduled))
 	}
 	logGroups := s.resources("AWS::Logs::LogGroup")
 	for _, name := range lake.Functions {

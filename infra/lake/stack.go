@@ -21,6 +21,9 @@ import (
 // Functions names the lake's functions: each is built from functions/<name>/.
 var Functions = []string{"ingest", "validate", "promote", "lineage", "query"}
 
+// Scheduled names the functions a schedule runs, beside Functions: no trigger queue, no API.
+var Scheduled = []string{"lineagecompact"}
+
 // Props configure the stack.
 type Props struct {
 	awscdk.StackProps
@@ -88,6 +91,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	l.Producer = newProducerRole(stack, s, l)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)
+	newSchedules(stack, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)
 	addSuppressions(l)

@@ -267,3 +267,36 @@ func TestRawSQLConfined(t *testing.T) {
 		t.Errorf("raw SQL rows %v", got)
 	}
 }
+
+// With Latency set, a query is not done before that long after Start, as on Athena; without
+// it, a small query is done well before.
+func TestLatency(t *testing.T) {
+	dir := t.TempDir()
+	writeLake(t, dir, "curated", querytest.Generate(240, 1))
+	eng, err := duckengine.Open(duckengine.Options{LakeDir: dir, Latency: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	q := compile(t, compiler(t, eng), `{"dataset":"user_events","aggregates":[{"fn":"count"}]}`)
+	ctx := context.Background()
+	id, err := eng.Start(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half the latency in: a count of 240 rows is long finished in DuckDB, yet still running.
+	time.Sleep(500 * time.Millisecond)
+	if st, _ := eng.Status(ctx, id); st.State != query.Running {
+		t.Fatalf("state %s half-way through a 1 s latency, want RUNNING", st.State)
+	}
+	if err := eng.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := eng.Status(ctx, id)
+	if st.State != query.Succeeded || st.RunTime < time.Second {
+		t.Fatalf("status %+v: want SUCCEEDED after at least 1 s", st)
+	}
+	if eng.Started() != 1 {
+		t.Fatalf("Started() = %d, want 1", eng.Started())
+	}
+}

@@ -38,6 +38,8 @@ func run() int {
 	once := flag.Bool("once", false, "produce the sample, check the counts and exit")
 	logs := flag.String("logs", filepath.Join(".local", "functions.log"), "file for the functions' logs")
 	queryAddr := flag.String("query-addr", "127.0.0.1:8088", "where the local query API listens (127.0.0.1:0 for any free port)")
+	latency := flag.Duration("query-latency", envDuration("SLUICE_LOCAL_QUERY_LATENCY"),
+		"least time each local query takes, as Athena's 1-2 s (e.g. 1s; default $SLUICE_LOCAL_QUERY_LATENCY, else none)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -141,7 +143,7 @@ func run() int {
 		return 1
 	}
 	api, err := duckengine.Serve(duckengine.ServeOptions{
-		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets},
+		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
 		Contracts: reg, Addr: *queryAddr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local: query API:", err)
@@ -181,4 +183,19 @@ func lineageOf(datasets string) string {
 		return "user_events,customers"
 	}
 	return datasets
+}
+
+// envDuration reads a duration such as 1s from the environment; unset is zero, and a value
+// that is not a duration stops the host rather than running without the latency asked for.
+func envDuration(name string) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		fmt.Fprintf(os.Stderr, "local: %s=%q is not a duration such as 1s or 1500ms\n", name, v)
+		os.Exit(2)
+	}
+	return d
 }

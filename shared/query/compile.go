@@ -65,8 +65,8 @@ const (
 	defaultLimit = 1000
 	maxLimit     = 10000
 	maxInValues  = 1000
-	maxValueLen  = 4096
-	maxItems     = 64 // columns, conditions, groups, aggregates, orders
+	maxSQLLen    = 16384 // raw SQL text
+	maxItems     = 64    // columns, conditions, groups, aggregates, orders
 )
 
 // Queryable zones: quarantine holds rejects, not a dataset's table.
@@ -210,12 +210,17 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 		return nil, invalid("limit", "at most %d rows per query, got %d: narrow the query or page with order_by", maxL, limit)
 	}
 
-	table := TableName(z, ct.Name)
+	tables := []string{TableName(z, ct.Name)}
+	from := quote(tables[0])
+	if z == table.Zone {
+		// The lineage dataset is its objects and their compacted form, each row read once.
+		tables, from = table.Tables, table.From()
+	}
 	var sql strings.Builder
 	sql.WriteString("SELECT ")
 	sql.WriteString(strings.Join(sel, ", "))
 	sql.WriteString(" FROM ")
-	sql.WriteString(quote(table))
+	sql.WriteString(from)
 	if len(where) > 0 {
 		sql.WriteString(" WHERE ")
 		sql.WriteString(strings.Join(where, " AND "))
@@ -231,7 +236,7 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 	// An int cannot carry SQL; it is written as digits.
 	sql.WriteString(" LIMIT ")
 	sql.WriteString(strconv.Itoa(limit))
-	return &Query{Dataset: ct.Name, Zone: z, Tables: []string{table}, SQL: sql.String(), Params: b.params}, nil
+	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params}, nil
 }
 
 func (c *Compiler) defaultLimit() int {
@@ -511,11 +516,22 @@ func stringValue(field string, raw json.RawMessage) (string, error) {
 	if raw == nil || json.Unmarshal(raw, &s) != nil {
 		return "", invalid(field, "must be a JSON string")
 	}
-	if len(s) > maxValueLen {
-		return "", invalid(field, "at most %d bytes", maxValueLen)
+	if n := StringLiteralLen(s); n > MaxParamLen {
+		return "", invalid(field, "%d bytes is too long: a string value may be at most %d bytes once quoted as a SQL literal "+
+			"(Athena caps each execution parameter at %d characters; each ' counts twice, plus the two quotes)", len(s), MaxParamLen-2, MaxParamLen)
 	}
 	return s, nil
 }
+
+// MaxParamLen is Athena's cap on one execution parameter, in characters: the value as the SQL
+// literal it travels as. A longer one fails StartQueryExecution, so the compiler refuses it
+// first, as a request error.
+const MaxParamLen = 1024
+
+// StringLiteralLen is the length of s quoted as a SQL string literal ('…', quotes doubled),
+// the form a string parameter takes in ExecutionParameters. Bytes, not characters: never
+// shorter than what Athena counts.
+func StringLiteralLen(s string) int { return len(s) + 2 + strings.Count(s, "'") }
 
 // value checks one JSON operand against a column's type and converts it to a Param value.
 func value(field string, f *contract.Field, raw json.RawMessage) (any, error) {

@@ -198,3 +198,32 @@ func TestRawSQLWhenEnabled(t *testing.T) {
 		t.Error("sql with structured fields: no error")
 	}
 }
+
+// Athena refuses an execution parameter over 1024 characters: the compiler must refuse the
+// value first, as a request error (a 400), counting the literal's quotes as Athena receives it.
+func TestParameterCap(t *testing.T) {
+	c := compiler(t)
+	where := func(op, v string) string {
+		return `{"dataset":"user_events","where":[{"column":"page","op":"` + op + `","value":"` + v + `"}]}`
+	}
+	fits := "/" + strings.Repeat("a", query.MaxParamLen-3) // 1022 bytes: '…' is 1024
+	q, err := compileJSON(t, c, where("=", fits))
+	if err != nil {
+		t.Fatalf("a value whose literal is exactly %d characters: %v", query.MaxParamLen, err)
+	}
+	if got := query.StringLiteralLen(q.Params[0].Value.(string)); got != query.MaxParamLen {
+		t.Fatalf("literal length %d", got)
+	}
+	for name, body := range map[string]string{
+		"one byte over":        where("=", fits+"b"),
+		"quotes count twice":   where("=", "/"+strings.Repeat("'", 20)+strings.Repeat("a", query.MaxParamLen-30)),
+		"like pattern":         where("like", fits+"%"),
+		"user_events referrer": `{"dataset":"user_events","where":[{"column":"referrer","op":"in","values":["x","` + strings.Repeat("r", 2048) + `"]}]}`,
+	} {
+		_, err := compileJSON(t, c, body)
+		var qe *query.Error
+		if !errors.As(err, &qe) || !strings.Contains(err.Error(), "Athena caps each execution parameter at 1024") {
+			t.Errorf("%s: got %v, want a *query.Error naming Athena's cap", name, err)
+		}
+	}
+}

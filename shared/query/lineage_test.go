@@ -18,10 +18,10 @@ func TestLineageDataset(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
-		if q.Zone != table.Zone || q.Dataset != "lineage" || len(q.Tables) != 1 || q.Tables[0] != "lineage_lineage" {
+		if q.Zone != table.Zone || q.Dataset != "lineage" || strings.Join(q.Tables, ",") != "lineage_lineage,lineage_compacted" {
 			t.Fatalf("%s: zone %s dataset %s tables %v", body, q.Zone, q.Dataset, q.Tables)
 		}
-		if !strings.Contains(q.SQL, `"event_time", "event_type", "run_id"`) || !strings.Contains(q.SQL, `FROM "lineage_lineage"`) {
+		if !strings.Contains(q.SQL, `"event_time", "event_type", "run_id"`) || !strings.Contains(q.SQL, " FROM "+table.From()+" ") {
 			t.Fatalf("SQL %s", q.SQL)
 		}
 	}
@@ -29,7 +29,7 @@ func TestLineageDataset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `SELECT "output_name" FROM "lineage_lineage" WHERE "dt" >= ? AND "input_name" IN (?, ?) AND "event_type" = ? LIMIT 1000`; q.SQL != want {
+	if want := `SELECT "output_name" FROM ` + table.From() + ` WHERE "dt" >= ? AND "input_name" IN (?, ?) AND "event_type" = ? LIMIT 1000`; q.SQL != want {
 		t.Fatalf("SQL\n got %s\nwant %s", q.SQL, want)
 	}
 

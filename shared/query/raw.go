@@ -27,8 +27,8 @@ func (c *Compiler) compileRaw(r *Request) (*Query, error) {
 		r.GroupBy != nil || r.Aggregates != nil || r.OrderBy != nil || r.Limit != 0 {
 		return nil, invalid("sql", "give either sql alone or the structured fields, not both")
 	}
-	if len(r.SQL) > maxValueLen*4 {
-		return nil, invalid("sql", "at most %d bytes", maxValueLen*4)
+	if len(r.SQL) > maxSQLLen {
+		return nil, invalid("sql", "at most %d bytes", maxSQLLen)
 	}
 	toks, err := tokenize(r.SQL)
 	if err != nil {

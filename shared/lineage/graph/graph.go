@@ -2,14 +2,23 @@
 // object, read from the lineage table through the query Engine port, so that the same walk runs
 // on Athena in AWS and on the embedded engine locally.
 //
-// The walk is breadth first, one query per level and direction, every value a parameter. In
-// dataset mode the engine aggregates (edges between datasets, with summed rows and counted
-// runs), so the rows returned stay few however many objects the lake holds; in object mode the
-// rows of the objects at hand are read as they are.
+// Every walk is bounded three ways, because on Athena each query costs 1-2 s of queueing and
+// planning however little it reads, and the HTTP API answers within 29 s:
+//
+//   - Queries. In dataset mode one query reads the whole walk: the engine aggregates the
+//     window's lineage into edges between datasets (summed rows, counted runs), which stay few
+//     however many objects the lake holds, and the walk runs over them in memory, both
+//     directions, to any depth. In object mode the walk is breadth first, one query per level
+//     and direction (the two directions at once), every value a parameter.
+//   - Time. Since defaults to DefaultWindow before now, so a walk reads a month of dt
+//     partitions, not every partition the table's projection spans.
+//   - A budget. Past Request.Budget (default DefaultBudget) the walk stops and returns what it
+//     has, marked truncated with the reason "budget", rather than letting the API time out.
 package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -17,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicelake/sluice/shared/contract"
@@ -35,9 +45,27 @@ type Request struct {
 	Depth int
 	// Since, a date YYYY-MM-DD, limits the walk to lineage recorded on or after it: on Athena
 	// it prunes the lineage table's dt partitions, which bounds what a walk scans and costs.
-	// Empty means all of it.
+	// Empty means DefaultWindow before Now.
 	Since string
+	// Budget bounds the walk's time: past it, the graph found so far is returned, truncated.
+	// Zero means DefaultBudget.
+	Budget time.Duration
+	// Now is when the default window ends; zero means the time of the call.
+	Now time.Time
 }
+
+// DefaultWindow is how far back a walk reads when the request gives no since.
+const DefaultWindow = 30 * 24 * time.Hour
+
+// DefaultBudget leaves the HTTP API's 29 s room for the Lambda start and the response.
+const DefaultBudget = 20 * time.Second
+
+// Why a graph is truncated.
+const (
+	TruncatedDepth  = "depth"  // the lineage goes on beyond the depth asked for
+	TruncatedWidth  = "width"  // a level or a query had more nodes or rows than a walk reads
+	TruncatedBudget = "budget" // the time budget ran out before the walk ended
+)
 
 // Depth limits.
 const (
@@ -67,6 +95,13 @@ type Graph struct {
 	Edges     []Edge `json:"edges"`
 	Depth     int    `json:"depth"`
 	Truncated bool   `json:"truncated"`
+	// Reason says why the graph is truncated: TruncatedDepth, TruncatedWidth or
+	// TruncatedBudget (the most pressing of them when several apply).
+	Reason string `json:"truncated_reason,omitempty"`
+	// Since is the first day of lineage the walk read.
+	Since string `json:"since"`
+	// Queries is how many queries the walk ran.
+	Queries int `json:"queries"`
 }
 
 // Node is a dataset, a stream, an object or a stream range.
@@ -122,6 +157,15 @@ func (r *Request) check() error {
 		if _, err := time.Parse(time.DateOnly, r.Since); err != nil {
 			return bad("since", "%q is not a date YYYY-MM-DD", clip(r.Since))
 		}
+	} else {
+		now := r.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		r.Since = now.UTC().Add(-DefaultWindow).Format(time.DateOnly)
+	}
+	if r.Budget <= 0 {
+		r.Budget = DefaultBudget
 	}
 	if r.Dataset != "" {
 		z, ds, scoped := strings.Cut(r.Dataset, "/")
@@ -143,25 +187,41 @@ func (r *Request) check() error {
 		return bad("object", "%q is not a bucket name", clip(bucket))
 	case len(key) > 1024 || strings.ContainsFunc(key, func(c rune) bool { return c < ' ' || c == 0x7f }):
 		return bad("object", "the key must be at most 1024 bytes without control characters")
+	case query.StringLiteralLen(key) > query.MaxParamLen:
+		return bad("object", "the key is %d bytes as a SQL literal (each ' counts twice): Athena takes at most %d per parameter", query.StringLiteralLen(key), query.MaxParamLen)
 	}
 	return nil
 }
 
 // Build walks the lineage table up and down from the request's dataset or object. A bad request
-// is a *query.Error (a 400); a failed query is any other error.
+// is a *query.Error (a 400); a failed query is any other error. A walk that runs out of its
+// budget is no error: its graph is returned, truncated.
 func Build(ctx context.Context, engine query.Engine, q Request) (*Graph, error) {
 	if err := q.check(); err != nil {
 		return nil, err
 	}
-	var win window
-	if q.Since != "" {
-		win.since, _ = time.Parse(time.DateOnly, q.Since) // checked above
-	}
+	win := window{}
+	win.since, _ = time.Parse(time.DateOnly, q.Since) // checked above
+	budget, cancel := context.WithTimeout(ctx, q.Budget)
+	defer cancel()
+	src := &source{eng: engine}
 	var w walker
+	var lv levels
 	if q.Dataset != "" {
-		w = newDatasetWalker(q.Dataset, win)
+		dw := newDatasetWalker(q.Dataset, win)
+		w = dw
+		m, err := dw.readAll(budget, src)
+		if err != nil {
+			if !spent(ctx, budget, err) {
+				return nil, err
+			}
+			// Not even the one query finished: an empty graph, truncated.
+			return finish(&accumulator{nodes: map[string]*Node{}, edges: map[edgeKey]*edgeAcc{}}, w, q, src, [2]string{TruncatedBudget}), nil
+		}
+		lv = m
 	} else {
-		w = newObjectWalker(q.Object, win)
+		ow := newObjectWalker(q.Object, win)
+		w, lv = ow, &queried{src: src, w: ow}
 	}
 	acc := &accumulator{nodes: map[string]*Node{}, edges: map[edgeKey]*edgeAcc{}}
 	if q.Object != "" {
@@ -170,15 +230,18 @@ func Build(ctx context.Context, engine query.Engine, q Request) (*Graph, error) 
 		acc.node(Node{ID: s.id, Kind: KindObject, Name: s.conds[1].value})
 	}
 	var (
-		wg        sync.WaitGroup
-		errs      [2]error
-		truncated [2]bool
+		wg      sync.WaitGroup
+		errs    [2]error
+		reasons [2]string
 	)
 	for i, dir := range []direction{upstream, downstream} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			truncated[i], errs[i] = walk(ctx, engine, w, dir, q.Depth, acc)
+			reasons[i], errs[i] = walk(budget, lv, w, dir, q.Depth, acc)
+			if errs[i] != nil && spent(ctx, budget, errs[i]) {
+				reasons[i], errs[i] = TruncatedBudget, nil
+			}
 		}()
 	}
 	wg.Wait()
@@ -187,9 +250,24 @@ func Build(ctx context.Context, engine query.Engine, q Request) (*Graph, error) 
 			return nil, err
 		}
 	}
+	return finish(acc, w, q, src, reasons), nil
+}
+
+// spent reports whether err is the walk's budget running out (and not the caller giving up).
+func spent(ctx, budget context.Context, err error) bool {
+	return ctx.Err() == nil && budget.Err() != nil && errors.Is(err, context.DeadlineExceeded)
+}
+
+func finish(acc *accumulator, w walker, q Request, src *source, reasons [2]string) *Graph {
 	g := acc.graph()
-	g.Root, g.Depth, g.Truncated = w.root(), q.Depth, truncated[0] || truncated[1]
-	return g, nil
+	g.Root, g.Depth, g.Since, g.Queries = w.root(), q.Depth, q.Since, int(src.queries.Load())
+	for _, want := range []string{TruncatedBudget, TruncatedWidth, TruncatedDepth} {
+		if reasons[0] == want || reasons[1] == want {
+			g.Truncated, g.Reason = true, want
+			break
+		}
+	}
+	return g
 }
 
 type direction int
@@ -204,10 +282,6 @@ type walker interface {
 	root() string
 	// start is the first level's selector.
 	start() []selector
-	// level compiles one level's query over the nodes of sel.
-	level(dir direction, sel []selector) *query.Query
-	// probe asks whether any edge continues from sel (LIMIT 1).
-	probe(dir direction, sel []selector) *query.Query
 	// edges turns a level's rows into edges, adding nodes to acc; it returns the nodes that
 	// the next level starts from.
 	edges(dir direction, cols map[string]int, rows [][]any, acc *accumulator) []selector
@@ -230,6 +304,10 @@ type window struct{ since time.Time }
 // where is (a AND b) OR (c AND d) ... over the selectors, on the output or the input side,
 // within the window.
 func (win window) where(sel []selector, side string, params *[]query.Param) string {
+	if len(sel) == 0 {
+		*params = append(*params, query.Param{Kind: contract.Date, Value: win.since})
+		return `"dt" >= ?`
+	}
 	ors := make([]string, len(sel))
 	for i, s := range sel {
 		ands := make([]string, len(s.conds))
@@ -254,16 +332,44 @@ func sideOf(dir direction) string {
 	return "input"
 }
 
-var lineageTable = query.TableName(table.Zone, table.Dataset)
+// lineageFrom reads the lineage objects and their compacted form, each row once.
+var lineageFrom = table.From()
 
 func (win window) probeQuery(dir direction, sel []selector) *query.Query {
 	var params []query.Param
-	sql := `SELECT 1 FROM "` + lineageTable + `" WHERE "input_name" <> '' AND ` + win.where(sel, sideOf(dir), &params) + ` LIMIT 1`
-	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: []string{lineageTable}, SQL: sql, Params: params}
+	sql := `SELECT 1 FROM ` + lineageFrom + ` WHERE "input_name" <> '' AND ` + win.where(sel, sideOf(dir), &params) + ` LIMIT 1`
+	return lineageQuery(sql, params)
 }
 
-// walk runs the levels of one direction.
-func walk(ctx context.Context, eng query.Engine, w walker, dir direction, depth int, acc *accumulator) (truncated bool, err error) {
+// levels reads the rows of one level of a walk: from the engine, a query a level, or from
+// rows read once for the whole walk.
+type levels interface {
+	// level returns the rows whose side of dir matches one of sel; cut reports rows left out.
+	level(ctx context.Context, dir direction, sel []selector) (cols map[string]int, rows [][]any, cut bool, err error)
+	// beyond reports whether any edge continues from sel.
+	beyond(ctx context.Context, dir direction, sel []selector) (bool, error)
+}
+
+// queried is the object walk's levels: a query a level.
+type queried struct {
+	src *source
+	w   interface {
+		level(dir direction, sel []selector) *query.Query
+		probe(dir direction, sel []selector) *query.Query
+	}
+}
+
+func (q *queried) level(ctx context.Context, dir direction, sel []selector) (map[string]int, [][]any, bool, error) {
+	return q.src.run(ctx, q.w.level(dir, sel))
+}
+
+func (q *queried) beyond(ctx context.Context, dir direction, sel []selector) (bool, error) {
+	_, rows, _, err := q.src.run(ctx, q.w.probe(dir, sel))
+	return len(rows) > 0, err
+}
+
+// walk runs the levels of one direction. It returns why the graph is truncated, if it is.
+func walk(ctx context.Context, lv levels, w walker, dir direction, depth int, acc *accumulator) (truncated string, err error) {
 	seen := map[string]bool{}
 	frontier := w.start()
 	for _, s := range frontier {
@@ -271,13 +377,15 @@ func walk(ctx context.Context, eng query.Engine, w walker, dir direction, depth 
 	}
 	for level := 0; level < depth && len(frontier) > 0; level++ {
 		if len(frontier) > maxFrontier {
-			frontier, truncated = frontier[:maxFrontier], true
+			frontier, truncated = frontier[:maxFrontier], TruncatedWidth
 		}
-		cols, rows, cut, err := run(ctx, eng, w.level(dir, frontier))
+		cols, rows, cut, err := lv.level(ctx, dir, frontier)
 		if err != nil {
-			return false, fmt.Errorf("lineage: %s level %d: %w", [...]string{"upstream", "downstream"}[dir], level+1, err)
+			return "", fmt.Errorf("lineage: %s level %d: %w", [...]string{"upstream", "downstream"}[dir], level+1, err)
 		}
-		truncated = truncated || cut
+		if cut {
+			truncated = TruncatedWidth
+		}
 		var next []selector
 		for _, s := range w.edges(dir, cols, rows, acc) {
 			if !seen[s.id] {
@@ -288,19 +396,29 @@ func walk(ctx context.Context, eng query.Engine, w walker, dir direction, depth 
 		sort.Slice(next, func(i, j int) bool { return next[i].id < next[j].id })
 		frontier = next
 	}
-	if len(frontier) > 0 && !truncated {
+	if len(frontier) > 0 && truncated == "" {
 		// Depth reached with nodes left: say truncated only if the graph really goes on.
-		_, rows, _, err := run(ctx, eng, w.probe(dir, frontier[:min(len(frontier), maxFrontier)]))
+		more, err := lv.beyond(ctx, dir, frontier[:min(len(frontier), maxFrontier)])
 		if err != nil {
-			return false, fmt.Errorf("lineage: probe beyond depth %d: %w", depth, err)
+			return "", fmt.Errorf("lineage: probe beyond depth %d: %w", depth, err)
 		}
-		truncated = len(rows) > 0 || len(frontier) > maxFrontier
+		if more || len(frontier) > maxFrontier {
+			truncated = TruncatedDepth
+		}
 	}
 	return truncated, nil
 }
 
+// source runs the walk's queries on the engine and counts them.
+type source struct {
+	eng     query.Engine
+	queries atomic.Int32
+}
+
 // run starts a query, waits for it and reads its rows (up to maxRows: cut reports more).
-func run(ctx context.Context, eng query.Engine, q *query.Query) (cols map[string]int, rows [][]any, cut bool, err error) {
+func (src *source) run(ctx context.Context, q *query.Query) (cols map[string]int, rows [][]any, cut bool, err error) {
+	src.queries.Add(1)
+	eng := src.eng
 	id, err := eng.Start(ctx, q)
 	if err != nil {
 		return nil, nil, false, err
@@ -322,7 +440,9 @@ func run(ctx context.Context, eng query.Engine, q *query.Query) (cols map[string
 			return nil, nil, false, ctx.Err()
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, time.Second)
+		// Athena's queries take a second or more: poll quickly at first, then every 250 ms,
+		// so that a finished query is noticed soon without a flood of GetQueryExecution calls.
+		delay = min(delay*2, 250*time.Millisecond)
 	}
 	token := ""
 	for {

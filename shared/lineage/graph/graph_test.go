@@ -43,6 +43,9 @@ func engine(t testing.TB) *counting {
 
 func build(t *testing.T, eng query.Engine, r graph.Request) *graph.Graph {
 	t.Helper()
+	if r.Now.IsZero() {
+		r.Now = graphtest.At.AddDate(0, 0, 1) // the fixture's day within the default window, whenever the test runs
+	}
 	g, err := graph.Build(t.Context(), eng, r)
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +99,8 @@ func TestDatasetGraph(t *testing.T) {
 	if g.Root != "user_events" || g.Depth != graph.DefaultDepth || g.Truncated {
 		t.Errorf("root %q depth %d truncated %v", g.Root, g.Depth, g.Truncated)
 	}
-	if n := eng.starts.Load(); n != 2 {
-		t.Errorf("%d queries; want 2: one level each way reaches every zone of the dataset", n)
+	if n := eng.starts.Load(); n != 1 || g.Queries != 1 {
+		t.Errorf("%d queries (the graph says %d); want 1: one query reads the edges of the whole walk", n, g.Queries)
 	}
 }
 
@@ -130,8 +133,11 @@ func TestDatasetDepth(t *testing.T) {
 		if len(g.Edges) != tc.edges || g.Truncated != tc.truncated || g.Depth != tc.depth {
 			t.Errorf("depth %d: %d edges, truncated %v; want %d, %v\n%s", tc.depth, len(g.Edges), g.Truncated, tc.edges, tc.truncated, strings.Join(edges(g), "\n"))
 		}
-		if n := int(eng.starts.Load()); n > 2*tc.depth+2 {
-			t.Errorf("depth %d: %d queries, more than one per level and direction (and a probe)", tc.depth, n)
+		if n := int(eng.starts.Load()); n != 1 {
+			t.Errorf("depth %d: %d queries, want 1 whatever the depth", tc.depth, n)
+		}
+		if want := map[bool]string{true: graph.TruncatedDepth}[tc.truncated]; g.Reason != want {
+			t.Errorf("depth %d: reason %q, want %q", tc.depth, g.Reason, want)
 		}
 	}
 	g := build(t, eng, graph.Request{Dataset: "raw/user_events", Depth: 1})
@@ -186,7 +192,7 @@ func TestObjectGraph(t *testing.T) {
 	if string(a) != string(b) {
 		t.Errorf("two builds differ:\n%s\n%s", a, b)
 	}
-	if !strings.HasPrefix(string(a), `{"root":"s3://curated/`) || !strings.Contains(string(a), `"depth":3,"truncated":false}`) {
+	if !strings.HasPrefix(string(a), `{"root":"s3://curated/`) || !strings.Contains(string(a), `"depth":3,"truncated":false,"since":"2026-10-25","queries":4}`) {
 		t.Errorf("JSON %s", a)
 	}
 
@@ -221,6 +227,7 @@ func TestBadRequests(t *testing.T) {
 		{graph.Request{Object: "s3://raw/"}, "not an object URL"},
 		{graph.Request{Object: "s3://Bad_Bucket/x"}, "not a bucket name"},
 		{graph.Request{Object: "s3://raw/a\nb"}, "control characters"},
+		{graph.Request{Object: "s3://raw/" + strings.Repeat("k", 1023)}, "1025 bytes as a SQL literal (each ' counts twice): Athena takes at most 1024"},
 		{graph.Request{Dataset: "user_events", Since: "23/11/2026"}, `since: "23/11/2026" is not a date YYYY-MM-DD`},
 	} {
 		_, err := graph.Build(t.Context(), eng, tc.r)
@@ -254,5 +261,69 @@ func TestMermaidEscapes(t *testing.T) {
 `
 	if got := g.Mermaid(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Without since, a walk reads DefaultWindow back from now: lineage older than that is not read
+// (on Athena, its dt partitions are not scanned), and the graph says from when it read.
+func TestDefaultWindow(t *testing.T) {
+	eng := engine(t)
+	within := build(t, eng, graph.Request{Dataset: "user_events", Now: graphtest.At.Add(graph.DefaultWindow - time.Hour)})
+	if len(within.Edges) != 6 || within.Since != "2026-11-23" {
+		t.Errorf("now 30 days less an hour after the fixture: %d edges since %s, want 6 since 2026-11-23", len(within.Edges), within.Since)
+	}
+	past := build(t, eng, graph.Request{Dataset: "user_events", Now: graphtest.At.Add(graph.DefaultWindow + 24*time.Hour)})
+	if len(past.Edges) != 0 || past.Since != "2026-11-24" {
+		t.Errorf("now 31 days after the fixture: %d edges since %s, want none since 2026-11-24", len(past.Edges), past.Since)
+	}
+	old := build(t, eng, graph.Request{Dataset: "user_events", Since: "2026-01-01", Now: graphtest.At.AddDate(1, 0, 0)})
+	if len(old.Edges) != 6 {
+		t.Errorf("since given: %d edges, want 6 whatever now is", len(old.Edges))
+	}
+}
+
+// slow is the real engine with Athena's latency.
+func slow(t *testing.T, latency time.Duration) *counting {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := graphtest.WriteLake(dir, graphtest.Events()); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := duckengine.Open(duckengine.Options{LakeDir: dir, Latency: latency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return &counting{Engine: eng}
+}
+
+// A walk that outlives its budget returns what it found, truncated for that reason, rather
+// than an error the API would turn into a 504.
+func TestBudget(t *testing.T) {
+	eng := slow(t, time.Second)
+	curated := "s3://curated/" + graphtest.Curated
+	// Each direction's first level (1 s) finishes within 1.5 s; the second does not.
+	g := build(t, eng, graph.Request{Object: curated, Budget: 1500 * time.Millisecond})
+	if !g.Truncated || g.Reason != graph.TruncatedBudget || !strings.HasSuffix(g.Mermaid(), "%% truncated: the walk ran out of time; ask for a later since or a smaller depth\n") {
+		t.Errorf("truncated %v reason %q, want truncated for the budget\n%s", g.Truncated, g.Reason, g.Mermaid())
+	}
+	same(t, "edges of the first level", edges(g), []string{
+		"s3://cleansed/" + graphtest.CleansedDrop + " -promote-> " + curated + " 48",
+		"s3://cleansed/" + graphtest.CleansedStream + " -promote-> " + curated + " 95"})
+	if g.Queries != 3 {
+		t.Errorf("%d queries, want 3: two levels upstream (the second cut short), one downstream (nothing follows curated)", g.Queries)
+	}
+
+	// Not even the dataset walk's one query fits: an empty graph, truncated.
+	g = build(t, eng, graph.Request{Dataset: "user_events", Budget: 300 * time.Millisecond})
+	if !g.Truncated || g.Reason != graph.TruncatedBudget || len(g.Edges) != 0 || g.Queries != 1 {
+		t.Errorf("%+v: want an empty graph truncated for the budget after 1 query", g)
+	}
+
+	// The caller giving up is an error, not a truncated graph.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := graph.Build(ctx, eng, graph.Request{Dataset: "user_events", Now: graphtest.At}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("caller's deadline: %v, want context.DeadlineExceeded", err)
 	}
 }

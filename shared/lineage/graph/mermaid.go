@@ -45,7 +45,13 @@ func (g *Graph) Mermaid() string {
 		b.WriteString("  classDef root stroke-width:3px\n")
 		fmt.Fprintf(&b, "  class %s root\n", strings.Join(roots, ","))
 	}
-	if g.Truncated {
+	switch {
+	case !g.Truncated:
+	case g.Reason == TruncatedBudget:
+		b.WriteString("  %% truncated: the walk ran out of time; ask for a later since or a smaller depth\n")
+	case g.Reason == TruncatedWidth:
+		b.WriteString("  %% truncated: a level had more nodes or rows than a walk reads; ask for a later since or a zone/dataset\n")
+	default:
 		fmt.Fprintf(&b, "  %%%% truncated at depth %d: ask for a greater depth to see more\n", g.Depth)
 	}
 	return b.String()

@@ -1,6 +1,9 @@
 package graph
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +20,7 @@ func timeOf(row []any, cols map[string]int, column string) time.Time {
 }
 
 func lineageQuery(sql string, params []query.Param) *query.Query {
-	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: []string{lineageTable}, SQL: sql, Params: params}
+	return &query.Query{Dataset: table.Dataset, Zone: table.Zone, Tables: table.Tables, SQL: sql, Params: params}
 }
 
 // datasetWalker walks between datasets: the engine groups the lineage rows into edges between
@@ -52,19 +55,55 @@ func (w *datasetWalker) start() []selector {
 }
 
 // The stream's name is grouped on, an object's key is not: a dataset is many objects.
-const datasetLevelSQL = `SELECT "output_zone", "output_dataset", "input_namespace", "input_zone", "input_dataset", ` +
+var datasetEdgesSQL = `SELECT "output_zone", "output_dataset", "input_namespace", "input_zone", "input_dataset", ` +
 	`CASE WHEN "input_namespace" LIKE 'kinesis://%' THEN "input_name" ELSE '' END AS "input_stream", "job_name", ` +
 	`sum(coalesce("input_rows", "output_rows")) AS "edge_rows", count(DISTINCT "run_id") AS "runs", max("event_time") AS "latest" ` +
-	`FROM "` + table.Dataset + `_` + table.Dataset + `" WHERE "input_name" <> '' AND %s GROUP BY 1, 2, 3, 4, 5, 6, 7`
+	`FROM ` + lineageFrom + ` WHERE "input_name" <> '' AND %s GROUP BY 1, 2, 3, 4, 5, 6, 7`
 
-func (w *datasetWalker) level(dir direction, sel []selector) *query.Query {
+// readAll reads every edge between datasets in the window, in one query: a few rows per pair
+// of datasets and job, so the whole walk, both ways and to any depth, runs on them in memory.
+func (w *datasetWalker) readAll(ctx context.Context, src *source) (*inMemory, error) {
 	var params []query.Param
-	sql := strings.Replace(datasetLevelSQL, "%s", w.where(sel, sideOf(dir), &params), 1)
-	return lineageQuery(sql, params)
+	sql := strings.Replace(datasetEdgesSQL, "%s", w.where(nil, "", &params), 1)
+	cols, rows, cut, err := src.run(ctx, lineageQuery(sql, params))
+	if err != nil {
+		return nil, fmt.Errorf("lineage: edges between datasets: %w", err)
+	}
+	return &inMemory{cols: cols, rows: rows, cut: cut}, nil
 }
 
-func (w *datasetWalker) probe(dir direction, sel []selector) *query.Query {
-	return w.probeQuery(dir, sel)
+// inMemory is a dataset walk's levels: the rows of one query, picked out per level as the
+// level's query would have picked them.
+type inMemory struct {
+	cols map[string]int
+	rows [][]any
+	cut  bool // the query returned maxRows and more were left
+}
+
+func (m *inMemory) matching(dir direction, sel []selector) [][]any {
+	side := sideOf(dir) + "_"
+	var out [][]any
+	for _, row := range m.rows {
+		if slices.ContainsFunc(sel, func(s selector) bool {
+			for _, c := range s.conds {
+				if str(row, m.cols, side+c.column) != c.value {
+					return false
+				}
+			}
+			return true
+		}) {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+func (m *inMemory) level(_ context.Context, dir direction, sel []selector) (map[string]int, [][]any, bool, error) {
+	return m.cols, m.matching(dir, sel), m.cut, nil
+}
+
+func (m *inMemory) beyond(_ context.Context, dir direction, sel []selector) (bool, error) {
+	return len(m.matching(dir, sel)) > 0, nil
 }
 
 func (w *datasetWalker) edges(dir direction, cols map[string]int, rows [][]any, acc *accumulator) []selector {
@@ -154,7 +193,7 @@ const objectColumns = `"event_time", "run_id", "job_name", "output_namespace", "
 func (w *objectWalker) level(dir direction, sel []selector) *query.Query {
 	var params []query.Param
 	// Upstream reads an object's root row too: it carries the row count of a file drop.
-	sql := `SELECT ` + objectColumns + ` FROM "` + lineageTable + `" WHERE ` + w.where(sel, sideOf(dir), &params) +
+	sql := `SELECT ` + objectColumns + ` FROM ` + lineageFrom + ` WHERE ` + w.where(sel, sideOf(dir), &params) +
 		` ORDER BY "event_time" DESC, "run_id", "output_name", "input_name"`
 	return lineageQuery(sql, params)
 }

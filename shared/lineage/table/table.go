@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -200,4 +202,58 @@ func Contract() *contract.Contract {
 		panic(parseError)
 	}
 	return parsed
+}
+
+// The compacted lineage table: an hour's lineage objects rewritten by the compaction job
+// (shared/lineage/compact) as one Parquet file per generation, in the lineage bucket under
+// compacted/dt=YYYY-MM-DD/hr=HH/gen-NNNNNN.parquet, Glue table lineage_compacted. Its columns
+// are the lineage table's plus Generation.
+const (
+	Compacted      = "compacted"
+	CompactedExt   = ".parquet"
+	GenerationName = "generation"
+)
+
+// Tables are the lineage tables a read of the lineage dataset names: the lineage objects and
+// their compacted form. Readers go through From, never one of them alone.
+var Tables = []string{string(Zone) + "_" + Dataset, string(Zone) + "_" + Compacted}
+
+// From is the FROM item every read of the lineage dataset uses: both tables, each row once.
+//
+// The compaction job writes an hour's rows into a new Parquet generation before it deletes any
+// lineage object, and deletes the objects (and older generations) only once that generation
+// is older than any query runs. So every lineage object's rows are, at any moment a query lists
+// the files, in the JSON table, in one or more generations, or both; and an object's rows always
+// travel together (one event, one object, one hour). From keeps, for each object (its output's
+// namespace, name and version, within its hour), the rows of the newest generation holding it,
+// else those of the JSON object: never twice, never none. Each table is scanned once, so the
+// choice holds even though a query lists each table's files at a slightly different time. The
+// window is partitioned on dt and hr, so a filter on them still prunes both tables.
+func From() string {
+	c := Contract()
+	cols := make([]string, 0, len(c.Fields)+2)
+	for i := range c.Fields {
+		cols = append(cols, `"`+c.Fields[i].Name+`"`)
+	}
+	cols = append(cols, `"dt"`, `"hr"`)
+	list := strings.Join(cols, ", ")
+	return `(SELECT ` + list + ` FROM (SELECT ` + list + `, "rank", min("rank") OVER (PARTITION BY "dt", "hr", "output_namespace", "output_name", "output_version") AS "best" FROM (` +
+		`SELECT ` + list + `, -"` + GenerationName + `" AS "rank" FROM "` + Tables[1] + `" UNION ALL ` +
+		`SELECT ` + list + `, 1 AS "rank" FROM "` + Tables[0] + `") AS "both") AS "ranked" WHERE "rank" = "best") AS "` + Tables[0] + `"`
+}
+
+// CompactedKey is the key, in the lineage bucket, of generation gen of the hour starting at hour.
+func CompactedKey(hour time.Time, gen int) string {
+	return zone.Key(Compacted, zone.PartitionOf(hour.UnixMilli()), fmt.Sprintf("gen-%06d%s", gen, CompactedExt))
+}
+
+// CompactedContract is the compacted table's contract: the lineage table's fields and the
+// generation, for the Glue table the stack defines over compacted/ (lineage_compacted).
+func CompactedContract() *contract.Contract {
+	c := *Contract()
+	c.Name = Compacted
+	c.Doc = "The lineage dataset compacted: each closed hour's lineage objects rewritten as Parquet generations by the compaction job. Read it through the lineage dataset (the query API), which takes each object's rows once from here or from its JSON object."
+	c.Fields = append(slices.Clone(c.Fields), contract.Field{Name: GenerationName, Kind: contract.Long, Index: len(c.Fields),
+		Doc: "The generation that holds the row: readers take each object's rows from the newest."})
+	return &c
 }

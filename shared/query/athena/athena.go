@@ -3,8 +3,13 @@
 // Values go to Athena as ExecutionParameters, never into the SQL text. Athena reads each
 // parameter as a SQL literal, so Literal writes them as typed literals (strings quoted with
 // quotes doubled, DATE '…', TIMESTAMP '…', digits for numbers): a value can never be more than
-// one literal. Query result reuse is on by default, so repeating a query within the maximum
-// age costs nothing.
+// one literal.
+//
+// Query result reuse is on by default for queries without parameters, so repeating one within
+// the maximum age costs nothing. It is off for parameterised queries: Athena documents reuse as
+// matching the query string, database, catalog and result configuration, and nowhere says it
+// tells execution-parameter values apart, which moto cannot show either. Two lineage walks or
+// two filters differing only in a value must never answer each other.
 package athena
 
 import (
@@ -40,6 +45,7 @@ type Options struct {
 	WorkGroup string
 	// ReuseMaxAge is how old a previous result may be and still answer a query. Zero means
 	// DefaultReuseMaxAge; a negative value switches reuse off. Athena allows up to 7 days.
+	// It applies to queries without parameters only (see the package comment).
 	ReuseMaxAge time.Duration
 }
 
@@ -81,10 +87,15 @@ func (e *Engine) Start(ctx context.Context, q *query.Query) (string, error) {
 			if err != nil {
 				return "", err
 			}
+			if len(lit) > query.MaxParamLen {
+				// A request error, not a failure of Athena: the caller sent a value too long.
+				return "", &query.Error{Problem: fmt.Sprintf("parameter %d is %d characters as a SQL literal: Athena caps each execution parameter at %d; give a shorter value",
+					i+1, len(lit), query.MaxParamLen)}
+			}
 			in.ExecutionParameters[i] = lit
 		}
 	}
-	if age := e.opts.ReuseMaxAge; age >= 0 {
+	if age := e.opts.ReuseMaxAge; age >= 0 && len(q.Params) == 0 {
 		if age == 0 {
 			age = DefaultReuseMaxAge
 		}

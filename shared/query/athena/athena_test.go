@@ -128,8 +128,13 @@ func TestConformanceSQLAndParameters(t *testing.T) {
 			if body["WorkGroup"] != "sluice-test" {
 				t.Errorf("WorkGroup %v", body["WorkGroup"])
 			}
-			if got := mustJSON(body["ResultReuseConfiguration"]); got != `{"ResultReuseByAgeConfiguration":{"Enabled":true,"MaxAgeInMinutes":30}}` {
-				t.Errorf("ResultReuseConfiguration %s", got)
+			// Reuse is never asked for a parameterised query: nothing shows Athena tells values apart.
+			wantReuse := `{"ResultReuseByAgeConfiguration":{"Enabled":true,"MaxAgeInMinutes":30}}`
+			if len(tc.Literals) > 0 {
+				wantReuse = "null"
+			}
+			if got := mustJSON(body["ResultReuseConfiguration"]); got != wantReuse {
+				t.Errorf("ResultReuseConfiguration %s, want %s", got, wantReuse)
 			}
 
 			// moto keeps what it was sent: read it back through the API as well.
@@ -172,6 +177,16 @@ func TestReuseDefaultsAndOff(t *testing.T) {
 	}
 	if _, ok := rec.last(t, "StartQueryExecution")["ResultReuseConfiguration"]; ok {
 		t.Error("reuse configuration sent with reuse switched off")
+	}
+	// The same default engine with a parameter: no reuse, since nothing shows Athena would not
+	// answer one value's query with another value's results.
+	pq := &query.Query{SQL: `SELECT count(*) AS "n" FROM "curated_user_events" WHERE "user_id" = ? LIMIT 1000`,
+		Params: []query.Param{{Kind: contract.String, Value: "u-1"}}}
+	if _, err := def.Start(ctx, pq); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := rec.last(t, "StartQueryExecution")["ResultReuseConfiguration"]; ok {
+		t.Errorf("reuse asked for a parameterised query: %s", mustJSON(got))
 	}
 	if _, err := athena.New(client, athena.Options{Database: "d", WorkGroup: "w", ReuseMaxAge: 8 * 24 * time.Hour}); err == nil {
 		t.Error("reuse age over 7 days accepted")
@@ -278,4 +293,29 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// A parameter over Athena's 1024 characters is refused before the call, as a request error
+// (a 400 through the API), whoever built the query: the lineage graph builds its own.
+func TestParameterOverCapIsARequestError(t *testing.T) {
+	client, rec, _ := startAthena(t)
+	ctx := context.Background()
+	eng, _ := athena.New(client, athena.Options{Database: "d", WorkGroup: "sluice-test"})
+	long := &query.Query{SQL: `SELECT 1 FROM "lineage_lineage" WHERE "output_name" = ?`,
+		Params: []query.Param{{Kind: contract.String, Value: strings.Repeat("k", 1023)}}}
+	_, err := eng.Start(ctx, long)
+	var qe *query.Error
+	if !errors.As(err, &qe) || !strings.Contains(err.Error(), "1025 characters") || !strings.Contains(err.Error(), "caps each execution parameter at 1024") {
+		t.Fatalf("got %v, want a *query.Error giving the length and the cap", err)
+	}
+	rec.mu.Lock()
+	sent := len(rec.bodies["StartQueryExecution"])
+	rec.mu.Unlock()
+	if sent != 0 {
+		t.Fatalf("%d StartQueryExecution calls sent for a parameter Athena refuses", sent)
+	}
+	long.Params[0].Value = strings.Repeat("k", 1022)
+	if _, err := eng.Start(ctx, long); err != nil {
+		t.Fatalf("a literal of exactly 1024 characters: %v", err)
+	}
 }
