@@ -82,10 +82,16 @@ type Denial struct {
 	Path      string
 	// Unevaluated lists the conditions that could not be evaluated, if any.
 	Unevaluated []string
-	At          time.Time
+	// MissingKey marks a read of a key that does not exist by a caller without s3:ListBucket
+	// on the bucket: allowed, but answered 403 AccessDenied instead of 404, as S3 does.
+	MissingKey bool
+	At         time.Time
 }
 
 func (d Denial) String() string {
+	if d.MissingKey {
+		return fmt.Sprintf("%s: %s on %s (missing key, and no s3:ListBucket on the bucket to be told so)", d.Function, d.Action, d.Resource)
+	}
 	return fmt.Sprintf("%s: %s on %s (%s)", d.Function, d.Action, d.Resource, d.Decision)
 }
 
@@ -136,7 +142,9 @@ func Start(cfg Config) (*Front, error) {
 		},
 		Transport: &resigner{
 			creds:  aws.Credentials{AccessKeyID: cfg.AccessKey, SecretAccessKey: cfg.SecretKey, Source: "s3iam"},
-			region: cfg.Region, signer: v4.NewSigner(), next: http.DefaultTransport,
+			region: cfg.Region, next: http.DefaultTransport,
+			// S3 signs the path as sent, not escaped a second time as other services do.
+			signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
 		},
 		ModifyResponse: f.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -262,9 +270,7 @@ func (f *Front) evaluate(id Identity, c Check, r *http.Request) iampolicy.Result
 func (f *Front) deny(w http.ResponseWriter, r *http.Request, id Identity, c Check, res iampolicy.Result) {
 	d := Denial{Function: id.Name, Principal: id.Principal, Action: c.Action, Resource: c.Resource, Decision: res.Decision,
 		Method: r.Method, Path: r.URL.Path, Unevaluated: res.Unevaluated, At: time.Now()}
-	f.mu.Lock()
-	f.denials = append(f.denials, d)
-	f.mu.Unlock()
+	f.record(d)
 	why := "because no identity-based policy allows the " + c.Action + " action"
 	if res.Decision == iampolicy.ExplicitDeny {
 		why = "with an explicit deny in an identity-based policy"
@@ -272,6 +278,15 @@ func (f *Front) deny(w http.ResponseWriter, r *http.Request, id Identity, c Chec
 	f.cfg.Logger.Warn("s3iam: AccessDenied", "function", id.Name, "action", c.Action, "resource", c.Resource, "decision", res.Decision.String())
 	writeError(w, r, http.StatusForbidden, "AccessDenied",
 		fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %q %s", id.Principal, c.Action, c.Resource, why))
+}
+
+func (f *Front) record(d Denial) {
+	f.mu.Lock()
+	f.denials = append(f.denials, d)
+	f.mu.Unlock()
+	if d.MissingKey {
+		f.cfg.Logger.Warn("s3iam: AccessDenied for a missing key (no s3:ListBucket)", "function", d.Function, "action", d.Action, "resource", d.Resource)
+	}
 }
 
 func (f *Front) kmsBucket(r *http.Request) bool {
@@ -316,6 +331,9 @@ func (f *Front) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	if st.op.ReadsObject && resp.StatusCode == http.StatusNotFound && !st.canList {
+		c := st.op.Checks[0]
+		f.record(Denial{Function: st.id.Name, Principal: st.id.Principal, Action: c.Action, Resource: c.Resource,
+			Method: resp.Request.Method, Path: resp.Request.URL.Path, MissingKey: true, At: time.Now()})
 		resp.Body.Close()
 		msg := "Access Denied"
 		body := errorXML("AccessDenied", msg, resp.Request.URL.Path)
