@@ -131,6 +131,11 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	if cfg.BinDir, err = filepath.Abs(cfg.BinDir); err != nil {
 		return nil, err
 	}
+	if cfg.Template != "" {
+		if cfg.Template, err = filepath.Abs(cfg.Template); err != nil {
+			return nil, err
+		}
+	}
 	binary := filepath.Join(cfg.BinDir, "ingest", "bootstrap")
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("no built ingest function at %s: run `make build` first (%w)", binary, err)

@@ -38,6 +38,8 @@ func run() int {
 	once := flag.Bool("once", false, "produce the sample, check the counts and exit")
 	logs := flag.String("logs", filepath.Join(".local", "functions.log"), "file for the functions' logs")
 	queryAddr := flag.String("query-addr", "127.0.0.1:8088", "where the local query API listens (127.0.0.1:0 for any free port)")
+	template := flag.String("template", "", "synthesized CloudFormation template (make synth writes infra/cdk.out/sluice-dev.template.json): "+
+		"each function then runs under its own role's policies there and S3 answers AccessDenied as AWS would; empty runs without enforcement")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,7 +56,7 @@ func run() int {
 	defer logFile.Close()
 
 	start := time.Now()
-	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile})
+	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile, Template: *template})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
@@ -63,6 +65,9 @@ func run() int {
 	fmt.Printf("sluice local lake up in %s\n", time.Since(start).Round(time.Millisecond))
 	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
 	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
+	if lake.IAM != nil {
+		fmt.Printf("  IAM      %s  each function's S3 calls authorized against its role in %s\n", lake.IAM.Endpoint, *template)
+	}
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
 		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
 	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage} {
@@ -113,6 +118,25 @@ func run() int {
 	fmt.Printf("\nevent source mapping: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
 		ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
 	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
+	denied := lake.Denials()
+	if *template != "" {
+		fmt.Printf("IAM (role policies of %s): %d S3 requests denied\n", *template, len(denied))
+		// The same denial repeats with every retry: each distinct one once, with its count.
+		count := map[string]int{}
+		var order []string
+		for _, d := range denied {
+			if count[d.String()]++; count[d.String()] == 1 {
+				order = append(order, d.String())
+			}
+		}
+		for i, d := range order {
+			if i == 20 {
+				fmt.Printf("  ... and %d more distinct denials\n", len(order)-i)
+				break
+			}
+			fmt.Printf("  AccessDenied %dx %s\n", count[d], d)
+		}
+	}
 
 	var cleansed, quarantined int64
 	for _, c := range counts {
@@ -152,7 +176,7 @@ func run() int {
 		}
 	}
 	if *once {
-		if !ok {
+		if !ok || len(denied) > 0 {
 			return 1
 		}
 		return 0
