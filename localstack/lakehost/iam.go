@@ -53,6 +53,9 @@ func (l *Lake) enforce(target string) error {
 		logger.Warn("IAM template: " + n)
 	}
 	l.template = tpl
+	if err := l.checkStreamRead(tpl); err != nil {
+		return err
+	}
 	ids := map[string]s3iam.Identity{}
 	for _, fn := range tpl.Functions() {
 		ids[accessKeyOf(fn)] = s3iam.Identity{
@@ -67,6 +70,28 @@ func (l *Lake) enforce(target string) error {
 		return fmt.Errorf("start the IAM front: %w", err)
 	}
 	l.closers = append(l.closers, l.IAM.Close)
+	return nil
+}
+
+// streamReadActions are what Lambda's event source mapping calls on a Kinesis stream with the
+// function's execution role (Lambda's guide lists them for a standard iterator).
+var streamReadActions = []string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"}
+
+// checkStreamRead refuses, as Lambda refuses to create the mapping, an ingest role that may not
+// read the stream. The mapping itself then reads with the host's credentials: kinesis-local
+// checks none, so this is the one Kinesis check made.
+func (l *Lake) checkStreamRead(tpl *iampolicy.Template) error {
+	policies, ok := tpl.Policies["ingest"]
+	if !ok {
+		return nil // credentialsOf says what is missing
+	}
+	stream := fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", l.S3.Region, LocalAccount, l.cfg.Stream)
+	for _, a := range streamReadActions {
+		if res := iampolicy.Evaluate(policies, iampolicy.Request{Action: a, Resource: stream}); !res.Allowed() {
+			return fmt.Errorf("the event source mapping cannot read %s: ingest's role in %s does not allow %s on it (%s), and Lambda needs %v",
+				stream, l.cfg.Template, a, res.Decision, streamReadActions)
+		}
+	}
 	return nil
 }
 

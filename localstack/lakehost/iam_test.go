@@ -160,7 +160,8 @@ func TestEnforcedLocalRun(t *testing.T) {
 }
 
 // withoutPermission writes a copy of the template in which function fn's role no longer has
-// action on the objects of the bucket its environment variable bucketVar names.
+// action on the objects of the bucket its environment variable bucketVar names (on anything,
+// when bucketVar is empty).
 func withoutPermission(t *testing.T, src, fn, bucketVar, action string) string {
 	t.Helper()
 	raw, err := os.ReadFile(src)
@@ -181,7 +182,10 @@ func withoutPermission(t *testing.T, src, fn, bucketVar, action string) string {
 		}
 		props := r["Properties"].(map[string]any)
 		role = props["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-		bucket = props["Environment"].(map[string]any)["Variables"].(map[string]any)[bucketVar].(map[string]any)["Ref"].(string)
+		bucket = "*"
+		if bucketVar != "" {
+			bucket = props["Environment"].(map[string]any)["Variables"].(map[string]any)[bucketVar].(map[string]any)["Ref"].(string)
+		}
 	}
 	if role == "" || bucket == "" {
 		t.Fatalf("no function %s with %s in %s", fn, bucketVar, src)
@@ -201,15 +205,18 @@ func withoutPermission(t *testing.T, src, fn, bucketVar, action string) string {
 		for _, s := range doc["Statement"].([]any) {
 			st := s.(map[string]any)
 			actions, _ := st["Action"].([]any)
-			resources, _ := st["Resource"].([]any)
-			if !slices.Contains(actions, any(action)) || resources == nil {
+			resources, ok := st["Resource"].([]any)
+			if !ok {
+				resources = []any{st["Resource"]}
+			}
+			if !slices.Contains(actions, any(action)) {
 				kept = append(kept, st)
 				continue
 			}
 			// Split the statement: the bucket's objects lose the action, the rest keep it.
 			var mine, others []any
 			for _, r := range resources {
-				if b, _ := json.Marshal(r); strings.Contains(string(b), `"`+bucket+`"`) {
+				if b, _ := json.Marshal(r); bucket == "*" || strings.Contains(string(b), `"`+bucket+`"`) {
 					mine = append(mine, r)
 				} else {
 					others = append(others, r)
@@ -295,4 +302,26 @@ func TestRemovedPermissionIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("first denial: %s; mapping %+v", lake.Denials()[0], lake.Mapping.Stats())
+}
+
+// Lambda refuses a Kinesis event source mapping whose function's role cannot read the stream;
+// so does the local host.
+func TestStreamReadIsChecked(t *testing.T) {
+	tpl := withoutPermission(t, templatePath(t), "ingest", "", "kinesis:GetRecords")
+	bin := t.TempDir()
+	// Never run: the check comes before any function starts.
+	if err := os.MkdirAll(filepath.Join(bin, "ingest"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "ingest", "bootstrap"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: filepath.Join(t.TempDir(), "lake"), BinDir: bin, Template: tpl})
+	if err == nil {
+		lake.Close()
+		t.Fatal("the lake started although ingest may not read the stream")
+	}
+	if !strings.Contains(err.Error(), "kinesis:GetRecords") || !strings.Contains(err.Error(), "stream/sluice-events") {
+		t.Errorf("the error does not name the action and stream: %v", err)
+	}
 }
