@@ -18,6 +18,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/sluicelake/sluice/localstack/iampolicy"
@@ -315,5 +316,45 @@ func TestSignedChunkedUpload(t *testing.T) {
 	b, _ := io.ReadAll(got.Body)
 	if string(b) != "hello world" {
 		t.Fatalf("stored %q", b)
+	}
+}
+
+// Parts of an SSE-KMS multipart upload get non-MD5 ETags too; CompleteMultipartUpload sends
+// them back and the front maps them to the stand-in's.
+func TestSSEKMSMultipart(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	w := e.client("writer")
+	up, err := w.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("sealed"), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("tail")}
+	var done []types.CompletedPart
+	for i, p := range parts {
+		n := int32(i + 1)
+		out, err := w.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("sealed"), Key: aws.String("mp"), UploadId: up.UploadId,
+			PartNumber: &n, Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatalf("part %d: %v", n, err)
+		}
+		sum := md5.Sum(p)
+		if etag := aws.ToString(out.ETag); !hex32.MatchString(etag) || etag == `"`+hex.EncodeToString(sum[:])+`"` {
+			t.Errorf("part %d ETag %s: want 32 hex digits other than the part's MD5", n, etag)
+		}
+		done = append(done, types.CompletedPart{ETag: out.ETag, PartNumber: &n})
+	}
+	out, err := w.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("sealed"), Key: aws.String("mp"),
+		UploadId: up.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
+	if err != nil {
+		t.Fatalf("complete with the ETags the parts were given: %v", err)
+	}
+	raw, err := e.srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("sealed"), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := aws.ToString(out.ETag)
+	if !strings.HasSuffix(strings.Trim(seen, `"`), "-2") || seen == aws.ToString(raw.ETag) {
+		t.Errorf("multipart ETag %s (stand-in's %s): want another <32 hex>-2", seen, aws.ToString(raw.ETag))
 	}
 }
