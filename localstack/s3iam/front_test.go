@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"regexp"
@@ -26,7 +28,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/s3local"
 )
 
-func policies(t *testing.T, docs ...string) []iampolicy.Policy {
+func policies(t testing.TB, docs ...string) []iampolicy.Policy {
 	t.Helper()
 	var out []iampolicy.Policy
 	for _, d := range docs {
@@ -45,7 +47,7 @@ type env struct {
 }
 
 // start runs versitygw with buckets "plain" and "sealed" (SSE-KMS) behind a front.
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	srv, err := s3local.Start(ctx, t.TempDir())
@@ -356,5 +358,39 @@ func TestSSEKMSMultipart(t *testing.T) {
 	seen := aws.ToString(out.ETag)
 	if !strings.HasSuffix(strings.Trim(seen, `"`), "-2") || seen == aws.ToString(raw.ETag) {
 		t.Errorf("multipart ETag %s (stand-in's %s): want another <32 hex>-2", seen, aws.ToString(raw.ETag))
+	}
+}
+
+// An unsigned aws-chunked body with a checksum trailer (what SDKs send over TLS) is forwarded
+// as it is: only its headers are signed, and the stand-in decodes the chunks.
+func TestUnsignedTrailerUpload(t *testing.T) {
+	e := start(t)
+	crc := crc32.ChecksumIEEE([]byte("hello world"))
+	sum := base64.StdEncoding.EncodeToString([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
+	body := "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:" + sum + "\r\n\r\n"
+	req, _ := http.NewRequest(http.MethodPut, e.front.Endpoint+"/plain/out/trailer", strings.NewReader(body))
+	now := time.Now().UTC()
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=writer/"+now.Format("20060102")+"/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+	req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+	req.Header.Set("Content-Encoding", "aws-chunked")
+	req.Header.Set("X-Amz-Decoded-Content-Length", "11")
+	req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("put with a trailer: %d %s", resp.StatusCode, msg)
+	}
+	got, err := e.srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("plain"), Key: aws.String("out/trailer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(got.Body)
+	if string(b) != "hello world" {
+		t.Fatalf("stored %q", b)
 	}
 }
