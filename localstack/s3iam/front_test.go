@@ -394,3 +394,27 @@ func TestUnsignedTrailerUpload(t *testing.T) {
 		t.Fatalf("stored %q", b)
 	}
 }
+
+// A request the front cannot map to IAM actions is refused to a function (it cannot be
+// authorized) and left to the stand-in for the host's own calls.
+func TestUnknownOperation(t *testing.T) {
+	e := start(t)
+	ask := func(ak string) (int, string) {
+		req, _ := http.NewRequest(http.MethodDelete, e.front.Endpoint+"/plain?versioning", nil)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+ak+"/20261204/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if st, body := ask("writer"); st != 501 || !strings.Contains(body, "not an S3 operation the local front knows") {
+		t.Errorf("a function's unknown operation: %d %s", st, body)
+	}
+	if _, body := ask(e.srv.AccessKey); strings.Contains(body, "the local front knows") {
+		t.Errorf("the host's unknown operation was refused by the front: %s", body)
+	}
+}
