@@ -247,8 +247,8 @@ func condition(op string, want []string, got []string, present bool) (bool, erro
 	negated := strings.Contains(base, "Not")
 	if !present {
 		// IAM: a missing key makes a condition false, except with IfExists, and a negated
-		// operator (StringNotEquals ...) is then true.
-		return ifExists || negated, nil
+		// operator (StringNotEquals ...) is then true; ForAllValues holds over no values.
+		return ifExists || negated || set == "ForAllValues", nil
 	}
 	match, err := operator(base)
 	if err != nil {
