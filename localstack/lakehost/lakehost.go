@@ -59,17 +59,17 @@ type Config struct {
 	// S3Endpoint, when set, is given to the functions instead of the stand-in's own endpoint
 	// (a fault-injecting proxy in front of it, say).
 	S3Endpoint func(standIn string) string
+	// Template, when set, is a synthesized CloudFormation template (make synth writes
+	// infra/cdk.out/sluice-dev.template.json): each function then runs under its own
+	// credentials and every S3 call is authorized against its role's policies there, as in
+	// AWS (see localstack/s3iam). Denials() lists what was refused.
+	Template string
 	// Logs receives the functions' output and the mapping's log. Default io.Discard.
 	Logs io.Writer
 	// ToolsDir is where `make tools` put the npm stand-ins ("" finds it).
 	ToolsDir string
 	// OpenLineageURL, when set, is where the lineage function also posts its events.
 	OpenLineageURL string
-	// Template, when set, is a synthesized CloudFormation template (make synth writes
-	// infra/cdk.out/sluice-dev.template.json): each function then runs under its own
-	// credentials and every S3 call is authorized against its role's policies there, as in
-	// AWS (see localstack/s3iam). Denials() lists what was refused.
-	Template string
 }
 
 // Lake is a running local lake.

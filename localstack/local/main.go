@@ -63,11 +63,11 @@ func run() int {
 	}
 	defer lake.Close()
 	fmt.Printf("sluice local lake up in %s\n", time.Since(start).Round(time.Millisecond))
-	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
-	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	if lake.IAM != nil {
 		fmt.Printf("  IAM      %s  each function's S3 calls authorized against its role in %s\n", lake.IAM.Endpoint, *template)
 	}
+	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
+	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
 		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
 	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage} {
@@ -118,6 +118,20 @@ func run() int {
 	fmt.Printf("\nevent source mapping: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
 		ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
 	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
+
+	var cleansed, quarantined int64
+	for _, c := range counts {
+		switch c.Zone {
+		case zone.Cleansed:
+			cleansed += c.Rows
+		case zone.Quarantine:
+			quarantined += c.Rows
+		}
+	}
+	in, wantBad := int64(stats.Sent+fileRows), int64(tally.Bad()+fileBad)
+	ok := cleansed+quarantined == in && quarantined == wantBad
+	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
+		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
 	denied := lake.Denials()
 	if *template != "" {
 		fmt.Printf("IAM (role policies of %s): %d S3 requests denied\n", *template, len(denied))
@@ -137,20 +151,6 @@ func run() int {
 			fmt.Printf("  AccessDenied %dx %s\n", count[d], d)
 		}
 	}
-
-	var cleansed, quarantined int64
-	for _, c := range counts {
-		switch c.Zone {
-		case zone.Cleansed:
-			cleansed += c.Rows
-		case zone.Quarantine:
-			quarantined += c.Rows
-		}
-	}
-	in, wantBad := int64(stats.Sent+fileRows), int64(tally.Bad()+fileBad)
-	ok := cleansed+quarantined == in && quarantined == wantBad
-	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
-		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
 	reg, err := events.Registry()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
