@@ -16,6 +16,10 @@ import (
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
+// roleTemplate is what the host keeps of the template (an alias, so that lakehost.go need not
+// import iampolicy).
+type roleTemplate = iampolicy.Template
+
 // LocalAccount is the account id the local lake stands in for in ARNs.
 const LocalAccount = "000000000000"
 

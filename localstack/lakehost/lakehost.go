@@ -24,7 +24,6 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/esm"
-	"github.com/sluicelake/sluice/localstack/iampolicy"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3events"
@@ -95,7 +94,7 @@ type Lake struct {
 	// Config.Template is set: a denied write is never announced, and announced ETags are the
 	// ones clients see.
 	IAM      *s3iam.Front
-	template *iampolicy.Template
+	template *roleTemplate
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
 	DLQDir  string
 	closers []func() error
