@@ -38,13 +38,18 @@ sizes:
 	@for f in $(FUNCTIONS); do stat -c %s $(BUILD)/arm64/$$f/bootstrap | awk -v f=$$f '{printf "%-10s %6.1f MB\n", f, $$1/1048576}'; done
 
 # The lake on this machine, no Docker, no AWS account: stand-ins on 127.0.0.1, the built functions
-# through the Lambda Runtime API, a sample produced; runs until Ctrl-C.
-local: tools build
-	go run ./localstack/local --bin-dir $(BUILD)/$(ARCH) $(LOCAL_ARGS)
+# through the Lambda Runtime API, a sample produced; runs until Ctrl-C. Each function runs under
+# its role's policies in the synthesized template, and S3 denies what they do not allow, as AWS
+# does (LOCAL_TEMPLATE= runs without enforcement).
+LOCAL_TEMPLATE ?= $(CURDIR)/infra/cdk.out/sluice-$(or $(STAGE),dev).template.json
 
-# The same sample to completion: checks that every record is accounted for, then exits.
-local-run: tools build
-	go run ./localstack/local --bin-dir $(BUILD)/$(ARCH) --once $(LOCAL_ARGS)
+local: tools build synth
+	go run ./localstack/local --bin-dir $(BUILD)/$(ARCH) --template "$(LOCAL_TEMPLATE)" $(LOCAL_ARGS)
+
+# The same sample to completion: checks that every record is accounted for and that no call was
+# denied, then exits.
+local-run: tools build synth
+	go run ./localstack/local --bin-dir $(BUILD)/$(ARCH) --template "$(LOCAL_TEMPLATE)" --once $(LOCAL_ARGS)
 
 # A structured query against the local lake's API (or the deployed one: URL=<ApiUrl> SIGV4=1).
 query:

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -30,6 +28,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3events"
+	"github.com/sluicelake/sluice/localstack/s3iam"
 	"github.com/sluicelake/sluice/localstack/s3local"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
@@ -60,6 +59,11 @@ type Config struct {
 	// S3Endpoint, when set, is given to the functions instead of the stand-in's own endpoint
 	// (a fault-injecting proxy in front of it, say).
 	S3Endpoint func(standIn string) string
+	// Template, when set, is a synthesized CloudFormation template (make synth writes
+	// infra/cdk.out/sluice-dev.template.json): each function then runs under its own
+	// credentials and every S3 call is authorized against its role's policies there, as in
+	// AWS (see localstack/s3iam). Denials() lists what was refused.
+	Template string
 	// Logs receives the functions' output and the mapping's log. Default io.Discard.
 	Logs io.Writer
 	// ToolsDir is where `make tools` put the npm stand-ins ("" finds it).
@@ -95,6 +99,11 @@ type Lake struct {
 	Archive *firehose.Stream
 	// Events announces objects created in the stand-in, as S3 notifications do.
 	Events *s3events.Tap
+	// IAM authorizes the functions' S3 calls, between the event tap and the stand-in, when
+	// Config.Template is set: a denied write is never announced, and announced ETags are the
+	// ones clients see.
+	IAM      *s3iam.Front
+	template *roleTemplate
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
 	DLQDir  string
 	closers []func() error
@@ -129,6 +138,11 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	}
 	if cfg.BinDir, err = filepath.Abs(cfg.BinDir); err != nil {
 		return nil, err
+	}
+	if cfg.Template != "" {
+		if cfg.Template, err = filepath.Abs(cfg.Template); err != nil {
+			return nil, err
+		}
 	}
 	binary := filepath.Join(cfg.BinDir, "ingest", "bootstrap")
 	if _, err := os.Stat(binary); err != nil {
@@ -174,8 +188,15 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	if cfg.S3Endpoint != nil {
 		s3Endpoint = cfg.S3Endpoint(s3Endpoint)
 	}
-	// Everything writes through the event tap, so that every object created is announced.
 	direct := l.S3Client
+	if cfg.Template != "" {
+		if err := l.enforce(s3Endpoint); err != nil {
+			return nil, err
+		}
+		s3Endpoint = l.IAM.Endpoint
+		direct = l.adminClient(s3Endpoint) // the tap's Head sees the ETags clients see
+	}
+	// Everything writes through the event tap, so that every object created is announced.
 	l.Events, err = s3events.Start(s3Endpoint, s3events.Config{
 		Region: l.S3.Region, DeadLetterDir: filepath.Join(l.DLQDir, "s3-events"),
 		Logger: slog.New(slog.NewTextHandler(cfg.Logs, nil)),
@@ -191,26 +212,23 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		return nil, fmt.Errorf("start the S3 event tap: %w", err)
 	}
 	l.closers = append(l.closers, l.Events.Close)
-	l.S3Client = s3.NewFromConfig(aws.Config{Region: l.S3.Region, Credentials: credentials.NewStaticCredentialsProvider(l.S3.AccessKey, l.S3.SecretKey, ""),
-		HTTPClient: awshttp.NewBuildableClient()}, func(o *s3.Options) { o.BaseEndpoint = aws.String(l.Events.Endpoint); o.UsePathStyle = true })
+	l.S3Client = l.adminClient(l.Events.Endpoint)
 
 	function := func(name, binary string, memory int, timeout time.Duration, env ...string) (*runtimeapi.Function, error) {
+		accessKey, secret, err := l.credentialsOf(name)
+		if err != nil {
+			return nil, err
+		}
 		fn, err := runtimeapi.Start(ctx, runtimeapi.Config{
 			Name: "sluice-" + name, Binary: binary, Timeout: timeout, MemorySize: memory,
 			Region: l.S3.Region, Stdout: cfg.Logs, Stderr: cfg.Logs,
 			Env: append([]string{
 				"AWS_ENDPOINT_URL_S3=" + l.Events.Endpoint,
-				"AWS_ACCESS_KEY_ID=" + l.S3.AccessKey,
-				"AWS_SECRET_ACCESS_KEY=" + l.S3.SecretKey,
+				"AWS_ACCESS_KEY_ID=" + accessKey,
+				"AWS_SECRET_ACCESS_KEY=" + secret,
 				"AWS_SESSION_TOKEN=",
-				"SLUICE_RAW_BUCKET=" + Buckets[zone.Raw],
-				"SLUICE_CLEANSED_BUCKET=" + Buckets[zone.Cleansed],
-				"SLUICE_CURATED_BUCKET=" + Buckets[zone.Curated],
-				"SLUICE_QUARANTINE_BUCKET=" + Buckets[zone.Quarantine],
-				"SLUICE_LINEAGE_BUCKET=" + Buckets[table.Zone],
-				"SLUICE_STREAM_NAME=" + cfg.Stream,
 				"SLUICE_TRACING=off",
-			}, env...),
+			}, append(l.resourceEnvList(), env...)...),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start the %s function: %w", name, err)

@@ -40,6 +40,8 @@ func run() int {
 	queryAddr := flag.String("query-addr", "127.0.0.1:8088", "where the local query API listens (127.0.0.1:0 for any free port)")
 	latency := flag.Duration("query-latency", envDuration("SLUICE_LOCAL_QUERY_LATENCY"),
 		"least time each local query takes, as Athena's 1-2 s (e.g. 1s; default $SLUICE_LOCAL_QUERY_LATENCY, else none)")
+	template := flag.String("template", "", "synthesized CloudFormation template (make synth writes infra/cdk.out/sluice-dev.template.json): "+
+		"each function then runs under its own role's policies there and S3 answers AccessDenied as AWS would; empty runs without enforcement")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -56,13 +58,16 @@ func run() int {
 	defer logFile.Close()
 
 	start := time.Now()
-	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile})
+	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile, Template: *template})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
 	}
 	defer lake.Close()
 	fmt.Printf("sluice local lake up in %s\n", time.Since(start).Round(time.Millisecond))
+	if lake.IAM != nil {
+		fmt.Printf("  IAM      %s  each function's S3 calls authorized against its role in %s\n", lake.IAM.Endpoint, *template)
+	}
 	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
 	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
@@ -137,6 +142,25 @@ func run() int {
 	ok := cleansed+quarantined == in && quarantined == wantBad
 	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
 		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+	denied := lake.Denials()
+	if *template != "" {
+		fmt.Printf("IAM (role policies of %s): %d S3 requests denied\n", *template, len(denied))
+		// The same denial repeats with every retry: each distinct one once, with its count.
+		count := map[string]int{}
+		var order []string
+		for _, d := range denied {
+			if count[d.String()]++; count[d.String()] == 1 {
+				order = append(order, d.String())
+			}
+		}
+		for i, d := range order {
+			if i == 20 {
+				fmt.Printf("  ... and %d more distinct denials\n", len(order)-i)
+				break
+			}
+			fmt.Printf("  AccessDenied %dx %s\n", count[d], d)
+		}
+	}
 	reg, err := events.Registry()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
@@ -162,7 +186,7 @@ func run() int {
 		}
 	}
 	if *once {
-		if !ok {
+		if !ok || len(denied) > 0 {
 			return 1
 		}
 		return 0
