@@ -86,20 +86,9 @@ func TestEnforcedLocalRun(t *testing.T) {
 	if err := lake.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Known gap of the template, being fixed in infra (issue #11): lineage and validate read
-	// keys that may be gone (promote's released locks, validate's reports not yet written)
-	// without s3:ListBucket, so S3 answers them 403 rather than 404, and lineage fails the
-	// events of released locks. Remove knownGap once the template grants s3:ListBucket; any
-	// other denial fails now.
-	knownGap := map[string]bool{}
+	// Under the template's own policies nothing is denied: lineage and validate may list the
+	// buckets they read, so keys gone before they read them answer 404 (done), not 403.
 	for _, d := range lake.Denials() {
-		if d.MissingKey && (d.Function == "lineage" || d.Function == "validate") {
-			if !knownGap[d.Resource] {
-				t.Logf("known gap, AccessDenied as in AWS: %s", d)
-			}
-			knownGap[d.Resource] = true
-			continue
-		}
 		t.Errorf("denied: %s", d)
 	}
 	if st := lake.Mapping.Stats(); st.DLQRecords != 0 || st.Records != int64(p.sent) {
@@ -123,9 +112,7 @@ func TestEnforcedLocalRun(t *testing.T) {
 			t.Fatalf("dead letter %s: %v", f, err)
 		}
 		o := dl.Event.Records[0].S3
-		if !knownGap["arn:aws:s3:::"+o.Bucket.Name+"/"+o.Object.Key] {
-			t.Errorf("S3 event of s3://%s/%s dead-lettered for %s", o.Bucket.Name, o.Object.Key, dl.Subscription)
-		}
+		t.Errorf("S3 event of s3://%s/%s dead-lettered for %s", o.Bucket.Name, o.Object.Key, dl.Subscription)
 	}
 	if n := lake.Events.DeadLettered.Load(); n != int64(len(letters)) {
 		t.Errorf("%d S3 events dead-lettered, %d dead letters", n, len(letters))
