@@ -29,6 +29,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/rclone/gofakes3"
 	"github.com/rclone/gofakes3/s3mem"
 
@@ -70,13 +71,27 @@ func StartGofakes3(t testing.TB) (*s3.Client, string) {
 // skipped, saying why, when moto_server is not installed.
 func StartMoto(t testing.TB) (*s3.Client, string) {
 	t.Helper()
+	return startMotoWith(t)
+}
+
+// StartMotoIAM runs moto_server enforcing IAM as AWS does: the first freeActions requests
+// are let through unsigned-for (to create buckets, users and their policies with any key),
+// and every later request is authorised against the policies of the IAM user whose access
+// key signed it (moto's INITIAL_NO_AUTH_ACTION_COUNT).
+func StartMotoIAM(t testing.TB, freeActions int) (*s3.Client, string) {
+	t.Helper()
+	return startMotoWith(t, "INITIAL_NO_AUTH_ACTION_COUNT="+strconv.Itoa(freeActions))
+}
+
+func startMotoWith(t testing.TB, env ...string) (*s3.Client, string) {
+	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Skipf("moto_server is not on PATH (pip install 'moto[server]'): %v", err)
 	}
 	var lastErr error
 	for range 3 {
-		endpoint, err := startMoto(t, bin)
+		endpoint, err := startMoto(t, bin, env...)
 		if err == nil {
 			return NewClient(endpoint, AccessKey, SecretKey), endpoint
 		}
@@ -86,7 +101,7 @@ func StartMoto(t testing.TB) (*s3.Client, string) {
 	return nil, ""
 }
 
-func startMoto(t testing.TB, bin string) (string, error) {
+func startMoto(t testing.TB, bin string, env ...string) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -98,7 +113,7 @@ func startMoto(t testing.TB, bin string) (string, error) {
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
+	cmd.Env = append(append(os.Environ(), "PYTHONUNBUFFERED=1"), env...)
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
@@ -167,6 +182,18 @@ func CreateBucket(t testing.TB, client *s3.Client, prefix string) string {
 		if !errors.As(err, &owned) || owned.ErrorCode() != "BucketAlreadyOwnedByYou" {
 			t.Fatalf("s3test: create bucket %q: %v", name, err)
 		}
+	}
+	return name
+}
+
+// CreateVersionedBucket creates a bucket as CreateBucket does and turns S3 versioning on.
+func CreateVersionedBucket(t testing.TB, client *s3.Client, prefix string) string {
+	t.Helper()
+	name := CreateBucket(t, client, prefix)
+	_, err := client.PutBucketVersioning(context.Background(), &s3.PutBucketVersioningInput{Bucket: aws.String(name),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if err != nil {
+		t.Fatalf("s3test: enable versioning of bucket %q: %v", name, err)
 	}
 	return name
 }
