@@ -1,69 +1,15 @@
 package s3store_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 )
-
-// iamCall makes one IAM query API call on moto (there is no IAM client in this module) and
-// returns the response body.
-func iamCall(t *testing.T, endpoint string, params url.Values) []byte {
-	t.Helper()
-	params.Set("Version", "2010-05-08")
-	body := []byte(params.Encode())
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	sign := awsconfig.Signer(credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""), "iam", s3test.Region)
-	if err := sign(req, body); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("IAM %s: %v", params.Get("Action"), err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("IAM %s: %s: %s", params.Get("Action"), resp.Status, out)
-	}
-	return out
-}
-
-// readOnlyUser makes an IAM user allowed only s3:GetObject on bucket's objects (no
-// s3:ListBucket, no s3:GetObjectVersion), as a role the infrastructure forgot to grant, and
-// returns an S3 client signed with its key.
-func readOnlyUser(t *testing.T, endpoint, bucket string) *s3.Client {
-	t.Helper()
-	iamCall(t, endpoint, url.Values{"Action": {"CreateUser"}, "UserName": {"reader"}})
-	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
-	iamCall(t, endpoint, url.Values{"Action": {"PutUserPolicy"}, "UserName": {"reader"}, "PolicyName": {"get-only"}, "PolicyDocument": {policy}})
-	var key struct {
-		ID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
-		Secret string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
-	}
-	if err := xml.Unmarshal(iamCall(t, endpoint, url.Values{"Action": {"CreateAccessKey"}, "UserName": {"reader"}}), &key); err != nil || key.ID == "" {
-		t.Fatalf("CreateAccessKey answer: %v (%+v)", err, key)
-	}
-	return s3test.NewClient(endpoint, key.ID, key.Secret)
-}
 
 // A 403 is an error that names the permission to grant, and never reads as a missing key:
 // lineage and validate treat a missing key as done, so taking a refusal for one would lose
@@ -82,7 +28,8 @@ func TestAccessDeniedIsForbiddenNotGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var checkIn func(op string, err error, permission, bucket string)
-	reader := readOnlyUser(t, endpoint, bucket)
+	reader := s3test.IAMUser(t, endpoint, "reader",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+bucket+`/*"}]}`)
 	s := s3store.New(reader, bucket)
 
 	// Allowed: the current object.
