@@ -32,9 +32,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/versity/versitygw/auth"
+	"github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/embedgw"
+	"github.com/versity/versitygw/s3err"
+	"github.com/versity/versitygw/s3response"
 )
 
 // Credentials and region the server accepts; clients sign requests with these.
@@ -173,7 +176,7 @@ func startOnce(ctx context.Context, abs, wd string) (*Server, error) {
 		// announce itself on stdout, which the local host reserves for function output.
 		IAMService: auth.NewIAMServiceSingle(auth.Account{Access: s.AccessKey, Secret: s.SecretKey, Role: auth.RoleAdmin}),
 	}
-	go func() { s.done <- embedgw.RunVersityGW(runCtx, be, cfg) }()
+	go func() { s.done <- embedgw.RunVersityGW(runCtx, &absentIsAbsent{Backend: be}, cfg) }()
 
 	if err := s.waitReady(ctx); err != nil {
 		cancel()
@@ -182,6 +185,34 @@ func startOnce(ctx context.Context, abs, wd string) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// absentIsAbsent corrects versitygw v1.8.0's If-None-Match: * in a versioned bucket, which
+// fails with 412 when the key's newest version is a delete marker (the marker keeps an ETag
+// attribute); on S3 the key does not exist then, and the write succeeds. Promote's partition
+// lock is such a write, released by a delete, so without this the local curated bucket (which
+// is versioned, as on AWS) could be locked once only. When HEAD finds no object the condition
+// holds and is dropped; the conditional writes of a key are serialised here so that none
+// slips in between that HEAD and the write (the server serves one process anyway).
+type absentIsAbsent struct {
+	backend.Backend
+	mu sync.Mutex
+}
+
+func (b *absentIsAbsent) PutObject(ctx context.Context, po s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
+	if po.IfNoneMatch == nil && po.IfMatch == nil {
+		return b.Backend.PutObject(ctx, po)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if aws.ToString(po.IfNoneMatch) == "*" && po.IfMatch == nil {
+		_, err := b.Backend.HeadObject(ctx, &s3.HeadObjectInput{Bucket: po.Bucket, Key: po.Key})
+		var apiErr s3err.APIError
+		if errors.As(err, &apiErr) && apiErr.Code == "NoSuchKey" {
+			po.IfNoneMatch = nil
+		}
+	}
+	return b.Backend.PutObject(ctx, po)
 }
 
 // quietly runs f with os.Stdout pointing nowhere: posix.New announces its versioning and

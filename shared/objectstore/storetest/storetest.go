@@ -514,6 +514,18 @@ func testConditionalDeletes(t *testing.T, s objectstore.Store, cd objectstore.Co
 	if err := cd.DeleteIfMatch(ctx, "cond/lock", cur.ETag); err != nil {
 		t.Fatalf("DeleteIfMatch of a missing key: %v, want nil", err)
 	}
+	// A released lock can be taken again: a deleted key (in a versioned bucket, one whose
+	// newest version is a delete marker) does not exist for IfNoneMatch.
+	again, err := s.Put(ctx, "cond/lock", []byte("mine again"), objectstore.PutOptions{IfNoneMatch: true})
+	if err != nil {
+		t.Fatalf("IfNoneMatch Put of a deleted key: %v, want it written", err)
+	}
+	if err := cd.DeleteIfMatch(ctx, "cond/lock", again.ETag); err != nil {
+		t.Fatalf("DeleteIfMatch of the key written again: %v", err)
+	}
+	if _, err := s.Head(ctx, "cond/lock"); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Fatalf("after the second DeleteIfMatch, Head = %v; want not found", err)
+	}
 }
 
 // probeConditionalWritesUndeclared runs when an implementation declares it lacks
