@@ -71,8 +71,8 @@ func StartGofakes3(t testing.TB) (*s3.Client, string) {
 	return NewClient(srv.URL, AccessKey, SecretKey), srv.URL
 }
 
-// StartMoto runs moto_server on a free 127.0.0.1 port until the test ends. The test is
-// skipped, saying why, when moto_server is not installed.
+// StartMoto runs moto_server on a free 127.0.0.1 port until the test ends. When moto_server
+// is not installed the test is skipped, saying why, or fails under CI=true.
 func StartMoto(t testing.TB) (*s3.Client, string) {
 	t.Helper()
 	return startMotoWith(t)
@@ -91,6 +91,10 @@ func startMotoWith(t testing.TB, env ...string) (*s3.Client, string) {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			// In CI a missing tool is a broken runner, not a reason to pass with less tested.
+			t.Fatalf("moto_server is not on PATH (pip install 'moto[server]'): %v", err)
+		}
 		t.Skipf("moto_server is not on PATH (pip install 'moto[server]'): %v", err)
 	}
 	var lastErr error
