@@ -84,7 +84,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, objectstore
 // GetAt streams the version of an object at names (objectstore.VersionReader).
 func (s *Store) GetAt(ctx context.Context, key string, at objectstore.ReadOptions) (io.ReadCloser, objectstore.Info, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
-		VersionId: optional(at.Version), IfMatch: optional(normalizeETag(at.IfMatch))})
+		VersionId: optional(at.Version)})
 	if err != nil {
 		return nil, objectstore.Info{}, s.wrap("get", readPermission(at), key, err)
 	}
@@ -123,7 +123,6 @@ func (s *Store) GetRangeAt(ctx context.Context, key string, at objectstore.ReadO
 		Key:       aws.String(key),
 		Range:     aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
 		VersionId: optional(at.Version),
-		IfMatch:   optional(normalizeETag(at.IfMatch)),
 	})
 	if err != nil {
 		return nil, s.wrap(fmt.Sprintf("get range [%d,+%d) of", offset, length), readPermission(at), key, err)
@@ -151,7 +150,7 @@ func (s *Store) Head(ctx context.Context, key string) (objectstore.Info, error) 
 // HeadAt describes the version of an object at names (objectstore.VersionReader).
 func (s *Store) HeadAt(ctx context.Context, key string, at objectstore.ReadOptions) (objectstore.Info, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
-		VersionId: optional(at.Version), IfMatch: optional(normalizeETag(at.IfMatch))})
+		VersionId: optional(at.Version)})
 	if err != nil {
 		return objectstore.Info{}, s.wrap("head", readPermission(at), key, err)
 	}
@@ -167,8 +166,10 @@ func (s *Store) HeadAt(ctx context.Context, key string, at objectstore.ReadOptio
 	return info, s.checkETag(key, at, info.ETag)
 }
 
-// checkETag enforces at.IfMatch on the answer too: not every S3 server honours If-Match
-// on reads, and one that ignores it must not hand back another object's bytes.
+// checkETag enforces at.IfMatch on the answer, whose ETag describes the very bytes returned,
+// rather than with an If-Match header: that is as exact, works on servers that ignore If-Match
+// on reads, and on a proxy that rewrites ETags (as SSE-KMS buckets have them) compares the
+// ETags the caller was shown, never one the server behind it has not.
 func (s *Store) checkETag(key string, at objectstore.ReadOptions, got string) error {
 	if at.IfMatch == "" || normalizeETag(at.IfMatch) == got {
 		return nil
