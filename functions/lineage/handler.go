@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/lineage"
 	"github.com/sluicelake/sluice/shared/objectevent"
+	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/obs"
 )
 
@@ -40,7 +41,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	var res Result
 	counts := map[lineage.Outcome]int{}
 	batch, err := objectevent.Each(raw, func(o objectevent.Object) error {
-		r, err := h.r.Record(ctx, o.Bucket, o.Key, o.Version)
+		r, err := h.r.Record(ctx, o.Bucket, o.Key, readOptions(o))
 		if err != nil {
 			return err
 		}
@@ -63,14 +64,23 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 
 func (h *handler) flush(counts map[lineage.Outcome]int) {
 	m := obs.NewMetrics("lineage")
-	for _, o := range []lineage.Outcome{lineage.Recorded, lineage.Duplicate, lineage.Skipped, lineage.Gone, "failed"} {
+	for _, o := range []lineage.Outcome{lineage.Recorded, lineage.Duplicate, lineage.Skipped, lineage.Gone, lineage.Superseded, "failed"} {
 		m.Add("", "Objects"+title(string(o)), obs.Count, float64(counts[o]))
 	}
 	if err := m.Flush(h.metrics); err != nil {
 		h.log.Warn("metrics not written", "error", err)
 	}
 	h.log.Info("lineage done", "recorded", counts[lineage.Recorded], "duplicate", counts[lineage.Duplicate],
-		"skipped", counts[lineage.Skipped], "gone", counts[lineage.Gone], "failed", counts["failed"])
+		"skipped", counts[lineage.Skipped], "gone", counts[lineage.Gone], "superseded", counts[lineage.Superseded], "failed", counts["failed"])
+}
+
+// readOptions names what an event is about: its version in a versioned bucket; in an
+// unversioned one, the current object only while it has the event's ETag.
+func readOptions(o objectevent.Object) objectstore.ReadOptions {
+	if o.Version != "" {
+		return objectstore.ReadOptions{Version: o.Version}
+	}
+	return objectstore.ReadOptions{IfMatch: o.ETag}
 }
 
 func title(s string) string {

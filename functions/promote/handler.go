@@ -65,6 +65,9 @@ type Summary struct {
 	// Unchanged counts the files that already held the same bytes (a replay) and were left alone.
 	Unchanged int      `json:"unchanged"`
 	Deleted   []string `json:"deleted,omitempty"`
+	// Deferred says another invocation was promoting the partition and covers its files; the
+	// counts are that invocation's to report.
+	Deferred bool `json:"deferred,omitempty"`
 }
 
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -142,11 +145,21 @@ func sorted(ps []partition) []partition {
 
 func (h *handler) promote(ctx context.Context, p partition) (Summary, error) {
 	start := time.Now()
-	res, err := h.p.Promote(ctx, p.Dataset, p.Partition)
+	// The trigger is about files that exist: a promotion running on the partition covers
+	// them, so waiting for it would only fail into the dead-letter queue under contention.
+	res, err := h.p.PromoteOrDefer(ctx, p.Dataset, p.Partition)
 	if err != nil {
 		return Summary{}, err
 	}
 	m := obs.NewMetrics("promote")
+	if res.Deferred {
+		m.Add(p.Dataset, "PartitionsDeferred", obs.Count, 1)
+		if err := m.Flush(h.metrics); err != nil {
+			h.log.Warn("metrics not written", "error", err)
+		}
+		h.log.Info("partition being promoted by another invocation, which covers these files", "partition", p.String())
+		return Summary{Dataset: p.Dataset, Date: p.Date, Hour: p.Hour, Deferred: true}, nil
+	}
 	m.Add(p.Dataset, "PartitionsPromoted", obs.Count, 1)
 	m.Add(p.Dataset, "RecordsIn", obs.Count, float64(res.RowsIn))
 	m.Add(p.Dataset, "RecordsCurated", obs.Count, float64(res.RowsOut))

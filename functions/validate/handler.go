@@ -93,7 +93,14 @@ func (h *handler) file(ctx context.Context, o object) (*Summary, error) {
 	if errors.Is(err, objectstore.ErrNotFound) {
 		// Deleted since the event was sent: there is nothing left to validate, and retrying
 		// would only fill the dead-letter queue.
-		h.log.Warn("object gone before it could be validated; skipped", "key", o.Key, "error", err)
+		// (A 403, which S3 also answers for a missing key when the role lacks s3:ListBucket,
+		// is not this: it stays an error, to be retried and then dead-lettered.)
+		h.log.Warn("object gone before it could be validated; skipped", "key", o.Key, "version", o.Version, "error", err)
+		m := obs.NewMetrics("validate")
+		m.Add("", "FilesGone", obs.Count, 1)
+		if err := m.Flush(h.metrics); err != nil {
+			h.log.Warn("metrics not written", "error", err)
+		}
 		return nil, nil
 	}
 	if err != nil {

@@ -183,6 +183,11 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
+	// Curated is versioned, as the template makes it: promote rewrites its files, and each
+	// event names the version lineage must read.
+	if err := l.S3.EnableVersioning(ctx, Buckets[zone.Curated]); err != nil {
+		return nil, err
+	}
 
 	s3Endpoint := l.S3.Endpoint()
 	if cfg.S3Endpoint != nil {
@@ -263,19 +268,13 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 
 	if lin := filepath.Join(cfg.BinDir, "lineage", "bootstrap"); exists(lin) {
 		// Every zone, as the deployed rule; the lineage bucket is not one, so its own writes
-		// never come back to it. An instance per zone, as Lambda would scale out: lineage
-		// reads an object's metadata when its event arrives, and an unversioned bucket keeps
-		// only the newest version, so a curated event must not wait behind a queue of cleansed
-		// ones while promote writes the file again.
+		// never come back to it. One instance serves them all: an event names the version it
+		// is about, so a curated event that waits behind cleansed ones still reads its own.
+		if l.Lineage, err = function("lineage", lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL); err != nil {
+			return nil, err
+		}
 		for _, z := range zone.All {
-			fn, err := function("lineage-"+string(z), lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL)
-			if err != nil {
-				return nil, err
-			}
-			if z == zone.Curated {
-				l.Lineage = fn
-			}
-			l.Events.Subscribe(s3events.Subscription{Name: "lineage-" + string(z), Bucket: Buckets[z], Deliver: invoker(fn)})
+			l.Events.Subscribe(s3events.Subscription{Name: "lineage-" + string(z), Bucket: Buckets[z], Deliver: invoker(l.Lineage)})
 		}
 	}
 

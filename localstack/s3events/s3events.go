@@ -104,7 +104,7 @@ func Start(target string, cfg Config) (*Tap, error) {
 					fmt.Sscan(d, &size) // aws-chunked bodies: the object is the decoded length
 				}
 			}
-			t.announce(bucket, key, name, size, etag)
+			t.announce(bucket, key, name, size, etag, resp.Header.Get("X-Amz-Version-Id"))
 		}
 		return nil
 	}
@@ -162,7 +162,7 @@ func split(path string) (bucket, key string) {
 
 // announce looks the new object up (size, ETag, as the event carries them) and queues the event
 // for every matching subscription.
-func (t *Tap) announce(bucket, key, name string, size int64, etag string) {
+func (t *Tap) announce(bucket, key, name string, size int64, etag, version string) {
 	t.mu.Lock()
 	var matched []*sub
 	for _, s := range t.subs {
@@ -180,6 +180,12 @@ func (t *Tap) announce(bucket, key, name string, size int64, etag string) {
 		}
 	}
 	size = max(size, 0)
+	object := map[string]any{"key": encodeKey(key), "size": size, "eTag": etag, "sequencer": fmt.Sprintf("%016X", t.seq.Add(1))}
+	if version != "" {
+		// As S3 does: only a versioned bucket's events name the version, which is what lineage
+		// reads (the object may have been rewritten by the time the event is handled).
+		object["versionId"] = version
+	}
 	ev := map[string]any{"Records": []any{map[string]any{
 		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": t.cfg.Region,
 		"eventTime": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "eventName": name,
@@ -189,7 +195,7 @@ func (t *Tap) announce(bucket, key, name string, size int64, etag string) {
 		"s3": map[string]any{
 			"s3SchemaVersion": "1.0", "configurationId": "sluice-local",
 			"bucket": map[string]any{"name": bucket, "ownerIdentity": map[string]any{"principalId": "local"}, "arn": "arn:aws:s3:::" + bucket},
-			"object": map[string]any{"key": encodeKey(key), "size": size, "eTag": etag, "sequencer": fmt.Sprintf("%016X", t.seq.Add(1))},
+			"object": object,
 		},
 	}}}
 	payload, _ := json.Marshal(ev)

@@ -91,3 +91,49 @@ func TestObjectsCreatedThroughTheTapAreAnnounced(t *testing.T) {
 		t.Fatalf("%d dead letters (%d counted), want 1", len(files), tap.DeadLettered.Load())
 	}
 }
+
+// A versioned bucket's events name the version written, as S3's do; lineage reads that
+// version. An unversioned bucket's name none.
+func TestEventsNameTheVersionInVersionedBuckets(t *testing.T) {
+	_, endpoint := s3test.StartMoto(t)
+	tap, err := s3events.Start(endpoint, s3events.Config{DeadLetterDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tap.Close()
+	client := s3test.NewClient(tap.Endpoint, s3test.AccessKey, s3test.SecretKey)
+	versioned, plain := s3test.CreateVersionedBucket(t, client, "curated"), s3test.CreateBucket(t, client, "quarantine")
+	var mu sync.Mutex
+	got := map[string]string{}
+	for _, b := range []string{versioned, plain} {
+		tap.Subscribe(s3events.Subscription{Name: b, Bucket: b, Deliver: func(_ context.Context, payload []byte) error {
+			var ev events.S3Event
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return err
+			}
+			mu.Lock()
+			got[b] = ev.Records[0].S3.Object.VersionID
+			mu.Unlock()
+			return nil
+		}})
+	}
+	ctx := context.Background()
+	out, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &versioned, Key: aws.String("k"), Body: bytes.NewReader([]byte("x"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: &plain, Key: aws.String("k"), Body: bytes.NewReader([]byte("x"))}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := tap.WaitIdle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if got[versioned] == "" || got[versioned] != aws.ToString(out.VersionId) {
+		t.Errorf("versioned bucket's event names version %q, want %q", got[versioned], aws.ToString(out.VersionId))
+	}
+	if v, ok := got[plain]; !ok || v != "" {
+		t.Errorf("unversioned bucket's event: delivered %v, version %q; want delivered without a version", ok, v)
+	}
+}

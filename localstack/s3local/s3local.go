@@ -2,7 +2,8 @@
 // host and for integration tests: versitygw (github.com/versity/versitygw) with its posix
 // backend, listening on 127.0.0.1.
 //
-// Objects are ordinary files: bucket b, key k is the file <Dir>/b/k, so what the lake
+// Objects are ordinary files: bucket b, key k is the file <Dir>/b/k (the current version;
+// buckets with versioning enabled keep older ones under <Dir>.versions), so what the lake
 // writes can be inspected (or read by DuckDB) with no S3 client at all. Metadata and ETags
 // live in extended attributes of those files.
 //
@@ -28,11 +29,15 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/versity/versitygw/auth"
+	"github.com/versity/versitygw/backend"
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/embedgw"
+	"github.com/versity/versitygw/s3err"
+	"github.com/versity/versitygw/s3response"
 )
 
 // Credentials and region the server accepts; clients sign requests with these.
@@ -119,10 +124,19 @@ func startOnce(ctx context.Context, abs, wd string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := posix.New(abs, ms.store, posix.PosixOpts{
-		SideCarDir:          ms.sidecar,
-		Concurrency:         256,
-		CopyObjectThreshold: 5 << 30,
+	versions := abs + ".versions"
+	if err := os.MkdirAll(versions, 0o755); err != nil {
+		return nil, fmt.Errorf("s3local: create the directory of old object versions %s: %w", versions, err)
+	}
+	be, err := quietly(func() (*posix.Posix, error) {
+		return posix.New(abs, ms.store, posix.PosixOpts{
+			SideCarDir: ms.sidecar,
+			// Buckets keep old versions, as the lake's versioned buckets do on AWS, once
+			// EnableVersioning turns it on for them; versitygw wants the directory outside Dir.
+			VersioningDir:       versions,
+			Concurrency:         256,
+			CopyObjectThreshold: 5 << 30,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3local: open the posix backend over %s: %w", abs, err)
@@ -162,7 +176,7 @@ func startOnce(ctx context.Context, abs, wd string) (*Server, error) {
 		// announce itself on stdout, which the local host reserves for function output.
 		IAMService: auth.NewIAMServiceSingle(auth.Account{Access: s.AccessKey, Secret: s.SecretKey, Role: auth.RoleAdmin}),
 	}
-	go func() { s.done <- embedgw.RunVersityGW(runCtx, be, cfg) }()
+	go func() { s.done <- embedgw.RunVersityGW(runCtx, &absentIsAbsent{Backend: be}, cfg) }()
 
 	if err := s.waitReady(ctx); err != nil {
 		cancel()
@@ -171,6 +185,51 @@ func startOnce(ctx context.Context, abs, wd string) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// absentIsAbsent corrects versitygw v1.8.0's If-None-Match: * in a versioned bucket, which
+// fails with 412 when the key's newest version is a delete marker (the marker keeps an ETag
+// attribute); on S3 the key does not exist then, and the write succeeds. Promote's partition
+// lock is such a write, released by a delete, so without this the local curated bucket (which
+// is versioned, as on AWS) could be locked once only. When HEAD finds no object the condition
+// holds and is dropped; the conditional writes of a key are serialised here so that none
+// slips in between that HEAD and the write (the server serves one process anyway).
+type absentIsAbsent struct {
+	backend.Backend
+	mu sync.Mutex
+}
+
+func (b *absentIsAbsent) PutObject(ctx context.Context, po s3response.PutObjectInput) (s3response.PutObjectOutput, error) {
+	if po.IfNoneMatch == nil && po.IfMatch == nil {
+		return b.Backend.PutObject(ctx, po)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if aws.ToString(po.IfNoneMatch) == "*" && po.IfMatch == nil {
+		_, err := b.Backend.HeadObject(ctx, &s3.HeadObjectInput{Bucket: po.Bucket, Key: po.Key})
+		var apiErr s3err.APIError
+		if errors.As(err, &apiErr) && apiErr.Code == "NoSuchKey" {
+			po.IfNoneMatch = nil
+		}
+	}
+	return b.Backend.PutObject(ctx, po)
+}
+
+// quietly runs f with os.Stdout pointing nowhere: posix.New announces its versioning and
+// sidecar directories there, and the local host keeps stdout for function output. Nothing
+// else in the process writes to stdout while a server starts (one per process).
+func quietly[T any](f func() (T, error)) (T, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return f()
+	}
+	prev := os.Stdout
+	os.Stdout = null
+	defer func() {
+		os.Stdout = prev
+		null.Close()
+	}()
+	return f()
 }
 
 type metaChoice struct {
@@ -261,6 +320,18 @@ func (s *Server) CreateBucket(ctx context.Context, name string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("s3local: create bucket %q on %s (bucket names are 3-63 lower-case letters, digits, '-' and '.'): %w", name, s.Endpoint(), err)
+	}
+	return nil
+}
+
+// EnableVersioning turns S3 versioning on for bucket: every write keeps a version that can
+// be read by its id, while <Dir>/<bucket>/<key> stays the current one. Old versions live
+// under <Dir>.versions.
+func (s *Server) EnableVersioning(ctx context.Context, bucket string) error {
+	_, err := s.Client().PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	if err != nil {
+		return fmt.Errorf("s3local: enable versioning of bucket %q on %s: %w", bucket, s.Endpoint(), err)
 	}
 	return nil
 }

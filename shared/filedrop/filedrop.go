@@ -86,19 +86,27 @@ func fileErr(reason, format string, a ...any) *FileError {
 }
 
 // Validate reads the object at key in the raw bucket and writes its rows out. version is the
-// object's version id when the bucket is versioned ("" otherwise); it is recorded, not read.
+// object's version id when the bucket is versioned ("" otherwise): that version is read
+// (s3:GetObjectVersion), not whatever is current. Without one the current object is read;
+// it is not checked against the event's ETag, because validating a rewritten drop under an
+// older event writes the very outputs the rewrite's own event writes (they are named after
+// the content read), so nothing is gained by refusing.
 // The error is for failures worth retrying (the stores); a bad file is not an error: its Report
 // says why it was quarantined.
 func (v *Validator) Validate(ctx context.Context, key, version string) (*Report, error) {
 	start := time.Now()
 	rep := newReport(v.Raw.Bucket(), key, version)
-	info, err := v.Raw.Head(ctx, key)
+	raw, err := objectstore.Pin(v.Raw, key, objectstore.ReadOptions{Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("filedrop: %w", err)
+	}
+	info, err := raw.Head(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("filedrop: read %s/%s: %w", v.Raw.Bucket(), key, err)
 	}
 	rep.Bytes = info.Size
 	rep.ETag = info.ETag
-	run := &run{v: v, ctx: ctx, key: key, version: version, info: info, rep: rep, id: objectID(key, info.ETag, version)}
+	run := &run{v: v, raw: raw, ctx: ctx, key: key, version: version, info: info, rep: rep, id: objectID(key, info.ETag, version)}
 	rep.Dataset = datasetOf(key)
 
 	ferr := run.read()
@@ -168,6 +176,7 @@ func (v *Validator) log() *slog.Logger {
 // run is one file's validation.
 type run struct {
 	v       *Validator
+	raw     objectstore.Store // v.Raw, reading the version of key being validated
 	ctx     context.Context
 	key     string
 	version string
@@ -203,13 +212,13 @@ func (r *run) read() error {
 	}
 	var src source
 	if f == formatParquet {
-		ps, err := openParquet(r.ctx, r.v.Raw, r.key, r.info.Size, c)
+		ps, err := openParquet(r.ctx, r.raw, r.key, r.info.Size, c)
 		if err != nil {
 			return err
 		}
 		src = ps
 	} else {
-		body, _, err := r.v.Raw.Get(r.ctx, r.key)
+		body, _, err := r.raw.Get(r.ctx, r.key)
 		if err != nil {
 			return fmt.Errorf("filedrop: read %s/%s: %w", r.v.Raw.Bucket(), r.key, err)
 		}
@@ -298,7 +307,7 @@ func (r *run) quarantineWhole(fe *FileError) error {
 	e := quarantine.Entry{Reason: fe.Reason, Detail: fe.Detail, Dataset: rep.Dataset, Contract: rep.Contract,
 		Source: quarantine.Source{Kind: "s3", Bucket: r.v.Raw.Bucket(), Key: r.key, Version: r.version}}
 	if r.info.Size <= int64(r.v.maxRecord()) && r.info.Size > 0 {
-		if b, err := r.v.Raw.GetRange(r.ctx, r.key, 0, r.info.Size); err == nil {
+		if b, err := r.raw.GetRange(r.ctx, r.key, 0, r.info.Size); err == nil {
 			e.Original = b
 			e.Preview = quarantine.PreviewOf(b)
 		}

@@ -63,6 +63,10 @@ const (
 	Duplicate Outcome = "duplicate" // the object's lineage was already recorded
 	Skipped   Outcome = "skipped"   // not an output of the lake (a sidecar, lock, report)
 	Gone      Outcome = "gone"      // deleted before its event was handled (compacted away)
+	// Superseded: rewritten before its event was handled, in a bucket that keeps no versions
+	// (the event named no version id and an ETag the object no longer has). That version can
+	// no longer be read by anyone, and the rewrite's own event records what replaced it.
+	Superseded Outcome = "superseded"
 )
 
 // Result is what Record did.
@@ -74,30 +78,41 @@ type Result struct {
 	Rows  []table.Row
 }
 
-// Record records the lineage of one object. An error means the event should be retried.
-func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Result, error) {
+// Record records the lineage of the version of one object that at names: the version id
+// from the event in a versioned bucket, else the event's ETag, which the current object must
+// still have. An error means the event should be retried; an object that is gone (deleted,
+// or a version that no longer exists) or superseded is done, and says so in the Outcome. A
+// refused read (403) is an error naming the permission to grant, never taken for "gone".
+func (r *Recorder) Record(ctx context.Context, bucket, key string, at objectstore.ReadOptions) (Result, error) {
 	z, ok := r.Zones[bucket]
 	if !ok {
 		return Result{}, fmt.Errorf("lineage: bucket %q is not a zone of this lake (known: %v); check the trigger and SLUICE_*_BUCKET", bucket, r.bucketNames())
 	}
+	store, err := objectstore.Pin(z.Store, key, at)
+	if err != nil {
+		return Result{}, fmt.Errorf("lineage: %w", err)
+	}
 	// The lake's bookkeeping (locks, manifests, reports, sidecars) is skipped, but for markers
 	// that carry provenance of their own (rows a promotion dropped without writing a file).
 	book := zone.IsBookkeeping(key)
-	info, err := z.Store.Head(ctx, key)
-	if errors.Is(err, objectstore.ErrNotFound) && book {
+	info, err := store.Head(ctx, key)
+	switch {
+	case errors.Is(err, objectstore.ErrNotFound) && book:
 		return Result{Outcome: Skipped}, nil // a released lock, most likely
-	}
-	if errors.Is(err, objectstore.ErrNotFound) {
-		r.log().Info("object gone before its lineage was recorded", "bucket", bucket, "key", key)
+	case errors.Is(err, objectstore.ErrNotFound):
+		r.log().Info("object gone before its lineage was recorded", "bucket", bucket, "key", key, "version", at.Version)
 		return Result{Outcome: Gone}, nil
-	}
-	if err != nil {
+	case errors.Is(err, objectstore.ErrPreconditionFailed):
+		r.log().Info("object rewritten before its lineage was recorded; the rewrite's event records it", "bucket", bucket, "key", key, "etag", at.IfMatch)
+		return Result{Outcome: Superseded}, nil
+	case err != nil:
 		return Result{}, fmt.Errorf("lineage: head %s/%s: %w", bucket, key, err)
 	}
+	version := at.Version
 	if version == "" {
 		version = info.Version
 	}
-	rec, err := provenance.Of(ctx, z.Store, key, info.Metadata)
+	rec, err := provenance.Of(ctx, store, key, info.Metadata)
 	switch {
 	case errors.Is(err, provenance.ErrNone) && book:
 		return Result{Outcome: Skipped}, nil
@@ -111,7 +126,7 @@ func (r *Recorder) Record(ctx context.Context, bucket, key, version string) (Res
 	}
 	counted := err == nil // the writer's provenance counts its rows
 	if !counted && z.Zone == zone.Raw {
-		counted = r.countParquet(ctx, z.Store, info, rec)
+		counted = r.countParquet(ctx, store, info, rec)
 	}
 	out := output{bucket: bucket, zone: z.Zone, info: info, version: version, rec: rec, dataset: datasetOf(z.Zone, key, rec), counted: counted}
 	ev, err := r.event(ctx, out)

@@ -108,7 +108,7 @@ func TestRecordsEveryHop(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.job, func(t *testing.T) {
-			res, err := l.rec.Record(ctx, c.s.Bucket(), c.key, "")
+			res, err := l.rec.Record(ctx, c.s.Bucket(), c.key, objectstore.ReadOptions{})
 			if err != nil || res.Outcome != lineage.Recorded {
 				t.Fatalf("%v %v", res.Outcome, err)
 			}
@@ -203,11 +203,11 @@ func TestDuplicatesAndForwarding(t *testing.T) {
 		Inputs: []provenance.Input{{Stream: "s", Shard: "shardId-000000000001", First: "1", Last: "1", Rows: 1}}})
 
 	fail.Store(1)
-	if _, err := l.rec.Record(ctx, l.cleansed.Bucket(), key, ""); err == nil {
+	if _, err := l.rec.Record(ctx, l.cleansed.Bucket(), key, objectstore.ReadOptions{}); err == nil {
 		t.Fatal("a refused forward was not an error: the event would not be retried")
 	}
 	for i, want := range []lineage.Outcome{lineage.Recorded, lineage.Duplicate, lineage.Duplicate} {
-		res, err := l.rec.Record(ctx, l.cleansed.Bucket(), key, "")
+		res, err := l.rec.Record(ctx, l.cleansed.Bucket(), key, objectstore.ReadOptions{})
 		if err != nil || res.Outcome != want {
 			t.Fatalf("delivery %d: %v %v, want %s", i, res.Outcome, err, want)
 		}
@@ -225,7 +225,7 @@ func TestSkipsWhatIsNotAnOutput(t *testing.T) {
 	l := newLake(t, nil)
 	ctx := context.Background()
 	for _, key := range []string{"_locks/user_events/dt=2026-11-23/hr=09", "_lineage/x.parquet.json", "_reports/customers/r.json"} {
-		if res, err := l.rec.Record(ctx, l.curated.Bucket(), key, ""); err != nil || res.Outcome != lineage.Skipped {
+		if res, err := l.rec.Record(ctx, l.curated.Bucket(), key, objectstore.ReadOptions{}); err != nil || res.Outcome != lineage.Skipped {
 			t.Errorf("%s: %v %v, want skipped", key, res.Outcome, err)
 		}
 	}
@@ -233,21 +233,21 @@ func TestSkipsWhatIsNotAnOutput(t *testing.T) {
 	if _, err := l.curated.Put(ctx, "_manifests/user_events/dt=2026-11-23/hr=09/promote.json", []byte("{}"), objectstore.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := l.rec.Record(ctx, l.curated.Bucket(), "_manifests/user_events/dt=2026-11-23/hr=09/promote.json", ""); err != nil || res.Outcome != lineage.Skipped {
+	if res, err := l.rec.Record(ctx, l.curated.Bucket(), "_manifests/user_events/dt=2026-11-23/hr=09/promote.json", objectstore.ReadOptions{}); err != nil || res.Outcome != lineage.Skipped {
 		t.Errorf("manifest: %v %v, want skipped", res.Outcome, err)
 	}
 	marker := "_absorbed/user_events/dt=2026-11-23/hr=09/0f.json"
 	put(t, l.curated, marker, &provenance.Record{Job: "promote", Dataset: "user_events", Kind: provenance.Marker,
 		Dropped: map[string]int64{"duplicate": 3}, Inputs: []provenance.Input{{Bucket: l.cleansed.Bucket(), Key: "user_events/dt=2026-11-23/hr=09/replay.parquet"}}})
-	res, err := l.rec.Record(ctx, l.curated.Bucket(), marker, "")
+	res, err := l.rec.Record(ctx, l.curated.Bucket(), marker, objectstore.ReadOptions{})
 	if err != nil || res.Outcome != lineage.Recorded || len(res.Rows) != 1 || *res.Rows[0].OutputRows != 0 || !strings.Contains(string(res.Event), `"duplicate":3`) {
 		t.Fatalf("marker: %v %v %+v", res.Outcome, err, res.Rows)
 	}
 	oltest.Validate(t, res.Event)
-	if res, err := l.rec.Record(ctx, l.curated.Bucket(), "user_events/dt=2026-11-23/hr=09/gone.parquet", ""); err != nil || res.Outcome != lineage.Gone {
+	if res, err := l.rec.Record(ctx, l.curated.Bucket(), "user_events/dt=2026-11-23/hr=09/gone.parquet", objectstore.ReadOptions{}); err != nil || res.Outcome != lineage.Gone {
 		t.Errorf("deleted object: %v %v, want gone", res.Outcome, err)
 	}
-	if _, err := l.rec.Record(ctx, "elsewhere", "k", ""); err == nil || !strings.Contains(err.Error(), "not a zone") {
+	if _, err := l.rec.Record(ctx, "elsewhere", "k", objectstore.ReadOptions{}); err == nil || !strings.Contains(err.Error(), "not a zone") {
 		t.Errorf("foreign bucket: %v", err)
 	}
 }
@@ -273,7 +273,7 @@ func TestArchiveRowsFromTheFooter(t *testing.T) {
 	if _, err := l.raw.Put(ctx, key, b.Bytes(), objectstore.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := l.rec.Record(ctx, l.raw.Bucket(), key, "")
+	res, err := l.rec.Record(ctx, l.raw.Bucket(), key, objectstore.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,11 @@ import (
 	"strings"
 )
 
-// Object is a created object.
+// Object is a created object. Version is empty for an unversioned bucket; ETag is the one the
+// event names (unquoted), which tells a rewritten object there.
 type Object struct {
 	Bucket, Key, Version string
+	ETag                 string
 }
 
 type envelope struct {
@@ -30,6 +32,7 @@ type envelope struct {
 			Object struct {
 				Key       string `json:"key"`
 				VersionID string `json:"versionId"`
+				ETag      string `json:"eTag"`
 			} `json:"object"`
 		} `json:"s3"`
 	} `json:"Records"`
@@ -65,12 +68,13 @@ func Created(raw []byte) ([]Object, error) {
 			Object struct {
 				Key       string `json:"key"`
 				VersionID string `json:"version-id"`
+				ETag      string `json:"etag"`
 			} `json:"object"`
 		}
 		if err := json.Unmarshal(env.Detail, &d); err != nil || d.Bucket.Name == "" || d.Object.Key == "" {
 			return nil, fmt.Errorf("EventBridge detail without bucket.name and object.key: %s", env.Detail)
 		}
-		return []Object{{d.Bucket.Name, d.Object.Key, d.Object.VersionID}}, nil // EventBridge keys are not URL-encoded
+		return []Object{{d.Bucket.Name, d.Object.Key, d.Object.VersionID, d.Object.ETag}}, nil // EventBridge keys are not URL-encoded
 	case len(env.Records) > 0:
 		var out []Object
 		for _, r := range env.Records {
@@ -84,7 +88,7 @@ func Created(raw []byte) ([]Object, error) {
 			if err != nil {
 				return nil, fmt.Errorf("S3 event key %q: %w", r.S3.Object.Key, err)
 			}
-			out = append(out, Object{r.S3.Bucket.Name, key, r.S3.Object.VersionID})
+			out = append(out, Object{r.S3.Bucket.Name, key, r.S3.Object.VersionID, r.S3.Object.ETag})
 		}
 		return out, nil
 	}

@@ -18,9 +18,9 @@ func TestShapes(t *testing.T) {
 		return b
 	}
 	for name, want := range map[string][]objectevent.Object{
-		"validate-s3-event.json": {{"raw", "landing/customers/2026/11/23/customers.csv", ""},
-			{"raw", "landing/user_events/2026/11/23/click stream.jsonl", ""}}, // "click+stream" in the event
-		"validate-eventbridge.json": {{"raw", "landing/user_events/2026/11/23/events.parquet", ""}},
+		"validate-s3-event.json": {{"raw", "landing/customers/2026/11/23/customers.csv", "", "0123456789abcdef0123456789abcdef"},
+			{"raw", "landing/user_events/2026/11/23/click stream.jsonl", "", "0123456789abcdef0123456789abcdef"}}, // "click+stream" in the event
+		"validate-eventbridge.json": {{"raw", "landing/user_events/2026/11/23/events.parquet", "", "0123456789abcdef0123456789abcdef"}},
 	} {
 		got, err := objectevent.Created(read(name))
 		if err != nil || !reflect.DeepEqual(got, want) {

@@ -8,6 +8,7 @@ package objectstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -68,4 +69,72 @@ type ConditionalDeleter interface {
 	// DeleteIfMatch deletes key if its ETag is etag. It returns an error wrapping
 	// ErrPreconditionFailed when the ETag differs, and nil when the key is gone.
 	DeleteIfMatch(ctx context.Context, key, etag string) error
+}
+
+// ErrForbidden is returned (wrapped) when the store refuses a request (S3 403 AccessDenied).
+// It is never a kind of ErrNotFound: on S3 a role without s3:ListBucket is answered 403 for a
+// key that does not exist, so "forbidden" can hide "gone", and only a grant tells them apart.
+var ErrForbidden = errors.New("objectstore: access denied")
+
+// ReadOptions pin a read to one version of an object: the one an event named.
+type ReadOptions struct {
+	// Version reads this version id of a versioned bucket (S3 VersionId; the role needs
+	// s3:GetObjectVersion). A version that no longer exists reads as ErrNotFound.
+	Version string
+	// IfMatch, when set, fails the read with ErrPreconditionFailed unless the object read has
+	// this ETag (quoted or not): how an unversioned bucket tells a rewritten object.
+	IfMatch string
+}
+
+// VersionReader is a store that can read a given version of an object, or the current one
+// only while it has a given ETag. It is optional, as ConditionalDeleter is: Pin says what to
+// do without it.
+type VersionReader interface {
+	HeadAt(ctx context.Context, key string, at ReadOptions) (Info, error)
+	GetAt(ctx context.Context, key string, at ReadOptions) (io.ReadCloser, Info, error)
+	GetRangeAt(ctx context.Context, key string, at ReadOptions, offset, length int64) ([]byte, error)
+}
+
+// Pin returns a view of s in which every read of key (Head, Get, GetRange) reads what at
+// names, so that code written against Store (a Parquet footer reader, a validator) reads the
+// version an event is about rather than whatever is current. Other keys and all writes go to
+// s unchanged. A zero at returns s itself. A store that is not a VersionReader cannot honour
+// at, and Pin says so rather than read the wrong version.
+func Pin(s Store, key string, at ReadOptions) (Store, error) {
+	if at == (ReadOptions{}) {
+		return s, nil
+	}
+	vr, ok := s.(VersionReader)
+	if !ok {
+		return nil, fmt.Errorf("objectstore: %s cannot read version %q / ETag %q of %s: the store is not a VersionReader", s.Bucket(), at.Version, at.IfMatch, key)
+	}
+	return pinned{Store: s, vr: vr, key: key, at: at}, nil
+}
+
+type pinned struct {
+	Store
+	vr  VersionReader
+	key string
+	at  ReadOptions
+}
+
+func (p pinned) Head(ctx context.Context, key string) (Info, error) {
+	if key != p.key {
+		return p.Store.Head(ctx, key)
+	}
+	return p.vr.HeadAt(ctx, key, p.at)
+}
+
+func (p pinned) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
+	if key != p.key {
+		return p.Store.Get(ctx, key)
+	}
+	return p.vr.GetAt(ctx, key, p.at)
+}
+
+func (p pinned) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	if key != p.key {
+		return p.Store.GetRange(ctx, key, offset, length)
+	}
+	return p.vr.GetRangeAt(ctx, key, p.at, offset, length)
 }

@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// emfLevel is the level metric lines carry: the one no ApplicationLogLevel filters out.
+const emfLevel = "FATAL"
+
 // Unit is a CloudWatch metric unit.
 type Unit string
 
@@ -98,8 +101,8 @@ func (m *Metrics) record(dataset, name string, unit Unit, v float64, add bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
-	case name == "" || name == DimFunction || name == DimDataset || strings.HasPrefix(name, "_aws"):
-		m.rejected = append(m.rejected, fmt.Sprintf("%q: the name is empty or collides with a dimension or the _aws key", name))
+	case name == "" || name == DimFunction || name == DimDataset || name == keyLevel || name == keyTimestamp || strings.HasPrefix(name, "_aws"):
+		m.rejected = append(m.rejected, fmt.Sprintf("%q: the name is empty or collides with a dimension, the _aws key or the level and timestamp Lambda reads", name))
 		return
 	case unit == "":
 		m.rejected = append(m.rejected, fmt.Sprintf("%q: no unit", name))
@@ -212,6 +215,12 @@ func (m *Metrics) line(ts int64, dataset string, names []string, values map[stri
 		b.WriteByte(':')
 		b.Write(vb)
 	}
+	// Lambda's log-level filtering treats a line without a level as INFO and drops it under
+	// an ApplicationLogLevel of WARN or above, and with it the metrics. FATAL is the most
+	// severe level Lambda knows, so no setting filters these lines out; the timestamp must
+	// be there too or Lambda demotes the line to INFO after all.
+	member(keyLevel, emfLevel)
+	member(keyTimestamp, time.UnixMilli(ts).UTC().Format(time.RFC3339Nano))
 	member(DimFunction, m.function)
 	if dataset != "" {
 		member(DimDataset, dataset)

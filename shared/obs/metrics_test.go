@@ -31,8 +31,8 @@ func TestFlushWritesExactEMF(t *testing.T) {
 	if err := m.Flush(&buf); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"_aws":{"Timestamp":1795435200000,"CloudWatchMetrics":[{"Namespace":"Sluice","Dimensions":[["function"]],"Metrics":[{"Name":"BatchMillis","Unit":"Milliseconds"}]}]},"function":"ingest","BatchMillis":12.5}
-{"_aws":{"Timestamp":1795435200000,"CloudWatchMetrics":[{"Namespace":"Sluice","Dimensions":[["function","dataset"]],"Metrics":[{"Name":"ParquetBytes","Unit":"Bytes"},{"Name":"RecordsIn","Unit":"Count"}]}]},"function":"ingest","dataset":"user_events","ParquetBytes":2048,"RecordsIn":10}
+	want := `{"_aws":{"Timestamp":1795435200000,"CloudWatchMetrics":[{"Namespace":"Sluice","Dimensions":[["function"]],"Metrics":[{"Name":"BatchMillis","Unit":"Milliseconds"}]}]},"level":"FATAL","timestamp":"2026-11-23T12:00:00Z","function":"ingest","BatchMillis":12.5}
+{"_aws":{"Timestamp":1795435200000,"CloudWatchMetrics":[{"Namespace":"Sluice","Dimensions":[["function","dataset"]],"Metrics":[{"Name":"ParquetBytes","Unit":"Bytes"},{"Name":"RecordsIn","Unit":"Count"}]}]},"level":"FATAL","timestamp":"2026-11-23T12:00:00Z","function":"ingest","dataset":"user_events","ParquetBytes":2048,"RecordsIn":10}
 `
 	if got := buf.String(); got != want {
 		t.Fatalf("EMF output differs\ngot:\n%s\nwant:\n%s", got, want)
@@ -154,5 +154,5 @@ func ExampleMetrics() {
 		fmt.Println(err)
 	}
 	// Output:
-	// {"_aws":{"Timestamp":1795435200000,"CloudWatchMetrics":[{"Namespace":"Sluice","Dimensions":[["function","dataset"]],"Metrics":[{"Name":"ParquetBytes","Unit":"Bytes"},{"Name":"RecordsQuarantined","Unit":"Count"},{"Name":"RecordsValid","Unit":"Count"}]}]},"function":"ingest","dataset":"user_events","ParquetBytes":786432,"RecordsQuarantined":2,"RecordsValid":9998}
+	// {"_aws":{"Timestamp":1795435200000,"CloudWatchMetrics":[{"Namespace":"Sluice","Dimensions":[["function","dataset"]],"Metrics":[{"Name":"ParquetBytes","Unit":"Bytes"},{"Name":"RecordsQuarantined","Unit":"Count"},{"Name":"RecordsValid","Unit":"Count"}]}]},"level":"FATAL","timestamp":"2026-11-23T12:00:00Z","function":"ingest","dataset":"user_events","ParquetBytes":786432,"RecordsQuarantined":2,"RecordsValid":9998}
 }

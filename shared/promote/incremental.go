@@ -3,7 +3,6 @@ package promote
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -527,12 +526,6 @@ func (st *state) newChain() *chain {
 	return &chain{st: st, asm: st.asm}
 }
 
-// md5Hex is an object's ETag when written in one PUT without KMS.
-func md5Hex(b []byte) string {
-	sum := md5.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
-
 // add appends row group ri of pf; with split, a file too full for it is written first.
 func (ch *chain) add(pf *pfile, ri int, from []Input, dups int64, split bool) error {
 	if split && !ch.asm.empty() && ch.asm.estimate()+pf.rowGroupBytes(ri)+footerBytesPerChunk*int64(len(pf.f.Metadata().RowGroups[ri].Columns)) > ch.st.target {
@@ -632,8 +625,14 @@ func (ch *chain) flush() error {
 	}
 	ch.inputs, ch.dups = nil, 0
 	prev := st.fileOf(key)
-	if prev != nil && prev.Size == int64(len(body)) && md5Hex(body) == prev.ETag {
-		out.ETag, out.Unchanged = prev.ETag, true
+	etag, same := "", false
+	if prev != nil {
+		if etag, same, err = st.p.holds(st.ctx, key, prev.Size, body); err != nil {
+			return err
+		}
+	}
+	if same {
+		out.ETag, out.Unchanged = etag, true
 		// Not rewritten, so no new version says which files' rows it dropped: a marker does.
 		var others []Input
 		for _, in := range out.Inputs {

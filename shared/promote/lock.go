@@ -44,6 +44,9 @@ type LockOptions struct {
 // LockOptions.MaxWait.
 var ErrLocked = errors.New("promote: partition is locked by another promotion")
 
+// errHeld is acquire's answer, when asked not to wait, to a lock another promotion holds.
+var errHeld = errors.New("promote: another promotion holds the partition")
+
 type lockBody struct {
 	Owner   string    `json:"owner"`
 	Expires time.Time `json:"expires"`
@@ -63,7 +66,9 @@ func LockKey(dataset string, p zone.Partition) string {
 	return LockPrefix + zone.Key(dataset, p, "promote.lock")
 }
 
-func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partition) (*heldLock, error) {
+// acquire takes the partition's lock, waiting while another promotion holds it unless
+// deferToHolder says to return errHeld then.
+func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partition, deferToHolder bool) (*heldLock, error) {
 	o := p.Lock
 	if o.TTL <= 0 {
 		o.TTL = 15 * time.Minute
@@ -121,6 +126,9 @@ func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partit
 				return nil, fmt.Errorf("promote: take over expired lock %s/%s: %w", p.Curated.Bucket(), key, err)
 			}
 			continue
+		}
+		if deferToHolder {
+			return nil, errHeld
 		}
 		if now().After(giveUp) {
 			return nil, fmt.Errorf("%w: %s/%s held by %s until %s; the trigger will be retried", ErrLocked, p.Curated.Bucket(), key, cur.Owner, cur.Expires.Format(time.RFC3339))

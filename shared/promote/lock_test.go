@@ -165,11 +165,12 @@ func TestStalePromotionDoesNotOverwriteANewerOne(t *testing.T) {
 	ctx := context.Background()
 	putCleansed(t, cleansed, "a.parquet", customer{1, 1, "a", ""})
 
-	bWrites := make(chan struct{})
+	bWrites, bDone := make(chan struct{}), make(chan struct{})
 	a := *base
 	a.Cleansed = gatedReads{cleansed, &gate{fn: func() {
 		putCleansed(t, cleansed, "b.parquet", customer{2, 1, "b", ""}) // lands after A listed
 		go func() {
+			defer close(bDone)
 			b := *base
 			b.Curated = gatedWrites{curated, &gate{fn: func() { close(bWrites) }}}
 			if _, err := b.Promote(ctx, "customers", part); err != nil {
@@ -181,8 +182,9 @@ func TestStalePromotionDoesNotOverwriteANewerOne(t *testing.T) {
 	if _, err := a.Promote(ctx, "customers", part); err != nil {
 		t.Fatal(err)
 	}
-	// B finishes after A: wait for the lock to be released and B's output to be there. (B's
-	// store hides the conditional delete, so B marks the lock released instead of deleting it.)
+	// B finishes after A (and after it lists the partition again, once released). (B's store
+	// hides the conditional delete, so B marks the lock released instead of deleting it.)
+	<-bDone
 	for range 2000 {
 		rows, _ := curatedRows(t, curated)
 		if !liveLock(t, curated) && len(rows) == 2 {

@@ -104,6 +104,9 @@ type Result struct {
 	// Absorbed are converted cleansed files whose every row was a duplicate, when no curated
 	// file was written in their batch to list them in (a replay of a file under another name).
 	Absorbed []Input
+	// Deferred is set by PromoteOrDefer when another promotion held the partition, which
+	// covers the files this one was for; nothing else is set then.
+	Deferred bool
 }
 
 // Output is one curated file a promotion wrote, and what it was made from.
@@ -151,8 +154,31 @@ func CheckKey(contracts map[string]*contract.Contract, key []byte) error {
 }
 
 // Promote brings the curated partition of dataset up to date with its cleansed files, holding
-// the partition's lock while it does.
+// the partition's lock while it does, and waiting for it (up to LockOptions.MaxWait) while
+// another promotion holds it.
+//
+// Whoever holds the lock lists the partition again after releasing it, and promotes once more
+// (taking the lock again) any cleansed file that arrived meanwhile, until none did: so a file
+// that exists before a promotion lets the lock go is always promoted, by that promotion or by
+// one that takes the lock after it. PromoteOrDefer relies on this.
 func (p *Promoter) Promote(ctx context.Context, dataset string, part zone.Partition) (Result, error) {
+	return p.run(ctx, dataset, part, false)
+}
+
+// PromoteOrDefer is Promote for a trigger about cleansed files that already exist: when
+// another promotion holds the partition's lock (and it has not expired), it returns at once
+// with Result.Deferred set and no error, because that promotion covers the files (see
+// Promote) and waiting would only time out into the dead-letter queue under contention. If
+// that promotion fails instead, its own trigger is retried and promotes the partition whole.
+func (p *Promoter) PromoteOrDefer(ctx context.Context, dataset string, part zone.Partition) (Result, error) {
+	return p.run(ctx, dataset, part, true)
+}
+
+// maxPasses bounds how often one call promotes files that arrived while it ran; past it the
+// call fails, and its retry picks up what is left.
+const maxPasses = 8
+
+func (p *Promoter) run(ctx context.Context, dataset string, part zone.Partition, deferToHolder bool) (Result, error) {
 	res := Result{Dataset: dataset, Partition: part}
 	c, ok := p.Contracts[dataset]
 	if !ok {
@@ -161,7 +187,40 @@ func (p *Promoter) Promote(ctx context.Context, dataset string, part zone.Partit
 	if err := CheckKey(map[string]*contract.Contract{dataset: c}, p.PIIKey); err != nil {
 		return res, err
 	}
-	lock, err := p.acquire(ctx, dataset, part)
+	for pass := 1; ; pass++ {
+		next, err := p.pass(ctx, c, part, deferToHolder)
+		if errors.Is(err, errHeld) {
+			res.Deferred = pass == 1
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		res.add(next, pass)
+		arrived, err := p.arrived(ctx, c, part)
+		if err != nil {
+			return res, err
+		}
+		if arrived == 0 {
+			return res, nil
+		}
+		if pass == maxPasses || ctx.Err() != nil {
+			return res, fmt.Errorf("promote: %d cleansed files of %s %s arrived while it was promoted %d times and are not promoted yet; the trigger will be retried and promote them", arrived, dataset, part.Path(), pass)
+		}
+		if p.Log != nil {
+			p.Log.Info("promoting cleansed files that arrived while the partition was promoted", "dataset", dataset, "partition", part.Path(), "files", arrived, "pass", pass+1)
+		}
+		// Whatever this call was asked to promote is done: if another promotion holds the lock
+		// now, it lists the partition after taking it and covers the new files.
+		deferToHolder = true
+	}
+}
+
+// pass takes the lock, promotes, and releases the lock. With deferToHolder it returns errHeld
+// at once when another promotion holds the lock.
+func (p *Promoter) pass(ctx context.Context, c *contract.Contract, part zone.Partition, deferToHolder bool) (Result, error) {
+	res := Result{Dataset: c.Name, Partition: part}
+	lock, err := p.acquire(ctx, c.Name, part, deferToHolder)
 	if err != nil {
 		return res, err
 	}
@@ -176,6 +235,52 @@ func (p *Promoter) Promote(ctx context.Context, dataset string, part zone.Partit
 		err = lock.check(ctx)
 	}
 	return res, err
+}
+
+// arrived counts the partition's cleansed files its manifest does not list (or lists with
+// another ETag): files written after the last promotion listed the partition.
+func (p *Promoter) arrived(ctx context.Context, c *contract.Contract, part zone.Partition) (int, error) {
+	prefix := zone.Prefix(c.Name, part)
+	all, err := p.Cleansed.List(ctx, prefix)
+	if err != nil {
+		return 0, fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
+	}
+	m, _, err := readManifest(ctx, p.Curated, ManifestKey(c.Name, part))
+	if err != nil {
+		return 0, err
+	}
+	promoted := map[string]string{}
+	if m != nil {
+		for _, e := range m.Inputs {
+			promoted[e.Key] = e.ETag
+		}
+	}
+	n := 0
+	for _, in := range all {
+		if etag, ok := promoted[in.Key]; strings.HasSuffix(in.Key, ".parquet") && (!ok || etag != trimETag(in.ETag)) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// add folds the result of a further pass into r: what was converted and written adds up,
+// the state of the partition afterwards is the last pass's.
+func (r *Result) add(next Result, pass int) {
+	if pass == 1 {
+		*r = next
+		return
+	}
+	r.FilesIn += next.FilesIn
+	r.BytesIn += next.BytesIn
+	r.RowsIn += next.RowsIn
+	r.Duplicates += next.Duplicates
+	r.BytesOut += next.BytesOut
+	r.RowsOut, r.Files, r.Unchanged = next.RowsOut, next.Files, next.Unchanged
+	r.Deleted = append(r.Deleted, next.Deleted...)
+	r.Recomputed = r.Recomputed || next.Recomputed
+	r.Outputs = append(r.Outputs, next.Outputs...)
+	r.Absorbed = append(r.Absorbed, next.Absorbed...)
 }
 
 func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.Partition, res *Result) error {
@@ -233,11 +338,44 @@ func (p *Promoter) putCurated(ctx context.Context, c *contract.Contract, key str
 	if out.Duplicates > 0 {
 		rec.Dropped = map[string]int64{"duplicate": out.Duplicates}
 	}
-	info, err := provenance.Put(ctx, p.Curated, key, body, objectstore.PutOptions{ContentType: "application/vnd.apache.parquet"}, rec)
+	info, err := provenance.Put(ctx, p.Curated, key, body, objectstore.PutOptions{ContentType: "application/vnd.apache.parquet",
+		Metadata: map[string]string{MetaSHA256: sha256Hex(body)}}, rec)
 	if err != nil {
 		return info, fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
 	}
 	return info, nil
+}
+
+// MetaSHA256 is the metadata key (x-amz-meta-sluice-sha256) of the hex SHA-256 of a curated
+// file's bytes, which promote stores with every file it writes.
+const MetaSHA256 = "sluice-sha256"
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// holds reports whether the curated object at key already holds body, and its ETag if so: a
+// replayed promotion then leaves it, so that readers, caches and lineage see no new version.
+// The ETag cannot tell (on SSE-KMS buckets it is not the MD5 of the bytes); the hash promote
+// stored with the object can. size is the object's size as listed or in the manifest, which
+// spares the HEAD when the bytes cannot be the same. An object written before the hash was
+// stored is rewritten once.
+func (p *Promoter) holds(ctx context.Context, key string, size int64, body []byte) (string, bool, error) {
+	if size != int64(len(body)) {
+		return "", false, nil
+	}
+	info, err := p.Curated.Head(ctx, key)
+	if errors.Is(err, objectstore.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("promote: head %s/%s: %w", p.Curated.Bucket(), key, err)
+	}
+	if info.Size != int64(len(body)) || info.Metadata[MetaSHA256] != sha256Hex(body) {
+		return "", false, nil
+	}
+	return trimETag(info.ETag), true, nil
 }
 
 // open reads one cleansed file into memory (compressed, as stored) and binds its columns.

@@ -2,8 +2,6 @@ package promote
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -44,9 +42,9 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 	if target <= 0 {
 		target = DefaultTargetBytes
 	}
-	etags := map[string]string{}
+	sizes := map[string]int64{}
 	for _, in := range existing {
-		etags[in.Key] = trimETag(in.ETag)
+		sizes[in.Key] = in.Size
 	}
 	written := map[string]bool{}
 	var files []entry
@@ -68,12 +66,18 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 		clear(taken)
 		written[key] = true
 		res.Files = append(res.Files, key)
-		// An object with these very bytes is already there (a replay): leave it, so that
-		// readers, caches and lineage see no change. (With SSE-KMS the ETag is not the MD5,
-		// and the object is simply rewritten.)
-		if sum := md5.Sum(body); etags[key] == hex.EncodeToString(sum[:]) {
+		// An object with these very bytes is already there (a replay): leave it.
+		size, listed := sizes[key]
+		etag, same := "", false
+		if listed {
+			var err error
+			if etag, same, err = p.holds(ctx, key, size, body); err != nil {
+				return err
+			}
+		}
+		if same {
 			res.Unchanged++
-			o.ETag, o.Unchanged = etags[key], true
+			o.ETag, o.Unchanged = etag, true
 		} else {
 			info, err := p.putCurated(ctx, c, key, body, &o)
 			if err != nil {

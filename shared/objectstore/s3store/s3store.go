@@ -25,7 +25,11 @@ type Store struct {
 	bucket string
 }
 
-var _ objectstore.Store = (*Store)(nil)
+var (
+	_ objectstore.Store              = (*Store)(nil)
+	_ objectstore.ConditionalDeleter = (*Store)(nil)
+	_ objectstore.VersionReader      = (*Store)(nil)
+)
 
 // New returns a Store for bucket. The client decides where requests go (AWS or a stand-in);
 // build it with awsconfig.NewS3Client so custom endpoints get path-style addressing.
@@ -60,7 +64,7 @@ func (s *Store) Put(ctx context.Context, key string, body []byte, opts objectsto
 	}
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
-		return objectstore.Info{}, s.wrap("put", key, err)
+		return objectstore.Info{}, s.wrap("put", "s3:PutObject", key, err)
 	}
 	return objectstore.Info{
 		Key:         key,
@@ -74,11 +78,17 @@ func (s *Store) Put(ctx context.Context, key string, body []byte, opts objectsto
 
 // Get streams an object; the caller closes the reader.
 func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, objectstore.Info, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	return s.GetAt(ctx, key, objectstore.ReadOptions{})
+}
+
+// GetAt streams the version of an object at names (objectstore.VersionReader).
+func (s *Store) GetAt(ctx context.Context, key string, at objectstore.ReadOptions) (io.ReadCloser, objectstore.Info, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+		VersionId: optional(at.Version)})
 	if err != nil {
-		return nil, objectstore.Info{}, s.wrap("get", key, err)
+		return nil, objectstore.Info{}, s.wrap("get", readPermission(at), key, err)
 	}
-	return out.Body, objectstore.Info{
+	info := objectstore.Info{
 		Key:          key,
 		Size:         aws.ToInt64(out.ContentLength),
 		ETag:         normalizeETag(aws.ToString(out.ETag)),
@@ -86,12 +96,22 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, objectstore
 		Version:      aws.ToString(out.VersionId),
 		Metadata:     out.Metadata,
 		ContentType:  aws.ToString(out.ContentType),
-	}, nil
+	}
+	if err := s.checkETag(key, at, info.ETag); err != nil {
+		out.Body.Close()
+		return nil, objectstore.Info{}, err
+	}
+	return out.Body, info, nil
 }
 
 // GetRange reads length bytes starting at offset with a Range request. A range that runs
 // past the end of the object returns the bytes up to the end, as S3 does.
 func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	return s.GetRangeAt(ctx, key, objectstore.ReadOptions{}, offset, length)
+}
+
+// GetRangeAt reads a range of the version of an object at names (objectstore.VersionReader).
+func (s *Store) GetRangeAt(ctx context.Context, key string, at objectstore.ReadOptions, offset, length int64) ([]byte, error) {
 	if offset < 0 || length < 0 {
 		return nil, fmt.Errorf("s3store: get range of s3://%s/%s: offset %d and length %d must not be negative", s.bucket, key, offset, length)
 	}
@@ -99,14 +119,18 @@ func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) 
 		return []byte{}, nil
 	}
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(s.bucket),
-		Key:    aws.String(key),
-		Range:  aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
+		Bucket:    aws.String(s.bucket),
+		Key:       aws.String(key),
+		Range:     aws.String(fmt.Sprintf("bytes=%d-%d", offset, offset+length-1)),
+		VersionId: optional(at.Version),
 	})
 	if err != nil {
-		return nil, s.wrap(fmt.Sprintf("get range [%d,+%d) of", offset, length), key, err)
+		return nil, s.wrap(fmt.Sprintf("get range [%d,+%d) of", offset, length), readPermission(at), key, err)
 	}
 	defer out.Body.Close()
+	if err := s.checkETag(key, at, normalizeETag(aws.ToString(out.ETag))); err != nil {
+		return nil, err
+	}
 	// Guard against a server that ignores Range and sends the whole object.
 	b, err := io.ReadAll(io.LimitReader(out.Body, length))
 	if err != nil {
@@ -120,11 +144,17 @@ func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) 
 
 // Head describes an object without reading it.
 func (s *Store) Head(ctx context.Context, key string) (objectstore.Info, error) {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	return s.HeadAt(ctx, key, objectstore.ReadOptions{})
+}
+
+// HeadAt describes the version of an object at names (objectstore.VersionReader).
+func (s *Store) HeadAt(ctx context.Context, key string, at objectstore.ReadOptions) (objectstore.Info, error) {
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+		VersionId: optional(at.Version)})
 	if err != nil {
-		return objectstore.Info{}, s.wrap("head", key, err)
+		return objectstore.Info{}, s.wrap("head", readPermission(at), key, err)
 	}
-	return objectstore.Info{
+	info := objectstore.Info{
 		Key:          key,
 		Size:         aws.ToInt64(out.ContentLength),
 		ETag:         normalizeETag(aws.ToString(out.ETag)),
@@ -132,7 +162,34 @@ func (s *Store) Head(ctx context.Context, key string) (objectstore.Info, error) 
 		Version:      aws.ToString(out.VersionId),
 		Metadata:     out.Metadata,
 		ContentType:  aws.ToString(out.ContentType),
-	}, nil
+	}
+	return info, s.checkETag(key, at, info.ETag)
+}
+
+// checkETag enforces at.IfMatch on the answer, whose ETag describes the very bytes returned,
+// rather than with an If-Match header: that is as exact, works on servers that ignore If-Match
+// on reads, and on a proxy that rewrites ETags (as SSE-KMS buckets have them) compares the
+// ETags the caller was shown, never one the server behind it has not.
+func (s *Store) checkETag(key string, at objectstore.ReadOptions, got string) error {
+	if at.IfMatch == "" || normalizeETag(at.IfMatch) == got {
+		return nil
+	}
+	return fmt.Errorf("s3store: read s3://%s/%s: %w: the object's ETag is %s, not %s (it was rewritten since)", s.bucket, key, objectstore.ErrPreconditionFailed, got, normalizeETag(at.IfMatch))
+}
+
+// readPermission is the IAM action a read needs.
+func readPermission(at objectstore.ReadOptions) string {
+	if at.Version != "" {
+		return "s3:GetObjectVersion"
+	}
+	return "s3:GetObject"
+}
+
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return aws.String(v)
 }
 
 // List pages through ListObjectsV2 and returns every key under prefix in key order.
@@ -146,7 +203,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]objectstore.Info, er
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, s.wrap("list", prefix+"*", err)
+			return nil, s.wrap("list", "s3:ListBucket", prefix+"*", err)
 		}
 		for _, o := range page.Contents {
 			out = append(out, objectstore.Info{
@@ -169,7 +226,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		if isNotFound(err) && !isNoSuchBucket(err) {
 			return nil
 		}
-		return s.wrap("delete", key, err)
+		return s.wrap("delete", "s3:DeleteObject", key, err)
 	}
 	return nil
 }
@@ -181,7 +238,7 @@ func (s *Store) DeleteIfMatch(ctx context.Context, key, etag string) error {
 		if isNotFound(err) && !isNoSuchBucket(err) {
 			return nil
 		}
-		return s.wrap("delete (if-match)", key, err)
+		return s.wrap("delete (if-match)", "s3:DeleteObject", key, err)
 	}
 	return nil
 }
@@ -195,9 +252,16 @@ func normalizeETag(etag string) string {
 	return `"` + etag + `"`
 }
 
-func (s *Store) wrap(op, key string, err error) error {
+// wrap says what failed and what to do about it; permission is the IAM action op needs.
+func (s *Store) wrap(op, permission, key string, err error) error {
 	where := fmt.Sprintf("s3store: %s s3://%s/%s", op, s.bucket, key)
 	switch {
+	case isForbidden(err):
+		// Checked before not-found: a 403 is never taken for a missing key, though S3 answers
+		// a missing key with 403 when the caller lacks s3:ListBucket.
+		return fmt.Errorf("%s: %w: grant the function's role %s on arn:aws:s3:::%s/* (and s3:ListBucket on the bucket, "+
+			"without which S3 answers 403 rather than 404 for a key that does not exist; with SSE-KMS, kms:Decrypt or kms:GenerateDataKey on the key too): %w",
+			where, objectstore.ErrForbidden, permission, s.bucket, err)
 	case isNoSuchBucket(err):
 		return fmt.Errorf("%s: bucket %q does not exist; create it or fix the bucket name in the configuration: %w", where, s.bucket, err)
 	case isNotFound(err):
@@ -226,9 +290,18 @@ func httpStatus(err error) int {
 
 func isNoSuchBucket(err error) bool { return errorCode(err) == "NoSuchBucket" }
 
+func isForbidden(err error) bool {
+	switch errorCode(err) {
+	case "AccessDenied", "Forbidden", "AllAccessDisabled":
+		return true
+	}
+	// HEAD responses have no body: a 403 there carries no code.
+	return httpStatus(err) == http.StatusForbidden
+}
+
 func isNotFound(err error) bool {
 	switch errorCode(err) {
-	case "NoSuchKey", "NotFound":
+	case "NoSuchKey", "NotFound", "NoSuchVersion":
 		return true
 	}
 	// HEAD responses have no body, so some servers' 404s carry no code at all.

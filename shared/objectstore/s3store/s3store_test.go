@@ -20,6 +20,13 @@ func storeFactory(client *s3.Client) func(t *testing.T) objectstore.Store {
 	}
 }
 
+// versionedStoreFactory is storeFactory with S3 versioning on.
+func versionedStoreFactory(client *s3.Client) func(t *testing.T) objectstore.Store {
+	return func(t *testing.T) objectstore.Store {
+		return s3store.New(client, s3test.CreateVersionedBucket(t, client, "versioned"))
+	}
+}
+
 func TestConformanceGofakes3(t *testing.T) {
 	client, _ := s3test.StartGofakes3(t)
 	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: true})
@@ -34,6 +41,16 @@ func TestConformanceVersityGW(t *testing.T) {
 	client, _ := s3test.StartVersityGW(t)
 	// Objects are files, so "a" and "a/b" cannot both exist.
 	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: false})
+}
+
+func TestConformanceMotoVersioned(t *testing.T) {
+	client, _ := s3test.StartMoto(t)
+	storetest.Run(t, versionedStoreFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: true, Versioning: true})
+}
+
+func TestConformanceVersityGWVersioned(t *testing.T) {
+	client, _ := s3test.StartVersityGW(t)
+	storetest.Run(t, versionedStoreFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: false, Versioning: true})
 }
 
 func TestMissingBucketSaysWhatToDo(t *testing.T) {
