@@ -10,11 +10,19 @@ export GOFLAGS := -buildvcs=false
 TOOLS      := $(CURDIR)/.tools
 BUILD      := $(CURDIR)/.build
 NPM_PKGS   := kinesis-local@0.6.2 aws-cdk@2.1148.1 aws-cdk-local@3.0.4
+# Python tools the tests run; installed into PY_VENV only when missing from PATH (shared/tooltest
+# names the same pins).
+PY_PKGS    := moto[server]==5.2.1 cfn-lint==1.51.0
+PY_VENV    := $(TOOLS)/python
+# The packages with goroutines of their own: promote's lock, the event source mapping, the
+# Runtime API host, the S3 event tap. `make test` runs their tests again under -race.
+RACE_PKGS  := ./shared/promote/... ./localstack/esm/... ./localstack/runtimeapi/... ./localstack/s3events/...
 FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
+export PATH := $(PY_VENV)/bin:$(PATH)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz clean
+.PHONY: tools test-tools build sizes test test-race test-noxray vet vet-noxray fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz clean
 
 tools: $(TOOLS)/.installed
 
@@ -24,13 +32,10 @@ $(TOOLS)/.installed: Makefile
 	npm install --prefix $(TOOLS) --no-audit --no-fund --save-exact $(NPM_PKGS)
 	touch $@
 
-# Lambda binaries: provided.al2023, -tags lambda.norpc, stripped. ARCH=arm64 for AWS.
-build: $(addprefix $(BUILD)/$(ARCH)/,$(addsuffix /bootstrap,$(FUNCTIONS)))
-
-$(BUILD)/$(ARCH)/%/bootstrap: FORCE
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
-
-FORCE:
+# Lambda binaries: provided.al2023, -tags lambda.norpc, stripped. ARCH=arm64 for AWS. The build
+# command is infra/bundle's, the one the CDK app and the tests use.
+build:
+	go run ./infra/bundle/cmd/build -arch $(ARCH) -out $(BUILD)/$(ARCH) $(FUNCTIONS)
 
 # What ships: linux/arm64, stripped, -tags lambda.norpc. Prints each binary's size.
 sizes:
@@ -79,13 +84,30 @@ include infra/infra.mk
 vet:
 	go vet ./...
 
+# shared/tracing swaps its X-Ray SDK for a no-op under -tags noxray: that build is vetted too.
+vet-noxray:
+	go vet -tags noxray ./...
+
+# moto_server, cfn-lint, jq, git and node, or a message saying how to install what is missing.
+test-tools:
+	@.ci/test-tools $(PY_VENV) $(foreach p,$(PY_PKGS),'$(p)')
+
+test-race:
+	go test -race -count=1 $(RACE_PKGS)
+
+test-noxray:
+	go test -tags noxray -count=1 ./shared/tracing/...
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
-# Everything: formatting, vet, the synthesized stack through cfn-lint, and every Go test
-# (unit, stand-in integration, built-binary end to end, CDK assertions with cdk-nag).
-test: tools fmt-check vet infra-lint
+# Everything: formatting, vet (also under -tags noxray), the synthesized stack through cfn-lint,
+# every Go test (unit, stand-in integration, built-binary end to end, CDK assertions with cdk-nag),
+# the concurrent packages under -race, and tracing under -tags noxray. Under CI=true a test that
+# needs a missing tool fails rather than skips.
+test: tools test-tools fmt-check vet vet-noxray infra-lint
 	go test -count=1 -timeout 60m ./...
+	$(MAKE) --no-print-directory test-race test-noxray
 
 clean:
 	rm -rf $(BUILD) .local
