@@ -51,3 +51,28 @@ func TestInstalledTool(t *testing.T) {
 		t.Fatal("go is running this test but was not found")
 	}
 }
+
+// The install hints name the versions the Makefile pins (PY_PKGS), which is what `make test`
+// installs when a Python tool is missing.
+func TestHintsMatchTheMakefilePins(t *testing.T) {
+	b, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pins []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "PY_PKGS"); ok {
+			_, list, _ := strings.Cut(rest, ":=")
+			pins = strings.Fields(list)
+		}
+	}
+	if len(pins) == 0 {
+		t.Fatal("no PY_PKGS := line in the Makefile")
+	}
+	hints := strings.Join([]string{tooltest.Install["moto_server"], tooltest.Install["cfn-lint"]}, " ")
+	for _, pin := range pins {
+		if !strings.Contains(hints, pin) {
+			t.Errorf("the Makefile pins %s; tooltest.Install says %q", pin, hints)
+		}
+	}
+}
