@@ -30,6 +30,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3events"
 	"github.com/sluicelake/sluice/localstack/s3local"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/streamput"
@@ -194,13 +195,13 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 				"AWS_ACCESS_KEY_ID=" + l.S3.AccessKey,
 				"AWS_SECRET_ACCESS_KEY=" + l.S3.SecretKey,
 				"AWS_SESSION_TOKEN=",
-				"SLUICE_RAW_BUCKET=" + Buckets[zone.Raw],
-				"SLUICE_CLEANSED_BUCKET=" + Buckets[zone.Cleansed],
-				"SLUICE_CURATED_BUCKET=" + Buckets[zone.Curated],
-				"SLUICE_QUARANTINE_BUCKET=" + Buckets[zone.Quarantine],
-				"SLUICE_LINEAGE_BUCKET=" + Buckets[table.Zone],
-				"SLUICE_STREAM_NAME=" + cfg.Stream,
-				"SLUICE_TRACING=off",
+				envvar.RawBucket + "=" + Buckets[zone.Raw],
+				envvar.CleansedBucket + "=" + Buckets[zone.Cleansed],
+				envvar.CuratedBucket + "=" + Buckets[zone.Curated],
+				envvar.QuarantineBucket + "=" + Buckets[zone.Quarantine],
+				envvar.LineageBucket + "=" + Buckets[table.Zone],
+				envvar.StreamName + "=" + cfg.Stream,
+				envvar.Tracing + "=off",
 			}, env...),
 		})
 		if err != nil {
@@ -209,7 +210,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		l.closers = append(l.closers, fn.Close)
 		return fn, nil
 	}
-	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, "SLUICE_DEFAULT_DATASET="+cfg.DefaultDataset); err != nil {
+	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, envvar.DefaultDataset+"="+cfg.DefaultDataset); err != nil {
 		return nil, err
 	}
 	if validate := filepath.Join(cfg.BinDir, "validate", "bootstrap"); exists(validate) {
@@ -220,14 +221,14 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			Deliver: invoker(l.Validate)})
 	}
 	if promote := filepath.Join(cfg.BinDir, "promote", "bootstrap"); exists(promote) {
-		key := os.Getenv("SLUICE_PII_KEY")
+		key := os.Getenv(envvar.PIIKey)
 		if key == "" {
 			// Configuration, never code: a fresh key per local run (hashes differ between runs).
 			b := make([]byte, 32)
 			rand.Read(b)
 			key = hex.EncodeToString(b)
 		}
-		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, "SLUICE_PII_KEY="+key); err != nil {
+		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, envvar.PIIKey+"="+key); err != nil {
 			return nil, err
 		}
 		l.Events.Subscribe(s3events.Subscription{Name: "promote", Bucket: Buckets[zone.Cleansed], Suffix: ".parquet",
@@ -241,7 +242,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		// only the newest version, so a curated event must not wait behind a queue of cleansed
 		// ones while promote writes the file again.
 		for _, z := range zone.All {
-			fn, err := function("lineage-"+string(z), lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL)
+			fn, err := function("lineage-"+string(z), lin, 128, 30*time.Second, envvar.OpenLineageURL+"="+cfg.OpenLineageURL)
 			if err != nil {
 				return nil, err
 			}

@@ -23,11 +23,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/sluicelake/sluice/shared/envvar"
 )
 
 // EnvSwitch forces tracing on or off ("on"/"off", or any value strconv.ParseBool accepts),
 // whatever the environment looks like otherwise.
-const EnvSwitch = "SLUICE_TRACING"
+const EnvSwitch = envvar.Tracing
 
 // Enabled reports whether spans are recorded in this process. It reads the environment on
 // every call, so tests can flip it with t.Setenv. It is always false in a binary built
