@@ -154,15 +154,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", where, e.Problem)
 }
 
-// Load reads and checks one contract file.
-func Load(path string) (*Contract, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read contract: %w", err)
-	}
-	return Parse(path, data)
-}
-
 // LoadDir reads every *.avsc file in dir, sorted by dataset name. Two files may not define the
 // same dataset.
 func LoadDir(dir string) ([]*Contract, error) {
