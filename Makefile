@@ -14,9 +14,11 @@ NPM_PKGS   := kinesis-local@0.6.2 aws-cdk@2.1148.1 aws-cdk-local@3.0.4
 # names the same pins).
 PY_PKGS    := moto[server]==5.2.1 cfn-lint==1.51.0
 PY_VENV    := $(TOOLS)/python
-# The packages with goroutines of their own: promote's lock, the event source mapping, the
-# Runtime API host, the S3 event tap. `make test` runs their tests again under -race.
-RACE_PKGS  := ./shared/promote/... ./localstack/esm/... ./localstack/runtimeapi/... ./localstack/s3events/...
+# The code with goroutines of its own: the event source mapping, the Runtime API host, the S3
+# event tap, and promote's lock (its tests only: the rest of promote is sequential and costs
+# minutes under -race). `make test` runs them again under -race.
+RACE_PKGS  := ./localstack/esm/... ./localstack/runtimeapi/... ./localstack/s3events/...
+RACE_PROMOTE := ^(TestConcurrentPromotions|TestHeldLock|TestExpiredLock|TestStalePromotion|TestRelease)
 FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
@@ -94,6 +96,7 @@ test-tools:
 
 test-race:
 	go test -race -count=1 $(RACE_PKGS)
+	go test -race -count=1 -run '$(RACE_PROMOTE)' ./shared/promote
 
 test-noxray:
 	go test -tags noxray -count=1 ./shared/tracing/...
