@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -154,14 +153,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", where, e.Problem)
 }
 
-// LoadDir reads every *.avsc file in dir, sorted by dataset name. Two files may not define the
-// same dataset.
-func LoadDir(dir string) ([]*Contract, error) {
-	return LoadFS(os.DirFS(dir), dir)
-}
-
-// LoadFS reads every *.avsc file at the root of fsys (an embedded copy, say); where names the
-// place in errors.
+// LoadFS reads every *.avsc file at the root of fsys (an embedded copy, say), sorted by dataset
+// name; where names the place in errors. Two files may not define the same dataset.
 func LoadFS(fsys fs.FS, where string) ([]*Contract, error) {
 	paths, err := fs.Glob(fsys, "*.avsc")
 	if err != nil {
