@@ -24,7 +24,7 @@ ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 export PATH := $(PY_VENV)/bin:$(PATH)
 
-.PHONY: tools test-tools build sizes test test-race test-noxray vet vet-noxray fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz clean
 
 tools: $(TOOLS)/.installed
 
@@ -85,6 +85,8 @@ include infra/infra.mk
 
 vet:
 	go vet ./...
+
+.PHONY: vet-noxray test-tools test-race test-noxray
 
 # shared/tracing swaps its X-Ray SDK for a no-op under -tags noxray: that build is vetted too.
 vet-noxray:

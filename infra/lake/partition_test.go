@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/sluicelake/sluice/infra/lake"
-	"github.com/sluicelake/sluice/shared/tooltest"
 )
 
 // Firehose runs the partition query with jq 1.6; so does this test, when jq is installed.
 func TestPartitionQueryRunsInJq(t *testing.T) {
-	jq := tooltest.Path(t, "jq")
+	jq, err := exec.LookPath("jq")
+	if err != nil {
+		t.Skip("jq not installed; Firehose runs the query with jq 1.6")
+	}
 	var ue = shipped(t)[0]
 	for _, c := range shipped(t) {
 		if c.Name == "user_events" {
