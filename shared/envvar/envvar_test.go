@@ -150,3 +150,24 @@ func TestNamesAreSpelledOnlyHere(t *testing.T) {
 		}
 	}
 }
+
+// Every function under functions/ declares its variables, and every declaration is a function.
+func TestEveryFunctionIsDeclared(t *testing.T) {
+	mains, err := filepath.Glob("../../functions/*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no functions/*/main.go found (%v)", err)
+	}
+	seen := map[string]bool{}
+	for _, m := range mains {
+		fn := filepath.Base(filepath.Dir(m))
+		seen[fn] = true
+		if _, ok := envvar.Functions[fn]; !ok {
+			t.Errorf("functions/%s is not in envvar.Functions: declare the variables it reads (startup refuses to read any until then)", fn)
+		}
+	}
+	for fn := range envvar.Functions {
+		if !seen[fn] {
+			t.Errorf("envvar.Functions declares %s, which is not a function under functions/", fn)
+		}
+	}
+}
