@@ -10,9 +10,19 @@ export GOFLAGS := -buildvcs=false
 TOOLS      := $(CURDIR)/.tools
 BUILD      := $(CURDIR)/.build
 NPM_PKGS   := kinesis-local@0.6.2 aws-cdk@2.1148.1 aws-cdk-local@3.0.4
+# Python tools the tests run; installed into PY_VENV only when missing from PATH (shared/tooltest
+# names the same pins).
+PY_PKGS    := moto[server]==5.2.1 cfn-lint==1.51.0
+PY_VENV    := $(TOOLS)/python
+# The code with goroutines of its own: the event source mapping, the Runtime API host, the S3
+# event tap, and promote's lock (its tests only: the rest of promote is sequential and costs
+# minutes under -race). `make test` runs them again under -race.
+RACE_PKGS  := ./localstack/esm/... ./localstack/runtimeapi/... ./localstack/s3events/...
+RACE_PROMOTE := ^(TestConcurrentPromotions|TestHeldLock|TestExpiredLock|TestStalePromotion|TestRelease)
 FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
+export PATH := $(PY_VENV)/bin:$(PATH)
 
 .PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz cost infer clean
 
@@ -24,13 +34,10 @@ $(TOOLS)/.installed: Makefile
 	npm install --prefix $(TOOLS) --no-audit --no-fund --save-exact $(NPM_PKGS)
 	touch $@
 
-# Lambda binaries: provided.al2023, -tags lambda.norpc, stripped. ARCH=arm64 for AWS.
-build: $(addprefix $(BUILD)/$(ARCH)/,$(addsuffix /bootstrap,$(FUNCTIONS)))
-
-$(BUILD)/$(ARCH)/%/bootstrap: FORCE
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
-
-FORCE:
+# Lambda binaries: provided.al2023, -tags lambda.norpc, stripped. ARCH=arm64 for AWS. The build
+# command is infra/bundle's, the one the CDK app and the tests use.
+build:
+	go run ./infra/bundle/cmd/build -arch $(ARCH) -out $(BUILD)/$(ARCH) $(FUNCTIONS)
 
 # What ships: linux/arm64, stripped, -tags lambda.norpc. Prints each binary's size.
 sizes:
@@ -94,13 +101,33 @@ include infra/infra.mk
 vet:
 	go vet ./...
 
+.PHONY: vet-noxray test-tools test-race test-noxray
+
+# shared/tracing swaps its X-Ray SDK for a no-op under -tags noxray: that build is vetted too.
+vet-noxray:
+	go vet -tags noxray ./...
+
+# moto_server, cfn-lint, jq, git and node, or a message saying how to install what is missing.
+test-tools:
+	@.ci/test-tools $(PY_VENV) $(foreach p,$(PY_PKGS),'$(p)')
+
+test-race:
+	go test -race -count=1 $(RACE_PKGS)
+	go test -race -count=1 -run '$(RACE_PROMOTE)' ./shared/promote
+
+test-noxray:
+	go test -tags noxray -count=1 ./shared/tracing/...
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
-# Everything: formatting, vet, the synthesized stack through cfn-lint, and every Go test
-# (unit, stand-in integration, built-binary end to end, CDK assertions with cdk-nag).
-test: tools fmt-check vet infra-lint
+# Everything: formatting, vet (also under -tags noxray), the synthesized stack through cfn-lint,
+# every Go test (unit, stand-in integration, built-binary end to end, CDK assertions with cdk-nag),
+# the concurrent packages under -race, and tracing under -tags noxray. Under CI=true a test that
+# needs a missing tool fails rather than skips.
+test: tools test-tools fmt-check vet vet-noxray infra-lint
 	go test -count=1 -timeout 60m ./...
+	$(MAKE) --no-print-directory test-race test-noxray
 
 clean:
 	rm -rf $(BUILD) .local

@@ -45,7 +45,7 @@ func run() error {
 	code := map[string]awslambda.Code{}
 	for _, name := range append(slices.Clone(lake.Functions), lake.Scheduled...) {
 		start := time.Now()
-		r, err := bundle.Function(context.Background(), root, out, name)
+		r, err := bundle.Function(context.Background(), root, out, name, bundle.Arch)
 		if err != nil {
 			return err
 		}

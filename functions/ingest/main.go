@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/startup"
@@ -17,9 +18,9 @@ func main() {
 	env := startup.Start("ingest", tracing.InstrumentAWS)
 	p := &ingest.Processor{
 		Contracts:  env.Contracts,
-		Options:    record.Options{DefaultDataset: os.Getenv("SLUICE_DEFAULT_DATASET")},
-		Cleansed:   env.Bucket("SLUICE_CLEANSED_BUCKET"),
-		Quarantine: env.Bucket("SLUICE_QUARANTINE_BUCKET"),
+		Options:    record.Options{DefaultDataset: env.Getenv(envvar.DefaultDataset)},
+		Cleansed:   env.Bucket(envvar.CleansedBucket),
+		Quarantine: env.Bucket(envvar.QuarantineBucket),
 		Log:        env.Log,
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)

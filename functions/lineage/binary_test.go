@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sluicelake/sluice/infra/bundle"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -144,10 +145,8 @@ func TestBinaryUnder12MB(t *testing.T) {
 		t.Skip("cross-compiles for arm64")
 	}
 	exe := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	if err := bundle.Build(context.Background(), ".", bundle.Arch, exe, "."); err != nil {
+		t.Fatal(err)
 	}
 	st, err := os.Stat(exe)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -20,20 +21,20 @@ import (
 func main() {
 	env := startup.Start("lineage")
 	zones := map[string]lineage.Zone{}
-	for z, name := range map[zone.Zone]string{zone.Raw: "SLUICE_RAW_BUCKET", zone.Cleansed: "SLUICE_CLEANSED_BUCKET",
-		zone.Curated: "SLUICE_CURATED_BUCKET", zone.Quarantine: "SLUICE_QUARANTINE_BUCKET"} {
+	for z, name := range map[zone.Zone]string{zone.Raw: envvar.RawBucket, zone.Cleansed: envvar.CleansedBucket,
+		zone.Curated: envvar.CuratedBucket, zone.Quarantine: envvar.QuarantineBucket} {
 		s := env.Bucket(name)
 		zones[s.Bucket()] = lineage.Zone{Zone: z, Store: s}
 	}
 	r := &lineage.Recorder{
 		Zones:     zones,
-		Store:     env.Bucket("SLUICE_LINEAGE_BUCKET"),
+		Store:     env.Bucket(envvar.LineageBucket),
 		Contracts: env.Contracts,
-		Stream:    os.Getenv("SLUICE_STREAM_NAME"),
+		Stream:    env.Getenv(envvar.StreamName),
 		Region:    os.Getenv("AWS_REGION"),
 		Log:       env.Log,
 	}
-	sink, err := lineage.SinkFromEnv(os.Getenv)
+	sink, err := lineage.SinkFromEnv(env.Getenv)
 	if err != nil {
 		env.Fatal("configure the OpenLineage endpoint", err)
 	}

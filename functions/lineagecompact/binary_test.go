@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/sluicelake/sluice/infra/bundle"
+	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +30,7 @@ const scheduled = `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","d
 // the objects stay (a query may be reading them), and a second run has nothing to do.
 func TestBuiltBinary(t *testing.T) {
 	exe := runtimeapi.Build(t, ".")
-	client, srv := s3test.StartVersityGW(t)
+	client, srv := s3localtest.Start(t)
 	bucket := s3test.CreateBucket(t, client, "lineage")
 	store := s3store.New(client, bucket)
 	ctx := context.Background()
@@ -100,10 +102,8 @@ func TestSize(t *testing.T) {
 		}
 	}
 	exe := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", exe, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	if err := bundle.Build(context.Background(), "", bundle.Arch, exe, "."); err != nil {
+		t.Fatal(err)
 	}
 	st, err := os.Stat(exe)
 	if err != nil {

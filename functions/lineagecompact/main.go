@@ -12,12 +12,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/compact"
 	"github.com/sluicelake/sluice/shared/startup"
 )
 
 func main() {
 	env := startup.Start("lineagecompact")
-	opts := compact.Options{Lookback: env.Int("SLUICE_COMPACT_LOOKBACK_HOURS"), MaxObjects: env.Int("SLUICE_COMPACT_MAX_OBJECTS")}
-	lambda.Start(newHandler(env.Bucket("SLUICE_LINEAGE_BUCKET"), opts, env.Log, os.Stdout).handle)
+	opts := compact.Options{Lookback: env.Int(envvar.CompactLookbackHours), MaxObjects: env.Int(envvar.CompactMaxObjects)}
+	lambda.Start(newHandler(env.Bucket(envvar.LineageBucket), opts, env.Log, os.Stdout).handle)
 }

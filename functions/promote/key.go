@@ -13,20 +13,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/sluicelake/sluice/shared/awsconfig"
+	"github.com/sluicelake/sluice/shared/envvar"
 )
 
 // piiKey reads the key that hashed PII fields are keyed with: from the Secrets Manager secret
 // named by SLUICE_PII_KEY_SECRET_ARN (on AWS), else from SLUICE_PII_KEY (locally). A value
 // that is valid hex is decoded; any other value is used as its bytes. Neither set is nil.
 func piiKey(ctx context.Context, cfg aws.Config, getenv func(string) string) ([]byte, error) {
-	if arn := getenv("SLUICE_PII_KEY_SECRET_ARN"); arn != "" {
+	if arn := getenv(envvar.PIIKeySecretARN); arn != "" {
 		v, err := getSecret(ctx, cfg, getenv, arn)
 		if err != nil {
 			return nil, err
 		}
 		return decodeKey(v), nil
 	}
-	if v := getenv("SLUICE_PII_KEY"); v != "" {
+	if v := getenv(envvar.PIIKey); v != "" {
 		return decodeKey([]byte(v)), nil
 	}
 	return nil, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
@@ -17,7 +18,7 @@ import (
 
 func main() {
 	env := startup.Start("promote", tracing.InstrumentAWS)
-	key, err := piiKey(context.Background(), env.AWS, os.Getenv)
+	key, err := piiKey(context.Background(), env.AWS, env.Getenv)
 	if err != nil {
 		env.Fatal("load the PII key", err)
 	}
@@ -29,10 +30,10 @@ func main() {
 	// stacks and the runtime's own (a heap allowed 90% peaked at 110% of a 128 MB function).
 	mem := env.Int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
 	target, step := promote.ForMemory(mem)
-	if v := env.Int("SLUICE_PROMOTE_TARGET_BYTES"); v > 0 {
+	if v := env.Int(envvar.PromoteTargetBytes); v > 0 {
 		target = int64(v)
 	}
-	if v := env.Int("SLUICE_PROMOTE_STEP_BYTES"); v > 0 {
+	if v := env.Int(envvar.PromoteStepBytes); v > 0 {
 		step = int64(v)
 	}
 	if mem > 0 && os.Getenv("GOMEMLIMIT") == "" {
@@ -40,8 +41,8 @@ func main() {
 	}
 	p := &promote.Promoter{
 		Contracts:   env.Contracts,
-		Cleansed:    env.Bucket("SLUICE_CLEANSED_BUCKET"),
-		Curated:     env.Bucket("SLUICE_CURATED_BUCKET"),
+		Cleansed:    env.Bucket(envvar.CleansedBucket),
+		Curated:     env.Bucket(envvar.CuratedBucket),
 		PIIKey:      key,
 		TargetBytes: target,
 		StepBytes:   step,

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -62,29 +63,29 @@ type settings struct {
 // readSettings reads the function's environment.
 func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{
-		athena:        athena.Options{Database: getenv("SLUICE_GLUE_DATABASE"), WorkGroup: getenv("SLUICE_ATHENA_WORKGROUP")},
-		curatedBucket: getenv("SLUICE_CURATED_BUCKET"),
+		athena:        athena.Options{Database: getenv(envvar.GlueDatabase), WorkGroup: getenv(envvar.AthenaWorkGroup)},
+		curatedBucket: getenv(envvar.CuratedBucket),
 	}
 	if s.athena.Database == "" || s.athena.WorkGroup == "" {
-		return s, fmt.Errorf("set SLUICE_GLUE_DATABASE and SLUICE_ATHENA_WORKGROUP")
+		return s, fmt.Errorf("set %s and %s", envvar.GlueDatabase, envvar.AthenaWorkGroup)
 	}
-	switch v := strings.TrimSpace(getenv("SLUICE_ATHENA_RESULT_REUSE_MINUTES")); v {
+	switch v := strings.TrimSpace(getenv(envvar.AthenaResultReuseMinutes)); v {
 	case "":
 	case "0", "off":
 		s.athena.ReuseMaxAge = -1
 	default:
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 7*24*60 {
-			return s, fmt.Errorf("SLUICE_ATHENA_RESULT_REUSE_MINUTES=%q: give minutes from 1 to 10080, or 0 to switch result reuse off", v)
+			return s, fmt.Errorf("%s=%q: give minutes from 1 to 10080, or 0 to switch result reuse off", envvar.AthenaResultReuseMinutes, v)
 		}
 		s.athena.ReuseMaxAge = time.Duration(n) * time.Minute
 	}
-	switch v := strings.ToLower(getenv("SLUICE_RAW_SQL")); v {
+	switch v := strings.ToLower(getenv(envvar.RawSQL)); v {
 	case "", "false", "0", "off":
 	case "true", "1", "on":
 		s.rawSQL = true
 	default:
-		return s, fmt.Errorf("SLUICE_RAW_SQL=%q: give true or false", v)
+		return s, fmt.Errorf("%s=%q: give true or false", envvar.RawSQL, v)
 	}
 	return s, nil
 }

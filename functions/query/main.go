@@ -4,8 +4,6 @@
 package main
 
 import (
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 
@@ -18,7 +16,7 @@ import (
 
 func main() {
 	env := startup.Start("query", tracing.InstrumentAWS)
-	settings, err := readSettings(os.Getenv)
+	settings, err := readSettings(env.Getenv)
 	if err != nil {
 		env.Fatal("configuration", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"github.com/sluicelake/sluice/shared/filedrop"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/parquetfile"
@@ -69,7 +70,7 @@ func TestLargeFileBoundedMemory(t *testing.T) {
 		return pw.Close()
 	})
 
-	client, srv := s3test.StartVersityGW(t)
+	client, srv := s3localtest.Start(t)
 	ctx := context.Background()
 	for _, b := range []string{"raw", "cleansed", "quarantine"} {
 		if err := srv.CreateBucket(ctx, b); err != nil {

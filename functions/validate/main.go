@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/filedrop"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
@@ -17,11 +18,11 @@ func main() {
 	env := startup.Start("validate", tracing.InstrumentAWS)
 	v := &filedrop.Validator{
 		Contracts:      env.Contracts,
-		Raw:            env.Bucket("SLUICE_RAW_BUCKET"),
-		Cleansed:       env.Bucket("SLUICE_CLEANSED_BUCKET"),
-		Quarantine:     env.Bucket("SLUICE_QUARANTINE_BUCKET"),
-		ChunkRows:      env.Int("SLUICE_VALIDATE_CHUNK_ROWS"),
-		MaxGunzipBytes: int64(env.Int("SLUICE_VALIDATE_MAX_GUNZIP_BYTES")),
+		Raw:            env.Bucket(envvar.RawBucket),
+		Cleansed:       env.Bucket(envvar.CleansedBucket),
+		Quarantine:     env.Bucket(envvar.QuarantineBucket),
+		ChunkRows:      env.Int(envvar.ValidateChunkRows),
+		MaxGunzipBytes: int64(env.Int(envvar.ValidateMaxGunzipBytes)),
 		Log:            env.Log,
 	}
 	lambda.Start(newHandler(v, env.Log, os.Stdout).handle)

@@ -22,10 +22,42 @@ type Result struct {
 	Placeholder bool   // the function has no code yet: the placeholder was built in its place
 }
 
-// Function builds functions/<name> for Lambda's provided.al2023 runtime on arm64 into
+// Arch is the architecture the stack's functions run on.
+const Arch = "arm64"
+
+// flags are the go build flags of every Lambda binary, wherever it is built (the Makefile through
+// cmd/build, the CDK app, the tests that run built bootstraps): the norpc runtime, since
+// provided.al2023 has no RPC server; -trimpath and -buildvcs=false so that the binary, and so the
+// asset hash, depend on the source only and an unchanged function is not redeployed after an
+// unrelated commit; -s -w strip the symbol table and DWARF.
+var flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w"}
+
+// Build compiles the main packages pkgs (import paths, or paths relative to dir; "" is the
+// working directory) for Lambda's provided.al2023 runtime on goarch: static (cgo off), linux.
+// out is as for go build -o: the binary when building one package, a folder ending in a path
+// separator for several. The error holds the compiler's output.
+func Build(ctx context.Context, dir, goarch, out string, pkgs ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", out)
+	cmd := exec.CommandContext(ctx, "go", append(args, pkgs...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s for linux/%s: %v\n%s", strings.Join(pkgs, " "), goarch, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// Function builds functions/<name> for Lambda's provided.al2023 runtime on goarch into
 // <out>/<name>/bootstrap. root is the module root (the folder holding go.mod).
-func Function(ctx context.Context, root, out, name string) (Result, error) {
+func Function(ctx context.Context, root, out, name, goarch string) (Result, error) {
 	pkg := "./functions/" + name
+	// go build runs in root: a relative out must not move there with it.
+	out, err := filepath.Abs(out)
+	if err != nil {
+		return Result{}, err
+	}
 	has, err := hasGoFiles(filepath.Join(root, "functions", name))
 	if err != nil {
 		return Result{}, err
@@ -41,16 +73,8 @@ func Function(ctx context.Context, root, out, name string) (Result, error) {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return r, err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false",
-		"-ldflags=-s -w", "-o", filepath.Join(r.Dir, "bootstrap"), r.Package)
-	cmd.Dir = root
-	// -buildvcs=false and -trimpath make the binary, and so the asset hash, depend on the source
-	// only: an unchanged function is not redeployed after an unrelated commit.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Run(); err != nil {
-		return r, fmt.Errorf("building function %s (%s) for Lambda failed; fix the build, the stack will not ship without it:\n%s", name, r.Package, strings.TrimSpace(stderr.String()))
+	if err := Build(ctx, root, goarch, filepath.Join(r.Dir, "bootstrap"), r.Package); err != nil {
+		return r, fmt.Errorf("building function %s (%s) for Lambda failed; fix the build, the stack will not ship without it: %w", name, r.Package, err)
 	}
 	return r, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sluicelake/sluice/shared/envvar"
 )
 
 // FunctionSpec is what the benchmarks and the functions' own work size each function at.
@@ -60,7 +62,7 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 	})
 	l.PIIKey = piiKey
 
-	common := map[string]string{"SLUICE_STAGE": s.Stage, "SLUICE_LOG_LEVEL": s.LogLevel}
+	common := map[string]string{envvar.LogLevel: s.LogLevel}
 	type fn struct {
 		env        map[string]*string
 		statements []awsiam.PolicyStatement
@@ -88,9 +90,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		"ingest": {
 			doc: "Kinesis batches to validated cleansed Parquet, rejects to quarantine",
 			env: map[string]*string{
-				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
-				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
-				"SLUICE_DEFAULT_DATASET":   jsii.String(s.ArchiveDataset),
+				envvar.CleansedBucket:   st.Cleansed.BucketName(),
+				envvar.QuarantineBucket: st.Quarantine.BucketName(),
+				envvar.DefaultDataset:   jsii.String(s.ArchiveDataset),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
@@ -100,9 +102,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		"validate": {
 			doc: "files dropped in raw landing/ to validated cleansed Parquet, rejects to quarantine",
 			env: map[string]*string{
-				"SLUICE_RAW_BUCKET":        st.Raw.BucketName(),
-				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
-				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
+				envvar.RawBucket:        st.Raw.BucketName(),
+				envvar.CleansedBucket:   st.Cleansed.BucketName(),
+				envvar.QuarantineBucket: st.Quarantine.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				read(objects(st.Raw, "landing/*")),
@@ -114,9 +116,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		"promote": {
 			doc: "cleansed to curated: deduplicate on the key, apply the PII policy, compact",
 			env: map[string]*string{
-				"SLUICE_CLEANSED_BUCKET":    st.Cleansed.BucketName(),
-				"SLUICE_CURATED_BUCKET":     st.Curated.BucketName(),
-				"SLUICE_PII_KEY_SECRET_ARN": piiKey.SecretArn(),
+				envvar.CleansedBucket:  st.Cleansed.BucketName(),
+				envvar.CuratedBucket:   st.Curated.BucketName(),
+				envvar.PIIKeySecretARN: piiKey.SecretArn(),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow([]string{"s3:GetObject"}, objects(st.Cleansed, "*")),
@@ -130,13 +132,13 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		"lineage": {
 			doc: "OpenLineage run events for every object created in a zone",
 			env: map[string]*string{
-				"SLUICE_LINEAGE_BUCKET":    st.Lineage.BucketName(),
-				"SLUICE_OPENLINEAGE_URL":   jsii.String(s.OpenLineageURL),
-				"SLUICE_RAW_BUCKET":        st.Raw.BucketName(),
-				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
-				"SLUICE_CURATED_BUCKET":    st.Curated.BucketName(),
-				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
-				"SLUICE_STREAM_NAME":       l.Stream.Kinesis.StreamName(),
+				envvar.LineageBucket:    st.Lineage.BucketName(),
+				envvar.OpenLineageURL:   jsii.String(s.OpenLineageURL),
+				envvar.RawBucket:        st.Raw.BucketName(),
+				envvar.CleansedBucket:   st.Cleansed.BucketName(),
+				envvar.CuratedBucket:    st.Curated.BucketName(),
+				envvar.QuarantineBucket: st.Quarantine.BucketName(),
+				envvar.StreamName:       l.Stream.Kinesis.StreamName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				// Object metadata (HeadObject), provenance sidecars and validate's reports, of the
@@ -151,7 +153,7 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		},
 		"lineagecompact": {
 			doc: "hourly: rewrites each closed hour of lineage objects as one Parquet generation (shared/lineage/compact)",
-			env: map[string]*string{"SLUICE_LINEAGE_BUCKET": st.Lineage.BucketName()},
+			env: map[string]*string{envvar.LineageBucket: st.Lineage.BucketName()},
 			statements: []awsiam.PolicyStatement{
 				allow([]string{"s3:ListBucket"}, st.Lineage.BucketArn()),
 				allow([]string{"s3:GetObject"}, objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*")),
@@ -165,14 +167,11 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 		"query": {
 			doc: "structured queries on Athena behind the HTTP API: start, poll, page",
 			env: map[string]*string{
-				"SLUICE_ATHENA_WORKGROUP":            l.Catalog.WorkGroup.Ref(),
-				"SLUICE_GLUE_DATABASE":               jsii.String(l.Catalog.Name),
-				"SLUICE_ATHENA_RESULT_REUSE_MINUTES": jsii.String(strconv.Itoa(s.ResultReuseMinutes)),
-				"SLUICE_RAW_SQL":                     jsii.String(strconv.FormatBool(s.RawSQL)),
-				"SLUICE_RAW_BUCKET":                  st.Raw.BucketName(),
-				"SLUICE_CLEANSED_BUCKET":             st.Cleansed.BucketName(),
-				"SLUICE_CURATED_BUCKET":              st.Curated.BucketName(),
-				"SLUICE_RESULTS_BUCKET":              st.Results.BucketName(),
+				envvar.AthenaWorkGroup:          l.Catalog.WorkGroup.Ref(),
+				envvar.GlueDatabase:             jsii.String(l.Catalog.Name),
+				envvar.AthenaResultReuseMinutes: jsii.String(strconv.Itoa(s.ResultReuseMinutes)),
+				envvar.RawSQL:                   jsii.String(strconv.FormatBool(s.RawSQL)),
+				envvar.CuratedBucket:            st.Curated.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow([]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"},

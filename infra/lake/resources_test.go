@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sluicelake/sluice/infra/lake"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 )
 
@@ -358,16 +359,6 @@ func TestAthenaWorkGroup(t *testing.T) {
 
 func TestFunctions(t *testing.T) {
 	s := defaultSynth(t)
-	common := []string{"SLUICE_STAGE", "SLUICE_LOG_LEVEL"}
-	env := map[string][]string{
-		"ingest":   {"SLUICE_CLEANSED_BUCKET", "SLUICE_QUARANTINE_BUCKET", "SLUICE_DEFAULT_DATASET"},
-		"validate": {"SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET", "SLUICE_QUARANTINE_BUCKET"},
-		"promote":  {"SLUICE_CLEANSED_BUCKET", "SLUICE_CURATED_BUCKET", "SLUICE_PII_KEY_SECRET_ARN"},
-		"lineage": {"SLUICE_LINEAGE_BUCKET", "SLUICE_OPENLINEAGE_URL", "SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET",
-			"SLUICE_CURATED_BUCKET", "SLUICE_QUARANTINE_BUCKET", "SLUICE_STREAM_NAME"},
-		"query": {"SLUICE_ATHENA_WORKGROUP", "SLUICE_GLUE_DATABASE", "SLUICE_ATHENA_RESULT_REUSE_MINUTES", "SLUICE_RAW_SQL",
-			"SLUICE_RAW_BUCKET", "SLUICE_CLEANSED_BUCKET", "SLUICE_CURATED_BUCKET", "SLUICE_RESULTS_BUCKET"},
-	}
 	if n := len(s.resources("AWS::Lambda::Function")); n != len(lake.Functions)+len(lake.Scheduled) {
 		t.Errorf("%d functions, want %d", n, len(lake.Functions)+len(lake.Scheduled))
 	}
@@ -406,19 +397,20 @@ func TestFunctions(t *testing.T) {
 			for k := range vars {
 				got = append(got, k)
 			}
-			want := append(slices.Clone(common), env[name]...)
+			// What the function reads, no more and no less (startup refuses to read the rest).
+			want := slices.Clone(envvar.Functions[name].Set)
 			sort.Strings(got)
 			sort.Strings(want)
 			if !slices.Equal(got, want) {
-				t.Errorf("environment %v, want %v", got, want)
+				t.Errorf("environment %v, want envvar.Functions[%q].Set %v", got, name, want)
 			}
-			if vars["SLUICE_STAGE"] != "dev" || vars["SLUICE_LOG_LEVEL"] != "INFO" {
-				t.Errorf("stage/log level %v %v", vars["SLUICE_STAGE"], vars["SLUICE_LOG_LEVEL"])
+			if vars[envvar.LogLevel] != "INFO" {
+				t.Errorf("log level %v", vars[envvar.LogLevel])
 			}
 		})
 	}
 	q := prop(s.one(t, "AWS::Lambda::Function", "QueryFunction"), "Environment", "Variables").(map[string]interface{})
-	if q["SLUICE_RAW_SQL"] != "false" || q["SLUICE_ATHENA_RESULT_REUSE_MINUTES"] != "60" || q["SLUICE_GLUE_DATABASE"] != "sluice_dev" {
+	if q[envvar.RawSQL] != "false" || q[envvar.AthenaResultReuseMinutes] != "60" || q[envvar.GlueDatabase] != "sluice_dev" {
 		t.Errorf("query defaults %v", q)
 	}
 }

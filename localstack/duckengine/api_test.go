@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,23 +103,6 @@ func TestHTTPAPI(t *testing.T) {
 	code, m = call("GET", "/queries/"+m["id"].(string)+"/results", "")
 	if code != 409 || !strings.Contains(m["error"].(string), "holds no data") {
 		t.Errorf("results of a failed query: %d %v", code, m)
-	}
-}
-
-// The embedded engine is 70 MB of C++: no Lambda may link it.
-func TestNotInLambdaBinaries(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go not on PATH")
-	}
-	out, err := exec.Command(goBin, "list", "-deps", "github.com/sluicelake/sluice/functions/...").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.Contains(line, "duckdb") || strings.HasSuffix(line, "/localstack/duckengine") {
-			t.Errorf("a function depends on %s", line)
-		}
 	}
 }
 

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/infra/bundle"
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/shared/quarantine"
@@ -27,11 +28,8 @@ func TestLocalLakeEndToEnd(t *testing.T) {
 		t.Skip("starts the whole local lake")
 	}
 	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
-		"-o", filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build ingest: %v\n%s", err, out)
+	if err := bundle.Build(context.Background(), "", runtime.GOARCH, filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest"); err != nil {
+		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "lake")
 	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200, BatchWindow: 50 * time.Millisecond})

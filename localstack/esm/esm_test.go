@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/sluicelake/sluice/infra/bundle"
 	"github.com/sluicelake/sluice/localstack/esm"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
@@ -42,11 +43,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
-		"./testdata/partial", "./testdata/reject", "./testdata/poison")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building test handlers: %v\n%s", err, out)
+	if err := bundle.Build(context.Background(), "", runtime.GOARCH, dir+string(filepath.Separator),
+		"./testdata/partial", "./testdata/reject", "./testdata/poison"); err != nil {
+		fmt.Fprintf(os.Stderr, "building test handlers: %v\n", err)
 		return 1
 	}
 	handlers = dir

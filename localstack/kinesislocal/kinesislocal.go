@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"io"
 	"net"
 	"os"
@@ -93,7 +94,7 @@ type Server struct {
 // PackageDir finds the installed kinesis-local package, or says how to install it.
 func PackageDir(toolsDir string) (string, error) {
 	if toolsDir == "" {
-		toolsDir = os.Getenv("SLUICE_TOOLS")
+		toolsDir = os.Getenv(envvar.Tools)
 	}
 	if toolsDir == "" {
 		root, err := moduleRoot()

@@ -2,6 +2,7 @@ package lakehost
 
 import (
 	"fmt"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"log/slog"
 	"strings"
 
@@ -28,12 +29,12 @@ const LocalAccount = "000000000000"
 // resources are matched to local ones.
 func (l *Lake) resourceEnv() map[string]string {
 	return map[string]string{
-		"SLUICE_RAW_BUCKET":        Buckets[zone.Raw],
-		"SLUICE_CLEANSED_BUCKET":   Buckets[zone.Cleansed],
-		"SLUICE_CURATED_BUCKET":    Buckets[zone.Curated],
-		"SLUICE_QUARANTINE_BUCKET": Buckets[zone.Quarantine],
-		"SLUICE_LINEAGE_BUCKET":    Buckets[table.Zone],
-		"SLUICE_STREAM_NAME":       l.cfg.Stream,
+		envvar.RawBucket:        Buckets[zone.Raw],
+		envvar.CleansedBucket:   Buckets[zone.Cleansed],
+		envvar.CuratedBucket:    Buckets[zone.Curated],
+		envvar.QuarantineBucket: Buckets[zone.Quarantine],
+		envvar.LineageBucket:    Buckets[table.Zone],
+		envvar.StreamName:       l.cfg.Stream,
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/s3events"
 	"github.com/sluicelake/sluice/localstack/s3iam"
 	"github.com/sluicelake/sluice/localstack/s3local"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/streamput"
@@ -232,7 +233,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 				"AWS_ACCESS_KEY_ID=" + accessKey,
 				"AWS_SECRET_ACCESS_KEY=" + secret,
 				"AWS_SESSION_TOKEN=",
-				"SLUICE_TRACING=off",
+				envvar.Tracing + "=off",
 			}, append(l.resourceEnvList(), env...)...),
 		})
 		if err != nil {
@@ -241,7 +242,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		l.closers = append(l.closers, fn.Close)
 		return fn, nil
 	}
-	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, "SLUICE_DEFAULT_DATASET="+cfg.DefaultDataset); err != nil {
+	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, envvar.DefaultDataset+"="+cfg.DefaultDataset); err != nil {
 		return nil, err
 	}
 	if validate := filepath.Join(cfg.BinDir, "validate", "bootstrap"); exists(validate) {
@@ -252,14 +253,14 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			Deliver: invoker(l.Validate)})
 	}
 	if promote := filepath.Join(cfg.BinDir, "promote", "bootstrap"); exists(promote) {
-		key := os.Getenv("SLUICE_PII_KEY")
+		key := os.Getenv(envvar.PIIKey)
 		if key == "" {
 			// Configuration, never code: a fresh key per local run (hashes differ between runs).
 			b := make([]byte, 32)
 			rand.Read(b)
 			key = hex.EncodeToString(b)
 		}
-		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, "SLUICE_PII_KEY="+key); err != nil {
+		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, envvar.PIIKey+"="+key); err != nil {
 			return nil, err
 		}
 		l.Events.Subscribe(s3events.Subscription{Name: "promote", Bucket: Buckets[zone.Cleansed], Suffix: ".parquet",
@@ -270,7 +271,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		// Every zone, as the deployed rule; the lineage bucket is not one, so its own writes
 		// never come back to it. One instance serves them all: an event names the version it
 		// is about, so a curated event that waits behind cleansed ones still reads its own.
-		if l.Lineage, err = function("lineage", lin, 128, 30*time.Second, "SLUICE_OPENLINEAGE_URL="+cfg.OpenLineageURL); err != nil {
+		if l.Lineage, err = function("lineage", lin, 128, 30*time.Second, envvar.OpenLineageURL+"="+cfg.OpenLineageURL); err != nil {
 			return nil, err
 		}
 		for _, z := range zone.All {

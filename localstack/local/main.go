@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,7 +39,7 @@ func run() int {
 	once := flag.Bool("once", false, "produce the sample, check the counts and exit")
 	logs := flag.String("logs", filepath.Join(".local", "functions.log"), "file for the functions' logs")
 	queryAddr := flag.String("query-addr", "127.0.0.1:8088", "where the local query API listens (127.0.0.1:0 for any free port)")
-	latency := flag.Duration("query-latency", envDuration("SLUICE_LOCAL_QUERY_LATENCY"),
+	latency := flag.Duration("query-latency", envDuration(envvar.LocalQueryLatency),
 		"least time each local query takes, as Athena's 1-2 s (e.g. 1s; default $SLUICE_LOCAL_QUERY_LATENCY, else none)")
 	template := flag.String("template", "", "synthesized CloudFormation template (make synth writes infra/cdk.out/sluice-dev.template.json): "+
 		"each function then runs under its own role's policies there and S3 answers AccessDenied as AWS would; empty runs without enforcement")

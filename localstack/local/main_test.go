@@ -1,10 +1,12 @@
 package main
 
 import (
-	"os"
+	"context"
+	"github.com/sluicelake/sluice/infra/bundle"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 )
@@ -14,18 +16,18 @@ import (
 func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "bin")
-	build := func(out, pkg string, env ...string) {
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), env...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	root, err := bundle.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range []string{"ingest", "validate", "promote", "lineage"} {
+		if _, err := bundle.Function(context.Background(), root, bin, fn, runtime.GOARCH); err != nil {
+			t.Fatal(err)
 		}
 	}
-	build(filepath.Join(bin, "ingest", "bootstrap"), "github.com/sluicelake/sluice/functions/ingest", "CGO_ENABLED=0")
-	build(filepath.Join(bin, "validate", "bootstrap"), "github.com/sluicelake/sluice/functions/validate", "CGO_ENABLED=0")
-	build(filepath.Join(bin, "promote", "bootstrap"), "github.com/sluicelake/sluice/functions/promote", "CGO_ENABLED=0")
-	build(filepath.Join(bin, "lineage", "bootstrap"), "github.com/sluicelake/sluice/functions/lineage", "CGO_ENABLED=0")
-	build(filepath.Join(tmp, "local"), "github.com/sluicelake/sluice/localstack/local")
+	if b, err := exec.Command("go", "build", "-o", filepath.Join(tmp, "local"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("build the local host: %v\n%s", err, b)
+	}
 
 	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
 		"--dir", filepath.Join(tmp, "lake"), "--bin-dir", bin, "--logs", filepath.Join(tmp, "functions.log"),

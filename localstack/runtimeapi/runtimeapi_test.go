@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicelake/sluice/infra/bundle"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 )
 
@@ -39,17 +40,11 @@ func run(m *testing.M) int {
 
 // BuildHandlers builds ./testdata/<name> into dir/<name> the way Lambda bootstraps are built.
 func BuildHandlers(dir string, names ...string) error {
-	// Built as `make build` builds function binaries: norpc, stripped, no cgo.
-	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
+	var pkgs []string
 	for _, n := range names {
-		args = append(args, "./testdata/"+n)
+		pkgs = append(pkgs, "./testdata/"+n)
 	}
-	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building test handlers: %v\n%s", err, out)
-	}
-	return nil
+	return bundle.Build(context.Background(), "", runtime.GOARCH, dir+string(filepath.Separator), pkgs...)
 }
 
 func start(t *testing.T, name string, mod func(*runtimeapi.Config)) *runtimeapi.Function {

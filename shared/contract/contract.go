@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -166,23 +165,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", where, e.Problem)
 }
 
-// Load reads and checks one contract file.
-func Load(path string) (*Contract, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read contract: %w", err)
-	}
-	return Parse(path, data)
-}
-
-// LoadDir reads every *.avsc file in dir, sorted by dataset name. Two files may not define the
-// same dataset.
-func LoadDir(dir string) ([]*Contract, error) {
-	return LoadFS(os.DirFS(dir), dir)
-}
-
-// LoadFS reads every *.avsc file at the root of fsys (an embedded copy, say); where names the
-// place in errors.
+// LoadFS reads every *.avsc file at the root of fsys (an embedded copy, say), sorted by dataset
+// name; where names the place in errors. Two files may not define the same dataset.
 func LoadFS(fsys fs.FS, where string) ([]*Contract, error) {
 	paths, err := fs.Glob(fsys, "*.avsc")
 	if err != nil {

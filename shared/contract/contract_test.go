@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -17,7 +18,7 @@ func eventsDir() string {
 }
 
 func TestShippedContracts(t *testing.T) {
-	cs, err := contract.LoadDir(eventsDir())
+	cs, err := contract.LoadFS(os.DirFS(eventsDir()), eventsDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,13 +181,6 @@ func (g *Generator) Next() Record {
 	return Record{Dataset: g.c.Name, PartitionKey: key, Data: data, Bad: kind, Field: field}
 }
 
-// Good makes the next record with no defect, whatever the bad share.
-func (g *Generator) Good() Record {
-	g.n++
-	g.fill()
-	return Record{Dataset: g.c.Name, PartitionKey: g.partitionKey(), Data: g.encode(nil)}
-}
-
 // Bad makes a record with a defect of the given kind. It fails when the kind does not apply
 // to the contract (say, out_of_range for a contract without numeric bounds).
 func (g *Generator) Bad(kind Kind) (Record, error) {

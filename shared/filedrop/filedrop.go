@@ -166,13 +166,6 @@ func (v *Validator) maxRecord() int {
 	return 1 << 20
 }
 
-func (v *Validator) log() *slog.Logger {
-	if v.Log != nil {
-		return v.Log
-	}
-	return slog.Default()
-}
-
 // run is one file's validation.
 type run struct {
 	v       *Validator

@@ -13,10 +13,6 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -326,16 +322,3 @@ func (p *Processor) writeAll(ctx context.Context, recs []Record, objects []*obje
 	}
 	wg.Wait()
 }
-
-// RunID identifies one delivery of a batch: the same records delivered again get the same id.
-func RunID(recs []Record) string {
-	if len(recs) == 0 {
-		return ""
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s", recs[0].Stream, recs[0].Shard, recs[0].Sequence, recs[len(recs)-1].Sequence)
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// ErrNoContracts is returned by New when there is nothing to validate against.
-var ErrNoContracts = errors.New("ingest: no contracts loaded")

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/openlineage"
@@ -305,13 +306,13 @@ func int64p(v int64) *int64 { return &v }
 // SinkFromEnv is the OpenLineage endpoint SLUICE_OPENLINEAGE_URL names (with the API key in
 // SLUICE_OPENLINEAGE_API_KEY, if any), or nil when it is unset.
 func SinkFromEnv(getenv func(string) string) (Emitter, error) {
-	u := getenv("SLUICE_OPENLINEAGE_URL")
+	u := getenv(envvar.OpenLineageURL)
 	if u == "" {
 		return nil, nil
 	}
-	c, err := openlineage.NewClient(openlineage.Config{BaseURL: u, APIKey: getenv("SLUICE_OPENLINEAGE_API_KEY")})
+	c, err := openlineage.NewClient(openlineage.Config{BaseURL: u, APIKey: getenv(envvar.OpenLineageAPIKey)})
 	if err != nil {
-		return nil, fmt.Errorf("SLUICE_OPENLINEAGE_URL: %w", err)
+		return nil, fmt.Errorf("%s: %w", envvar.OpenLineageURL, err)
 	}
 	return jsonEmitter{c}, nil
 }

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/sluicelake/sluice/shared/envvar"
 )
 
 // EnvLogLevel names the variable that sets the minimum level: debug, info, warn or error.
-const EnvLogLevel = "SLUICE_LOG_LEVEL"
+const EnvLogLevel = envvar.LogLevel
 
 // NewLogger returns a JSON logger that tags every record with the function's name. The level
 // comes from SLUICE_LOG_LEVEL (default info); an unknown value logs at info and says so once,

@@ -112,9 +112,6 @@ func (r *Record) Metadata(key string) (map[string]string, []byte, error) {
 // SidecarKey is where the record of the object at key goes when it does not fit in metadata.
 func SidecarKey(key string) string { return SidecarPrefix + key + ".json" }
 
-// IsSidecar reports whether key is a sidecar, which is not itself an output of the lake.
-func IsSidecar(key string) bool { return strings.HasPrefix(key, SidecarPrefix) }
-
 // Put writes body at key with r attached (its sidecar first, when it needs one).
 func Put(ctx context.Context, s objectstore.Store, key string, body []byte, opts objectstore.PutOptions, r *Record) (objectstore.Info, error) {
 	meta, sidecar, err := r.Metadata(key)

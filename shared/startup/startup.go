@@ -16,6 +16,7 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/memlimit"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
@@ -28,6 +29,7 @@ type Env struct {
 	Contracts map[string]*contract.Contract
 	AWS       aws.Config
 	s3        *s3.Client
+	name      string
 }
 
 // Start prepares the function called name. configure adjusts the AWS configuration before any
@@ -35,7 +37,7 @@ type Env struct {
 // function that does not links no X-Ray SDK, which keeps its binary small).
 func Start(name string, configure ...func(*aws.Config)) *Env {
 	memlimit.Apply()
-	e := &Env{Log: obs.NewLogger(os.Stdout, name)}
+	e := &Env{Log: obs.NewLogger(os.Stdout, name), name: name}
 	var err error
 	if e.Contracts, err = events.Registry(); err != nil {
 		e.Fatal("load contracts", err)
@@ -62,9 +64,19 @@ func (e *Env) Bucket(env string) objectstore.Store {
 	return s3store.New(e.S3(), e.Must(env))
 }
 
+// Getenv reads an environment variable the function declares in envvar.Functions; reading
+// one it does not declare ends the process, so that the stack and the function cannot drift
+// apart (the functions' built-binary tests start every function).
+func (e *Env) Getenv(name string) string {
+	if err := envvar.Check(e.name, name); err != nil {
+		e.Fatal("configuration", err)
+	}
+	return os.Getenv(name)
+}
+
 // Must returns a required environment variable.
 func (e *Env) Must(name string) string {
-	v := os.Getenv(name)
+	v := e.Getenv(name)
 	if v == "" {
 		e.Fatal("configuration", fmt.Errorf("environment variable %s is not set: the stack sets it; set it by hand to run the function elsewhere", name))
 	}
@@ -79,7 +91,7 @@ func (e *Env) Fatal(what string, err error) {
 
 // Int reads an optional positive whole number; unset is 0, which callers take as their default.
 func (e *Env) Int(name string) int {
-	s := os.Getenv(name)
+	s := e.Getenv(name)
 	if s == "" {
 		return 0
 	}

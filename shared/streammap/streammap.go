@@ -6,6 +6,8 @@
 package streammap
 
 import (
+	"github.com/sluicelake/sluice/shared/envvar"
+
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -13,7 +15,7 @@ import (
 )
 
 // EnvDatasetStreams names the variable holding the map as a JSON object, dataset → stream name.
-const EnvDatasetStreams = "SLUICE_DATASET_STREAMS"
+const EnvDatasetStreams = envvar.DatasetStreams
 
 // Map routes datasets to streams and streams to datasets.
 type Map struct {

@@ -3,7 +3,7 @@
 // Today the backend is AWS X-Ray (github.com/aws/aws-xray-sdk-go), in xray.go. The X-Ray
 // SDKs are in maintenance mode and AWS points to OpenTelemetry, so nothing outside xray.go
 // may import the X-Ray SDK: moving to OpenTelemetry means replacing that one file with one
-// that provides the same three unexported functions.
+// that provides the same unexported function, instrumentAWS.
 //
 // The X-Ray SDK drags in the v1 AWS SDK, gRPC and fasthttp: about 19 MB of a stripped
 // binary. Building with -tags noxray swaps in noxray.go, which records nothing, for
@@ -17,17 +17,18 @@
 package tracing
 
 import (
-	"context"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/sluicelake/sluice/shared/envvar"
 )
 
 // EnvSwitch forces tracing on or off ("on"/"off", or any value strconv.ParseBool accepts),
 // whatever the environment looks like otherwise.
-const EnvSwitch = "SLUICE_TRACING"
+const EnvSwitch = envvar.Tracing
 
 // Enabled reports whether spans are recorded in this process. It reads the environment on
 // every call, so tests can flip it with t.Setenv. It is always false in a binary built
@@ -60,13 +61,4 @@ func InstrumentAWS(cfg *aws.Config) {
 		return
 	}
 	instrumentAWS(cfg)
-}
-
-// Subsegment runs fn inside a named span when tracing is enabled and ctx belongs to a traced
-// request; otherwise it just runs fn(ctx). fn's error is recorded on the span and returned.
-func Subsegment(ctx context.Context, name string, fn func(ctx context.Context) error) error {
-	if !Enabled() || !traced(ctx) {
-		return fn(ctx)
-	}
-	return subsegment(ctx, name, fn)
 }

@@ -3,7 +3,6 @@
 package tracing
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"sync"
@@ -42,15 +41,4 @@ func configure() {
 func instrumentAWS(cfg *aws.Config) {
 	configure()
 	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
-}
-
-func subsegment(ctx context.Context, name string, fn func(ctx context.Context) error) error {
-	configure()
-	return xray.Capture(ctx, name, fn)
-}
-
-// traced reports whether ctx carries a segment or the trace header aws-lambda-go puts in
-// a handler's context, i.e. whether X-Ray has a parent to attach a subsegment to.
-func traced(ctx context.Context) bool {
-	return xray.GetSegment(ctx) != nil || ctx.Value(xray.LambdaTraceHeaderKey) != nil
 }

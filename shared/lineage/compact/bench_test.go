@@ -2,6 +2,7 @@ package compact_test
 
 import (
 	"fmt"
+	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // go test -run XXX -bench CompactHour -benchtime 3x ./shared/lineage/compact
 func BenchmarkCompactHour(b *testing.B) {
 	const objects = 2000
-	client, _ := s3test.StartVersityGW(b)
+	client, _ := s3localtest.Start(b)
 	store := s3store.New(client, s3test.CreateBucket(b, client, "lineage"))
 	base := time.Now().Truncate(time.Hour).Add(-24 * time.Hour)
 	promote := graphtest.Events()["promote-1"]

@@ -2,6 +2,7 @@ package compact_test
 
 import (
 	"encoding/json"
+	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,7 +35,7 @@ type lake struct {
 
 func newLake(t *testing.T) *lake {
 	t.Helper()
-	client, srv := s3test.StartVersityGW(t)
+	client, srv := s3localtest.Start(t)
 	bucket := s3test.CreateBucket(t, client, "lineage")
 	eng, err := duckengine.Open(duckengine.Options{LakeDir: srv.Dir, Buckets: map[zone.Zone]string{table.Zone: bucket}})
 	if err != nil {

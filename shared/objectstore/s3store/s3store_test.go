@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
@@ -38,7 +39,7 @@ func TestConformanceMoto(t *testing.T) {
 }
 
 func TestConformanceVersityGW(t *testing.T) {
-	client, _ := s3test.StartVersityGW(t)
+	client, _ := s3localtest.Start(t)
 	// Objects are files, so "a" and "a/b" cannot both exist.
 	storetest.Run(t, storeFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: false})
 }
@@ -49,7 +50,7 @@ func TestConformanceMotoVersioned(t *testing.T) {
 }
 
 func TestConformanceVersityGWVersioned(t *testing.T) {
-	client, _ := s3test.StartVersityGW(t)
+	client, _ := s3localtest.Start(t)
 	storetest.Run(t, versionedStoreFactory(client), storetest.Options{ConditionalWrites: true, ConditionalDeletes: true, NestedKeys: false, Versioning: true})
 }
 

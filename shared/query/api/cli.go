@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/sluicelake/sluice/shared/awsconfig"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/query"
 )
@@ -22,7 +23,7 @@ import (
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", os.Getenv("SLUICE_QUERY_URL"), "query API base URL (default $SLUICE_QUERY_URL): the local host's or the deployed API's")
+	base := fs.String("url", os.Getenv(envvar.QueryURL), "query API base URL (default $"+envvar.QueryURL+"): the local host's or the deployed API's")
 	file := fs.String("f", "", "file holding the query JSON (- for stdin)")
 	inline := fs.String("q", "", "the query JSON itself")
 	sign := fs.Bool("sigv4", false, "sign requests with the AWS credentials of the environment (the deployed API uses IAM auth)")

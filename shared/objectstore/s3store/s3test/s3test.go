@@ -4,9 +4,9 @@
 //   - StartGofakes3: in memory, in process, instant; no bucket notifications.
 //   - StartMoto: the moto_server Python tool in a child process (~1 s to start); the one
 //     with per-bucket S3 → SQS notifications, Glue and more on the same endpoint.
-//   - StartVersityGW: versitygw over a temporary directory (see localstack/s3local),
-//     objects are files on disk. One per test binary at a time; it changes the working
-//     directory while it runs.
+//
+// versitygw, whose objects are files on disk, starts from localstack/s3local/s3localtest:
+// shared packages never depend on localstack/.
 package s3test
 
 import (
@@ -36,8 +36,8 @@ import (
 	"github.com/rclone/gofakes3"
 	"github.com/rclone/gofakes3/s3mem"
 
-	"github.com/sluicelake/sluice/localstack/s3local"
 	"github.com/sluicelake/sluice/shared/awsconfig"
+	"github.com/sluicelake/sluice/shared/tooltest"
 )
 
 // Region, AccessKey and SecretKey are what the clients built here sign with.
@@ -72,7 +72,7 @@ func StartGofakes3(t testing.TB) (*s3.Client, string) {
 }
 
 // StartMoto runs moto_server on a free 127.0.0.1 port until the test ends. When moto_server
-// is not installed the test is skipped, saying why, or fails under CI=true.
+// is not installed the test fails under CI=true and is skipped otherwise (see tooltest).
 func StartMoto(t testing.TB) (*s3.Client, string) {
 	t.Helper()
 	return startMotoWith(t)
@@ -89,14 +89,7 @@ func StartMotoIAM(t testing.TB, freeActions int) (*s3.Client, string) {
 
 func startMotoWith(t testing.TB, env ...string) (*s3.Client, string) {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			// In CI a missing tool is a broken runner, not a reason to pass with less tested.
-			t.Fatalf("moto_server is not on PATH (pip install 'moto[server]'): %v", err)
-		}
-		t.Skipf("moto_server is not on PATH (pip install 'moto[server]'): %v", err)
-	}
+	bin := tooltest.Path(t, "moto_server")
 	var lastErr error
 	for range 3 {
 		endpoint, err := startMoto(t, bin, env...)
@@ -156,22 +149,6 @@ func startMoto(t testing.TB, bin string, env ...string) (string, error) {
 	}
 	t.Cleanup(stop)
 	return endpoint, nil
-}
-
-// StartVersityGW runs versitygw over a fresh temporary directory until the test ends and
-// returns the server (for Dir and Endpoint) with a client for it.
-func StartVersityGW(t testing.TB) (*s3.Client, *s3local.Server) {
-	t.Helper()
-	srv, err := s3local.Start(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatalf("s3test: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("s3test: %v", err)
-		}
-	})
-	return srv.Client(), srv
 }
 
 var bucketSeq atomic.Int64
