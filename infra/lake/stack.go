@@ -19,7 +19,7 @@ import (
 )
 
 // Functions names the lake's functions: each is built from functions/<name>/.
-var Functions = []string{"ingest", "validate", "promote", "lineage", "query"}
+var Functions = []string{"ingest", "validate", "promote", "lineage", "query", "collect"}
 
 // Props configure the stack.
 type Props struct {
