@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -317,5 +320,54 @@ func TestRecordLimits(t *testing.T) {
 	_, a = serve(t, s, "/events/user_events", userEvent(1))
 	if a.Records[0].ErrorCode != collect.NoStream {
 		t.Errorf("no stream: %+v", a.Records[0])
+	}
+}
+
+// TestSenderThroughHTTP sends records with the Client over HTTP to the service on kinesis-local:
+// calls are filled to the limit, rejected records counted by code, and records the stream
+// refused after the service's own attempts are sent again by the Sender.
+func TestSenderThroughHTTP(t *testing.T) {
+	srv := kinesislocal.ForTest(t)
+	client := srv.Client()
+	if err := kinesislocal.CreateStream(context.Background(), client, "sluice-events", 2); err != nil {
+		t.Fatal(err)
+	}
+	proxy := &refusing{next: client, refuse: map[string]int{`"u_7"`: 1, `"u_8"`: 1}}
+	s := service(t, proxy, nil, "sluice-events")
+	s.Put.MaxAttempts = 1 // the service gives up at once: the Sender's resend must do it
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		resp := s.Serve(r.Context(), collect.Request{Method: r.Method, Path: r.URL.Path, Body: body})
+		w.WriteHeader(resp.Status)
+		w.Write(resp.Body)
+	}))
+	defer api.Close()
+
+	snd := &collect.Sender{Client: &collect.Client{BaseURL: api.URL}, Dataset: "user_events"}
+	for i := 0; i < 1100; i++ {
+		rec := userEvent(i)
+		if i%100 == 50 {
+			rec = strings.Replace(rec, `"click"`, `"teleport"`, 1)
+		}
+		if err := snd.Add(context.Background(), []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := snd.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := snd.Stats()
+	// 1100 records: calls of 500, 500, 100, and one resend of the two refused records.
+	if st.Accepted != 1089 || st.Rejected != 11 || st.Failed != 0 || st.Resent != 2 || st.Calls != 4 || st.Codes["unknown_enum_value"] != 11 {
+		t.Errorf("stats %+v", st)
+	}
+	if got := len(readStream(t, client, "sluice-events")); got != 1089 {
+		t.Errorf("%d records on the stream, want 1089", got)
+	}
+	// A refused call is an error that carries the API's reason.
+	_, err := (&collect.Client{BaseURL: api.URL}).Post(context.Background(), "orders", [][]byte{[]byte(`{}`)})
+	var apiErr *collect.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(err.Error(), "known datasets") {
+		t.Errorf("unknown dataset: %v", err)
 	}
 }
