@@ -6,33 +6,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/lakehost"
-	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/shared/collect"
 	"github.com/sluicelake/sluice/shared/fake"
 )
-
-// buildWithCollect adds the collect function to the built ingest.
-func buildWithCollect(t testing.TB) string {
-	t.Helper()
-	bin := t.TempDir()
-	for _, name := range []string{"ingest", "collect"} {
-		exe := runtimeapi.Build(t, "github.com/sluicelake/sluice/functions/"+name)
-		if err := os.MkdirAll(filepath.Join(bin, name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(exe, filepath.Join(bin, name, "bootstrap")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return bin
-}
 
 func post(t testing.TB, url string, body []byte) (int, collect.Answer) {
 	t.Helper()
@@ -53,7 +35,7 @@ func post(t testing.TB, url string, body []byte) (int, collect.Answer) {
 // reach the cleansed zone, bad ones are answered with the very code ingest would quarantine
 // them under, and never reach the stream.
 func TestEventsOverHTTP(t *testing.T) {
-	bin := buildWithCollect(t)
+	bin := buildAll(t, "ingest", "collect")
 	dir := filepath.Join(t.TempDir(), "lake")
 	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200, BatchWindow: 50 * time.Millisecond, ArchiveScale: -1})
 	if err != nil {
@@ -117,7 +99,7 @@ func TestEventsOverHTTP(t *testing.T) {
 // Gateway event, the built collect function through the Runtime API, validation and PutRecords
 // to kinesis-local, in calls of 500 records.
 func BenchmarkEventsOverHTTP(b *testing.B) {
-	bin := buildWithCollect(b)
+	bin := buildAll(b, "ingest", "collect")
 	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: filepath.Join(b.TempDir(), "lake"), BinDir: bin, ArchiveScale: -1})
 	if err != nil {
 		b.Fatal(err)
