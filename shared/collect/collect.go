@@ -126,6 +126,9 @@ func (s *Service) Serve(ctx context.Context, req Request) Response {
 			s.Log.Error("stream write failed", "dataset", dataset, "records", len(recs), "error", err)
 		}
 	}
+	if s.Log != nil {
+		s.Log.Info("events collected", "dataset", dataset, "records", len(recs), "failed", ans.FailedRecordCount, "status", status)
+	}
 	return respond(status, ans)
 }
 

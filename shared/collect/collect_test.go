@@ -36,7 +36,7 @@ func customer(i int) string {
 	return fmt.Sprintf(`{"uuid":"10000000-0000-4000-8000-%012d","event_date":"2026-11-23T10:00:00Z","status":"Active","name":"Ann","last_name":"Lee","email":"a%d@example.com"}`, i, i)
 }
 
-func service(t *testing.T, api streamput.API, datasetStreams map[string]string, shared string) *collect.Service {
+func service(t testing.TB, api streamput.API, datasetStreams map[string]string, shared string) *collect.Service {
 	t.Helper()
 	reg, err := events.Registry()
 	if err != nil {
