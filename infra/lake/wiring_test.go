@@ -330,6 +330,10 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 				"glue:GetTableVersion", "glue:GetTableVersions", "logs:PutLogEvents"},
 			constructs: []string{"EventStream", "RawBucket", "LakeKey", "FirehoseLogs"},
 		},
+		"CollectRole": {
+			actions:    concat(logs, xray, []string{"kinesis:PutRecords", "kms:GenerateDataKey"}),
+			constructs: []string{"CollectLogs", "EventStream", "LakeKey"},
+		},
 		"QueryApiCallerRole": {actions: []string{"execute-api:Invoke"}, constructs: []string{"QueryApi"}},
 		"ProducerRole":       {actions: concat(lake.ProducerStreamActions, []string{"kms:GenerateDataKey"}), constructs: []string{"EventStream", "LakeKey"}},
 	}
