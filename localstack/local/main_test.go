@@ -25,6 +25,7 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	build(filepath.Join(bin, "validate", "bootstrap"), "github.com/sluicelake/sluice/functions/validate", "CGO_ENABLED=0")
 	build(filepath.Join(bin, "promote", "bootstrap"), "github.com/sluicelake/sluice/functions/promote", "CGO_ENABLED=0")
 	build(filepath.Join(bin, "lineage", "bootstrap"), "github.com/sluicelake/sluice/functions/lineage", "CGO_ENABLED=0")
+	build(filepath.Join(bin, "collect", "bootstrap"), "github.com/sluicelake/sluice/functions/collect", "CGO_ENABLED=0")
 	build(filepath.Join(tmp, "local"), "github.com/sluicelake/sluice/localstack/local")
 
 	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
@@ -58,6 +59,9 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	}
 	if !regexp.MustCompile(`query API .*: http://127\.0\.0\.1:\d+`).Match(out) {
 		t.Errorf("no query API URL in:\n%s", out)
+	}
+	if !regexp.MustCompile(`events API .*\n  curl -s -X POST http://127\.0\.0\.1:\d+/events/user_events`).Match(out) {
+		t.Errorf("no events API in the banner:\n%s", out)
 	}
 	// The run ends with each dataset's lineage graph: the stream and the dropped file flowing
 	// through cleansed (and quarantine) to curated.
