@@ -24,7 +24,7 @@ ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 export PATH := $(PY_VENV)/bin:$(PATH)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce query lineage bench bench-query bench-promote fuzz cost infer clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce produce-http query lineage bench bench-query bench-promote fuzz cost infer clean
 
 tools: $(TOOLS)/.installed
 
@@ -79,6 +79,11 @@ bench-query:
 produce:
 	go run ./events/producer --stream $(or $(STREAM),sluice-events) --dataset all --amount $(or $(AMOUNT),1000) --bad 0.05
 
+# The same through the events API (POST /events) of the local lake, or of the deployed one with
+# URL=<ApiUrl> SIGV4=1.
+produce-http:
+	go run ./events/producer --http $(or $(URL),http://127.0.0.1:8088) --dataset all --amount $(or $(AMOUNT),1000) --bad 0.05 $(if $(SIGV4),--sigv4)
+
 # Throughput (MB/s of JSON input per core) beside its baselines, and peak heap of a 6 MB batch.
 bench:
 	go test -run XXX -bench 'BenchmarkIngest' -cpu 1 -benchtime 10x ./shared/ingest/
@@ -91,6 +96,7 @@ infer:
 
 fuzz:
 	go test -run XXX -fuzz FuzzAdd -fuzztime $(or $(FUZZTIME),60s) ./shared/record/
+	go test -run XXX -fuzz FuzzSplitBody -fuzztime $(or $(FUZZTIME),60s) ./shared/collect/
 
 # A month's AWS bill per item for a traffic (infra/cost): RATE=records/s SIZE=bytes, COST_ARGS='-md -queries 500 ...'.
 cost:

@@ -1,4 +1,4 @@
-// Command infra is the CDK app (cdk.json runs it with `go run .`): it builds the five functions
+// Command infra is the CDK app (cdk.json runs it with `go run .`): it builds the six functions
 // from functions/ and defines the lake stack around them.
 package main
 

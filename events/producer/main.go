@@ -48,9 +48,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		nowFlag  = fl.String("now", "", "latest event time, RFC 3339 (default: the current time)")
 		attempts = fl.Int("max-attempts", 8, "attempts per record before it counts as failed")
 		sample   = fl.Int("sample-event", 0, "write a Lambda Kinesis event of this many records to stdout instead of producing")
+		httpURL  = fl.String("http", "", "send through the events API at this URL (POST /events) instead of to a stream, e.g. http://127.0.0.1:8088")
+		sigv4    = fl.Bool("sigv4", false, "with --http: sign requests with the environment's AWS credentials (the deployed API uses IAM auth)")
 	)
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: producer --stream NAME [--dataset user_events] [--amount N] [--rate R] [--bad 0.05] [--seed N] [--partitions-from key]")
+		fmt.Fprintln(stderr, "       producer --http URL [--sigv4] [--dataset user_events] [--amount N] [--bad 0.05] [--seed N]")
 		fmt.Fprintln(stderr, "       producer --sample-event N [--dataset all] [--bad 0.3] [--seed N] [--now 2026-11-23T12:00:00Z]")
 		fl.PrintDefaults()
 	}
@@ -88,8 +91,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stdout.Write(data)
 		return 0
 	}
+	if *httpURL != "" {
+		return sendHTTP(ctx, gens, httpSettings{url: *httpURL, sigv4: *sigv4, amount: *amount, attempts: *attempts}, stdout, stderr)
+	}
 	if *stream == "" {
-		return fail("--stream is required: the name of the Kinesis stream to write to")
+		return fail("--stream is required: the name of the Kinesis stream to write to (or --http URL for the events API)")
 	}
 	if *amount < 0 {
 		return fail("--amount %d must not be negative", *amount)

@@ -12,8 +12,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// API is the query endpoint: an HTTP API with IAM authorization in front of the query function,
-// and the role callers assume to be allowed through it.
+// API is the query endpoint and the events endpoint: an HTTP API with IAM authorization in front
+// of the query function (and of collect for POST /events), and the role callers assume to be
+// allowed through it.
 type API struct {
 	HTTP       awsapigatewayv2.HttpApi
 	CallerRole awsiam.Role
@@ -39,6 +40,16 @@ func newAPI(stack awscdk.Stack, s Settings, l *Lake) *API {
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
 		Integration: awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("QueryIntegration"), l.Functions["query"], nil),
 	})
+	// Events over HTTP: more specific than /{proxy+}, so these routes win for POST /events...;
+	// they inherit the IAM authorizer like every route of this API.
+	events := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("CollectIntegration"), l.Functions["collect"], nil)
+	for _, path := range []string{"/events", "/events/{dataset}"} {
+		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST},
+			Integration: events,
+		})
+	}
 
 	logs := awslogs.NewLogGroup(stack, jsii.String("QueryApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     retention(s.LogRetentionDays),
@@ -65,7 +76,7 @@ func newAPI(stack awscdk.Stack, s Settings, l *Lake) *API {
 	}
 	role := awsiam.NewRole(stack, jsii.String("QueryApiCallerRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
-		Description: jsii.String("sluice: may call the query API and nothing else"),
+		Description: jsii.String("sluice: may call the query and events API and nothing else"),
 	})
 	role.AddToPolicy(allow([]string{"execute-api:Invoke"},
 		jsii.String(fmt.Sprintf("arn:%s:execute-api:%s:%s:%s/*", *stack.Partition(), *stack.Region(), *stack.Account(), *api.ApiId()))))

@@ -33,6 +33,9 @@ var Specs = map[string]FunctionSpec{
 	"query":    {MemoryMB: 128, TimeoutSeconds: 29}, // API Gateway gives up at 29 s anyway
 	// Reads an hour's lineage objects 16 at a time and writes them as one Parquet file.
 	"lineagecompact": {MemoryMB: 512, TimeoutSeconds: 300},
+	// collect holds a call's body (at most 4 MiB) and its validated rows; more memory is more CPU
+	// for validation while the caller waits.
+	"collect": {MemoryMB: 256, TimeoutSeconds: 29},
 }
 
 // FunctionLogicalID is the construct id of a function ("IngestFunction"); its role is
@@ -184,6 +187,22 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Lineage.BucketArn(), st.Results.BucketArn()),
 				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
 				allow(encrypt, key),
+			},
+		},
+		"collect": {
+			doc: "events over HTTP: validate each record, put the valid ones on their dataset's stream, answer per record",
+			env: map[string]*string{
+				envvar.StreamName: l.Stream.Kinesis.StreamName(),
+				// Datasets with a stream of their own. The stack has only the shared stream so far:
+				// every dataset goes there, each record with its _dataset. When datasets get
+				// streams, this map and the grant below list them.
+				envvar.DatasetStreams: jsii.String("{}"),
+			},
+			statements: []awsiam.PolicyStatement{
+				// PutRecords only: collect never reads a stream. Encrypting a record with the
+				// stream's key needs GenerateDataKey, and nothing else of KMS.
+				allow([]string{"kinesis:PutRecords"}, l.Stream.Kinesis.StreamArn()),
+				allow([]string{"kms:GenerateDataKey"}, key),
 			},
 		},
 	}

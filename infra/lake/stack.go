@@ -19,7 +19,7 @@ import (
 )
 
 // Functions names the lake's functions: each is built from functions/<name>/.
-var Functions = []string{"ingest", "validate", "promote", "lineage", "query"}
+var Functions = []string{"ingest", "validate", "promote", "lineage", "query", "collect"}
 
 // Scheduled names the functions a schedule runs, beside Functions: no trigger queue, no API.
 var Scheduled = []string{"lineagecompact"}

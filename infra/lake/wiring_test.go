@@ -139,8 +139,8 @@ func TestQueryAPI(t *testing.T) {
 	if prop(route, "AuthorizationType") != "AWS_IAM" || prop(route, "RouteKey") != "ANY /{proxy+}" {
 		t.Errorf("route %s, want ANY /{proxy+} with AWS_IAM", toJSON(route["Properties"]))
 	}
-	if n := len(s.resources("AWS::ApiGatewayV2::Route")); n != 1 {
-		t.Errorf("%d routes, want 1 (every route must be IAM-authorized)", n)
+	if n := len(s.resources("AWS::ApiGatewayV2::Route")); n != 3 {
+		t.Errorf("%d routes, want 3: ANY /{proxy+}, POST /events, POST /events/{dataset}", n)
 	}
 	var stage map[string]interface{}
 	for _, st := range s.resources("AWS::ApiGatewayV2::Stage") {
@@ -158,9 +158,73 @@ func TestQueryAPI(t *testing.T) {
 		if ids["LineagecompactFunction"] && prop(p, "Principal") == "events.amazonaws.com" {
 			continue // its hourly schedule
 		}
-		if !ids["QueryFunction"] || prop(p, "Principal") != "apigateway.amazonaws.com" {
-			t.Errorf("lambda permission %s: only API Gateway may invoke, and only query", toJSON(p["Properties"]))
+		if !(ids["QueryFunction"] || ids["CollectFunction"]) || prop(p, "Principal") != "apigateway.amazonaws.com" {
+			t.Errorf("lambda permission %s: only API Gateway may invoke, and only query and collect", toJSON(p["Properties"]))
 		}
+	}
+}
+
+// TestEventsAPI: POST /events and /events/{dataset} reach collect, IAM-authorized like every
+// route; collect may put records on the stream and encrypt them, and do nothing else.
+func TestEventsAPI(t *testing.T) {
+	s := defaultSynth(t)
+	integrations := map[string]map[string]interface{}{}
+	for id, in := range s.resources("AWS::ApiGatewayV2::Integration") {
+		integrations[construct(id)] = in
+	}
+	routes := map[string]bool{}
+	for _, r := range s.resources("AWS::ApiGatewayV2::Route") {
+		key, _ := prop(r, "RouteKey").(string)
+		if prop(r, "AuthorizationType") != "AWS_IAM" {
+			t.Errorf("route %s is not IAM-authorized: %s", key, toJSON(r["Properties"]))
+		}
+		if !strings.HasPrefix(key, "POST /events") {
+			continue
+		}
+		routes[key] = true
+		ids := map[string]bool{}
+		refs(prop(r, "Target"), ids, nil)
+		for id := range ids {
+			fn := map[string]bool{}
+			refs(prop(integrations[id], "IntegrationUri"), fn, nil)
+			if !fn["CollectFunction"] || prop(integrations[id], "PayloadFormatVersion") != "2.0" {
+				t.Errorf("route %s goes to %s, want collect with payload 2.0", key, toJSON(integrations[id]["Properties"]))
+			}
+		}
+		if len(ids) != 1 {
+			t.Errorf("route %s targets %v", key, ids)
+		}
+	}
+	if !routes["POST /events"] || !routes["POST /events/{dataset}"] {
+		t.Errorf("events routes %v", routes)
+	}
+
+	got := map[string]string{}
+	for _, st := range s.roleStatements()["CollectRole"] {
+		ids := map[string]bool{}
+		var lits []string
+		refs(st.resources, ids, &lits)
+		var named []string
+		for id := range ids {
+			named = append(named, id)
+		}
+		sort.Strings(named)
+		for _, a := range st.actions {
+			if strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:") {
+				continue
+			}
+			got[a] += strings.Join(named, ",")
+		}
+	}
+	want := map[string]string{"kinesis:PutRecords": "EventStream", "kms:GenerateDataKey": "LakeKey"}
+	if toJSON(got) != toJSON(want) {
+		t.Errorf("collect may %s, want exactly %s", toJSON(got), toJSON(want))
+	}
+	vars := prop(s.one(t, "AWS::Lambda::Function", "CollectFunction"), "Environment", "Variables").(map[string]interface{})
+	ids := map[string]bool{}
+	refs(vars["SLUICE_STREAM_NAME"], ids, nil)
+	if !ids["EventStream"] || vars["SLUICE_DATASET_STREAMS"] != "{}" {
+		t.Errorf("collect environment %s: want the shared stream and the dataset streams map", toJSON(vars))
 	}
 }
 
@@ -169,7 +233,7 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 	want := []string{"IngestIteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm", "QuarantineRateAlarm"}
 	for _, fn := range lake.Functions {
 		want = append(want, capitalizeName(fn)+"ErrorsAlarm", capitalizeName(fn)+"ThrottlesAlarm")
-		if fn != "query" {
+		if fn != "query" && fn != "collect" { // called synchronously: no queue, no DLQ
 			want = append(want, capitalizeName(fn)+"DLQDepthAlarm")
 		}
 	}
@@ -268,6 +332,10 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 				"s3:ListBucketMultipartUploads", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey", "glue:GetTable",
 				"glue:GetTableVersion", "glue:GetTableVersions", "logs:PutLogEvents"},
 			constructs: []string{"EventStream", "RawBucket", "LakeKey", "FirehoseLogs"},
+		},
+		"CollectRole": {
+			actions:    concat(logs, xray, []string{"kinesis:PutRecords", "kms:GenerateDataKey"}),
+			constructs: []string{"CollectLogs", "EventStream", "LakeKey"},
 		},
 		"QueryApiCallerRole": {actions: []string{"execute-api:Invoke"}, constructs: []string{"QueryApi"}},
 		"ProducerRole":       {actions: concat(lake.ProducerStreamActions, []string{"kms:GenerateDataKey"}), constructs: []string{"EventStream", "LakeKey"}},

@@ -157,7 +157,10 @@ func TestServe(t *testing.T) {
 	if _, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg, Addr: "0.0.0.0:0"}); err == nil {
 		t.Fatal("served on all interfaces")
 	}
-	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg})
+	// A further route (the local host's POST /events) shares the address; the rest is the query API.
+	events := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg,
+		Routes: map[string]http.Handler{"/events/": events}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +169,9 @@ func TestServe(t *testing.T) {
 			t.Error(err)
 		}
 	}()
+	if resp, err := http.Post(srv.URL+"/events/user_events", "application/json", strings.NewReader("{}")); err != nil || resp.StatusCode != http.StatusTeapot {
+		t.Errorf("extra route: %v %v", resp, err)
+	}
 	if !strings.Contains(srv.SampleCurl(), srv.URL+"/queries?wait=10") {
 		t.Errorf("sample curl %s", srv.SampleCurl())
 	}

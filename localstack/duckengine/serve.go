@@ -34,6 +34,9 @@ type ServeOptions struct {
 	// RawSQL switches on raw SELECTs, as SLUICE_RAW_SQL does for the deployed function.
 	RawSQL bool
 	Log    *slog.Logger
+	// Routes are further handlers on the same address, by path pattern of http.ServeMux (the
+	// local host's POST /events, say); everything else is the query API.
+	Routes map[string]http.Handler
 }
 
 // Serve opens an engine over the lake directory and serves the query API until Close.
@@ -60,8 +63,17 @@ func Serve(opts ServeOptions) (*Server, error) {
 		Engine:   eng,
 		Log:      opts.Log,
 	}
+	var h http.Handler = svc
+	if len(opts.Routes) > 0 {
+		mux := http.NewServeMux()
+		mux.Handle("/", svc)
+		for pattern, route := range opts.Routes {
+			mux.Handle(pattern, route)
+		}
+		h = mux
+	}
 	s := &Server{URL: "http://" + l.Addr().String(), Engine: eng, done: make(chan error, 1),
-		srv: &http.Server{Handler: svc, ReadHeaderTimeout: 10 * time.Second}}
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { s.done <- s.srv.Serve(l) }()
 	return s, nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/localstack/apigw"
 	"github.com/sluicelake/sluice/localstack/esm"
 	"github.com/sluicelake/sluice/localstack/firehose"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
@@ -33,6 +35,7 @@ import (
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -95,6 +98,8 @@ type Lake struct {
 	// Lineage runs when its binary was built; every object created in a zone triggers it
 	// (an instance per zone). This is the curated zone's instance.
 	Lineage *runtimeapi.Function
+	// Collect runs when its binary was built: the HTTP ingestion API (see EventsAPI).
+	Collect *runtimeapi.Function
 	Mapping *esm.Mapping
 	// Archive is the local Firehose: the stream's raw archive under archive/ in the raw bucket.
 	Archive *firehose.Stream
@@ -279,6 +284,14 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		}
 	}
 
+	if collect := filepath.Join(cfg.BinDir, "collect", "bootstrap"); exists(collect) {
+		// Only the shared stream here, so far: every dataset goes there with its _dataset.
+		if l.Collect, err = function("collect", collect, 256, 29*time.Second,
+			"AWS_ENDPOINT_URL_KINESIS="+l.Kinesis.Endpoint, streammap.EnvDatasetStreams+"={}"); err != nil {
+			return nil, err
+		}
+	}
+
 	if cfg.ArchiveScale >= 0 {
 		if l.Archive, err = startArchive(ctx, l, cfg); err != nil {
 			return nil, err
@@ -319,6 +332,19 @@ func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad flo
 		err = w.Flush(ctx)
 	}
 	return tally, w.Stats(), err
+}
+
+// EventsAPI is POST /events and POST /events/{dataset} as the deployed HTTP API routes them:
+// each request becomes an API Gateway payload 2.0 event for the built collect function. It is
+// nil when collect was not built.
+func (l *Lake) EventsAPI() http.Handler {
+	if l.Collect == nil {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/events", apigw.Route{Fn: l.Collect, RouteKey: "POST /events"})
+	mux.Handle("/events/", apigw.Route{Fn: l.Collect, RouteKey: "POST /events/{dataset}"})
+	return mux
 }
 
 // WaitIdle returns once the mapping has delivered everything in the stream and every object

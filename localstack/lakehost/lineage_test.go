@@ -25,7 +25,7 @@ import (
 )
 
 // buildAll builds every function into a bin dir laid out as `make build` lays it out.
-func buildAll(t *testing.T, names ...string) string {
+func buildAll(t testing.TB, names ...string) string {
 	t.Helper()
 	bin := t.TempDir()
 	for _, name := range names {

@@ -6,7 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/sluicelake/sluice/shared/envvar"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +19,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -76,7 +77,7 @@ func run() int {
 	if lake.Archive != nil {
 		fmt.Printf("  firehose local delivery stream: the stream's raw archive, Parquet under s3://raw/archive/, failures under s3://raw/archive-errors/\n")
 	}
-	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage} {
+	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage, "collect": lake.Collect} {
 		if fn == nil {
 			fmt.Printf("  %-8s not built (make build builds every function): skipped\n", name)
 		}
@@ -167,15 +168,22 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
 	}
-	api, err := duckengine.Serve(duckengine.ServeOptions{
+	opts := duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
-		Contracts: reg, Addr: *queryAddr})
+		Contracts: reg, Addr: *queryAddr}
+	if events := lake.EventsAPI(); events != nil {
+		opts.Routes = map[string]http.Handler{"/events": events, "/events/": events}
+	}
+	api, err := duckengine.Serve(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local: query API:", err)
 		return 1
 	}
 	defer api.Close()
 	fmt.Printf("\nquery API (the deployed API's twin, embedded engine over the local files): %s\n  %s\n", api.URL, api.SampleCurl())
+	if lake.Collect != nil {
+		fmt.Printf("events API (POST /events/{dataset}: the built collect function, as API Gateway invokes it):\n  curl -s -X POST %s/events/user_events --data-binary @events.jsonl\n", api.URL)
+	}
 	if lake.Lineage != nil {
 		for _, ds := range strings.Split(lineageOf(*datasets), ",") {
 			g, err := graph.Build(ctx, api.Engine, graph.Request{Dataset: ds})

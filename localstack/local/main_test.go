@@ -20,7 +20,7 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"ingest", "validate", "promote", "lineage"} {
+	for _, fn := range []string{"ingest", "validate", "promote", "lineage", "collect"} {
 		if _, err := bundle.Function(context.Background(), root, bin, fn, runtime.GOARCH); err != nil {
 			t.Fatal(err)
 		}
@@ -60,6 +60,9 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	}
 	if !regexp.MustCompile(`query API .*: http://127\.0\.0\.1:\d+`).Match(out) {
 		t.Errorf("no query API URL in:\n%s", out)
+	}
+	if !regexp.MustCompile(`events API .*\n  curl -s -X POST http://127\.0\.0\.1:\d+/events/user_events`).Match(out) {
+		t.Errorf("no events API in the banner:\n%s", out)
 	}
 	// The run ends with each dataset's lineage graph: the stream and the dropped file flowing
 	// through cleansed (and quarantine) to curated.

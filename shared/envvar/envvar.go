@@ -32,7 +32,7 @@ const (
 	PromoteTargetBytes = "SLUICE_PROMOTE_TARGET_BYTES" // promote: curated file size
 	PromoteStepBytes   = "SLUICE_PROMOTE_STEP_BYTES"   // promote: bytes converted per step
 
-	StreamName        = "SLUICE_STREAM_NAME"         // lineage: the stream ingest reads, an input of cleansed files
+	StreamName        = "SLUICE_STREAM_NAME"         // lineage: the stream ingest reads, an input of cleansed files; collect: the shared stream
 	OpenLineageURL    = "SLUICE_OPENLINEAGE_URL"     // lineage: where run events are forwarded, if set
 	OpenLineageAPIKey = "SLUICE_OPENLINEAGE_API_KEY" // lineage: the bearer token for it
 
@@ -93,6 +93,10 @@ var Functions = map[string]Vars{
 	},
 	"query": {
 		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket),
+		Tunable: tunable(),
+	},
+	"collect": {
+		Set:     with(StreamName, DatasetStreams),
 		Tunable: tunable(),
 	},
 	"lineagecompact": {

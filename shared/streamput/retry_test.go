@@ -265,3 +265,65 @@ func TestProgressBar(t *testing.T) {
 		t.Errorf("redrawn bar %q", got)
 	}
 }
+
+// PutEach answers every record in order, resending only the refused ones, and carries the
+// stream's sequence number and shard to each accepted record.
+func TestPutEachAnswersInOrder(t *testing.T) {
+	f := &flaky{
+		refuse: map[string]int{"b": 1, "d": 99},
+		code:   map[string]string{"d": "KMSAccessDeniedException"},
+	}
+	w, waits := newTestWriter(t, f, Config{BatchRecords: 3})
+	var entries []Entry
+	for _, d := range []string{"a", "b", "c", "d", "e"} {
+		entries = append(entries, Entry{Data: []byte(d), PartitionKey: "k"})
+	}
+	out, err := w.PutEach(context.Background(), entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 5 {
+		t.Fatalf("%d outcomes for 5 records", len(out))
+	}
+	// Call 1: a b c (b refused); resend: b; call 2: d e (d refused for good, not retryable).
+	if got := fmt.Sprint(f.calls); got != "[[a b c] [b] [d e]]" {
+		t.Errorf("calls %s", got)
+	}
+	want := []string{"a:1", "b:3", "c:2", "d:KMSAccessDeniedException", "e:4"}
+	for i, o := range out {
+		got := string(entries[i].Data) + ":" + o.SequenceNumber
+		if !o.Accepted() {
+			got = string(entries[i].Data) + ":" + o.Code
+		}
+		if got != want[i] {
+			t.Errorf("record %d: %s, want %s", i, got, want[i])
+		}
+		if o.Accepted() && o.ShardID != "shardId-000000000001" {
+			t.Errorf("record %d: shard %q", i, o.ShardID)
+		}
+	}
+	if out[1].Attempts != 2 || len(*waits) != 1 {
+		t.Errorf("b took %d attempts, %d waits", out[1].Attempts, len(*waits))
+	}
+	if s := w.Stats(); s.Sent != 4 || s.Failed != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestPutEachCallFailureAnswersTheRest(t *testing.T) {
+	f := &flaky{err: errors.New("connection refused")}
+	w, _ := newTestWriter(t, f, Config{BatchRecords: 2})
+	entries := []Entry{{Data: []byte("a"), PartitionKey: "k"}, {Data: []byte("b"), PartitionKey: "k"}, {Data: []byte("c"), PartitionKey: "k"}}
+	out, err := w.PutEach(context.Background(), entries)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err %v", err)
+	}
+	for i, o := range out {
+		if o.Accepted() || o.Code != "CallFailed" {
+			t.Errorf("record %d: %+v", i, o)
+		}
+	}
+	if _, err := w.PutEach(context.Background(), []Entry{{Data: []byte("x")}}); err == nil {
+		t.Error("an entry without a partition key was taken")
+	}
+}

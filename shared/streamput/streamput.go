@@ -109,6 +109,8 @@ type Writer struct {
 	batch   []Entry
 	bytes   int
 	start   time.Time
+	// outcomes, while PutEach runs, receives each record's result by its index.
+	outcomes []Outcome
 
 	mu       sync.Mutex
 	stats    Stats
@@ -180,7 +182,64 @@ func (w *Writer) Flush(ctx context.Context) error {
 	}
 	batch := w.batch
 	w.batch, w.bytes = nil, 0
-	return w.send(ctx, batch)
+	return w.send(ctx, batch, nil)
+}
+
+// Outcome is what became of one record given to PutEach: the stream's sequence number and
+// shard, or the last refusal's code and message after the Writer's attempts.
+type Outcome struct {
+	SequenceNumber, ShardID string
+	Code, Message           string
+	Attempts                int
+}
+
+// Accepted tells whether the stream took the record.
+func (o Outcome) Accepted() bool { return o.SequenceNumber != "" }
+
+// PutEach sends entries in as few calls as Kinesis's limits allow, resending refused ones as
+// Put does, and answers one Outcome per entry, in order, the way PutRecords answers a call. It
+// is for callers that owe their own caller a per-record answer (the HTTP ingestion API). An
+// entry over Kinesis's limits is refused with a *RecordError before anything is sent. An error
+// of a whole call stops it: that call's records and those not yet sent get Code "CallFailed"
+// (or "Canceled"), and the error says what to check.
+func (w *Writer) PutEach(ctx context.Context, entries []Entry) ([]Outcome, error) {
+	for _, e := range entries {
+		if err := check(e); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Flush(ctx); err != nil {
+		return nil, err
+	}
+	if w.start.IsZero() {
+		w.start = w.now()
+	}
+	w.outcomes = make([]Outcome, len(entries))
+	defer func() { w.outcomes = nil }()
+	var err error
+	for start := 0; start < len(entries); {
+		end, bytes := start, 0
+		for end < len(entries) && end-start < w.cfg.BatchRecords && bytes+entries[end].size() <= MaxBytesPerCall {
+			bytes += entries[end].size()
+			end++
+		}
+		ids := make([]int, end-start)
+		for i := range ids {
+			ids[i] = start + i
+		}
+		if err = w.send(ctx, entries[start:end], ids); err != nil {
+			code := "CallFailed"
+			if ctx.Err() != nil {
+				code = "Canceled"
+			}
+			for i := end; i < len(entries); i++ {
+				w.outcomes[i] = Outcome{Code: code, Message: "not sent: an earlier call failed: " + err.Error()}
+			}
+			break
+		}
+		start = end
+	}
+	return w.outcomes, err
 }
 
 // Stats returns the running totals.
@@ -213,12 +272,13 @@ func check(e Entry) error {
 	return &RecordError{Size: len(e.Data), PartitionKeyLen: len(e.PartitionKey), Problem: problem}
 }
 
-// send puts one batch, resending refused records until they are in or out of attempts.
-func (w *Writer) send(ctx context.Context, pending []Entry) error {
+// send puts one batch, resending refused records until they are in or out of attempts. ids,
+// when PutEach calls, are the records' indexes in w.outcomes.
+func (w *Writer) send(ctx context.Context, pending []Entry, ids []int) error {
 	for attempt := 1; ; attempt++ {
 		if w.limiter != nil {
 			if err := w.limiter.WaitN(ctx, len(pending)); err != nil {
-				w.fail(pending, "Canceled", err.Error(), attempt-1)
+				w.fail(pending, ids, "Canceled", err.Error(), attempt-1)
 				return err
 			}
 		}
@@ -236,7 +296,7 @@ func (w *Writer) send(ctx context.Context, pending []Entry) error {
 			err = fmt.Errorf("the stream answered %d results for %d records", len(out.Records), len(pending))
 		}
 		if err != nil {
-			w.fail(pending, "CallFailed", err.Error(), attempt)
+			w.fail(pending, ids, "CallFailed", err.Error(), attempt)
 			w.mu.Lock()
 			w.stats.Calls++
 			w.mu.Unlock()
@@ -245,12 +305,16 @@ func (w *Writer) send(ctx context.Context, pending []Entry) error {
 		}
 
 		var retry []Entry
+		var retryIDs []int
 		w.mu.Lock()
 		w.stats.Calls++
 		for i, r := range out.Records {
 			if r.ErrorCode == nil {
 				w.stats.Sent++
 				w.stats.Bytes += int64(pending[i].size())
+				if ids != nil {
+					w.outcomes[ids[i]] = Outcome{SequenceNumber: aws.ToString(r.SequenceNumber), ShardID: aws.ToString(r.ShardId), Attempts: attempt}
+				}
 				continue
 			}
 			code, msg := aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage)
@@ -260,9 +324,15 @@ func (w *Writer) send(ctx context.Context, pending []Entry) error {
 			if attempt >= w.cfg.MaxAttempts || !retryable(code) {
 				w.stats.Failed++
 				w.failures = append(w.failures, Failure{Entry: pending[i], Code: code, Message: msg, Attempts: attempt})
+				if ids != nil {
+					w.outcomes[ids[i]] = Outcome{Code: code, Message: msg, Attempts: attempt}
+				}
 				continue
 			}
 			retry = append(retry, pending[i])
+			if ids != nil {
+				retryIDs = append(retryIDs, ids[i])
+			}
 		}
 		w.stats.Retries += len(retry)
 		w.stats.Elapsed = w.now().Sub(w.start)
@@ -272,10 +342,10 @@ func (w *Writer) send(ctx context.Context, pending []Entry) error {
 			return nil
 		}
 		if err := w.sleep(ctx, w.backoff(attempt)); err != nil {
-			w.fail(retry, "Canceled", err.Error(), attempt)
+			w.fail(retry, retryIDs, "Canceled", err.Error(), attempt)
 			return err
 		}
-		pending = retry
+		pending, ids = retry, retryIDs
 	}
 }
 
@@ -300,12 +370,15 @@ func retryable(code string) bool {
 	return true
 }
 
-func (w *Writer) fail(es []Entry, code, msg string, attempts int) {
+func (w *Writer) fail(es []Entry, ids []int, code, msg string, attempts int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.stats.Failed += len(es)
-	for _, e := range es {
+	for i, e := range es {
 		w.failures = append(w.failures, Failure{Entry: e, Code: code, Message: msg, Attempts: attempts})
+		if ids != nil {
+			w.outcomes[ids[i]] = Outcome{Code: code, Message: msg, Attempts: attempts}
+		}
 	}
 	w.stats.Elapsed = w.now().Sub(w.start)
 }
