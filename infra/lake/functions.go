@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/sluicelake/sluice/shared/streammap"
 )
 
 // FunctionSpec is what the benchmarks and the functions' own work size each function at.
@@ -88,6 +90,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				"SLUICE_CLEANSED_BUCKET":   st.Cleansed.BucketName(),
 				"SLUICE_QUARANTINE_BUCKET": st.Quarantine.BucketName(),
 				"SLUICE_DEFAULT_DATASET":   jsii.String(s.ArchiveDataset),
+				// A record without _dataset takes the dataset of the stream it arrived on.
+				streammap.EnvDatasetStreams: jsii.String(l.Streams.Encode()),
+				"SLUICE_STREAM_NAME":        l.Stream.Kinesis.StreamName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),

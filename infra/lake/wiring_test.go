@@ -164,6 +164,11 @@ func TestQueryAPI(t *testing.T) {
 func TestAlarmsNotifyTheTopic(t *testing.T) {
 	s := defaultSynth(t)
 	want := []string{"IngestIteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm", "QuarantineRateAlarm"}
+	for _, c := range shipped(t) {
+		for _, a := range []string{"IteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm"} {
+			want = append(want, lake.DatasetStreamID(c.Name)+a)
+		}
+	}
 	for _, fn := range lake.Functions {
 		want = append(want, capitalizeName(fn)+"ErrorsAlarm", capitalizeName(fn)+"ThrottlesAlarm")
 		if fn != "query" {
@@ -268,6 +273,16 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 		},
 		"QueryApiCallerRole": {actions: []string{"execute-api:Invoke"}, constructs: []string{"QueryApi"}},
 		"ProducerRole":       {actions: concat(lake.ProducerStreamActions, []string{"kms:GenerateDataKey"}), constructs: []string{"EventStream", "LakeKey"}},
+	}
+	// Each dataset's own stream: ingest reads it, producers write it, its Firehose role reads it.
+	for _, c := range shipped(t) {
+		id := lake.DatasetStreamID(c.Name)
+		for _, r := range []string{"IngestRole", "ProducerRole"} {
+			a := roles[r]
+			a.constructs = append(a.constructs, id+"EventStream")
+			roles[r] = a
+		}
+		roles[id+"FirehoseRole"] = allowed{actions: roles["FirehoseRole"].actions, constructs: []string{id + "EventStream", "RawBucket", "LakeKey", "FirehoseLogs"}}
 	}
 	policies := s.resources("AWS::IAM::Policy")
 	seen := map[string]bool{}
