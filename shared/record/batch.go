@@ -192,15 +192,15 @@ func (b *Batch) AddFrom(streamDataset string, data []byte, tag int) (dataset str
 			dsIndex = i
 		}
 	}
-	if streamDataset != "" && dataset != streamDataset {
-		return streamDataset, reject(WrongStream, DatasetField, "%q arrived on the stream of dataset %q, which carries only that dataset: send it to the stream of %q or to the shared stream", dataset, streamDataset, dataset)
-	}
 	c := b.reg[dataset]
 	if c == nil {
 		if dataset == "" {
 			return "", reject(NoDataset, "", "the record has no %q field and this function has no default dataset", DatasetField)
 		}
 		return "", reject(UnknownDataset, DatasetField, "no contract for dataset %q", dataset)
+	}
+	if streamDataset != "" && c.Name != streamDataset {
+		return streamDataset, reject(WrongStream, DatasetField, "%q arrived on the stream of dataset %q, which carries only that dataset: send it to the stream of %q or to the shared stream", dataset, streamDataset, dataset)
 	}
 	dataset = c.Name
 	t := b.tables[dataset]

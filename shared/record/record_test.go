@@ -133,6 +133,11 @@ func TestAddFromRoutesByStream(t *testing.T) {
 	if rej == nil || rej.Code != record.WrongStream || rej.Field != record.DatasetField || ds != "customers" {
 		t.Fatalf("_dataset naming another dataset: %v %q, want %s on %s for customers", rej, ds, record.WrongStream, record.DatasetField)
 	}
+	// A dataset without a contract is reported as such wherever it arrives (as the producer's
+	// own tally names it).
+	if _, rej := b.AddFrom("customers", []byte(`{"_dataset":"nope",`+customer), 4); rej == nil || rej.Code != record.UnknownDataset {
+		t.Fatalf("_dataset naming no contract on the customers stream: %v", rej)
+	}
 	if _, rej := b.AddFrom("", []byte("{"+customer), 3); rej == nil || rej.Code != record.UnknownField {
 		t.Fatalf("the shared stream reads a record without _dataset as the default (user_events): %v", rej)
 	}
