@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+
 	"github.com/sluicelake/sluice/infra/lake"
 	"github.com/sluicelake/sluice/shared/archive"
 	"github.com/sluicelake/sluice/shared/streammap"
@@ -120,5 +123,18 @@ func TestDatasetStreamSettings(t *testing.T) {
 	off.DatasetStreams = false
 	if off.OwnStream("user_events") || !lake.Defaults.OwnStream("user_events") {
 		t.Error("datasetStreams=false must leave every dataset on the shared stream, and the default give each its own")
+	}
+}
+
+// A dataset named in sharedStreamDatasets must have a contract: a typo would silently give that
+// dataset a stream of its own.
+func TestSharedStreamDatasetsNameContracts(t *testing.T) {
+	s := lake.Defaults
+	s.SharedStreamDatasets = []string{"custmers"}
+	app := awscdk.NewApp(nil)
+	_, err := lake.NewStack(app, "sluice-typo", &lake.Props{Settings: s, Contracts: shipped(t),
+		Code: func(string) awslambda.Code { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "sharedStreamDatasets") || !strings.Contains(err.Error(), "custmers") {
+		t.Fatalf("err = %v, want one naming sharedStreamDatasets and custmers", err)
 	}
 }
