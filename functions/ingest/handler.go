@@ -14,6 +14,7 @@ import (
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/obs"
 	"github.com/sluicelake/sluice/shared/provenance"
+	"github.com/sluicelake/sluice/shared/streammap"
 )
 
 // handler adapts the Kinesis event to the processor and its result to a partial batch response.
@@ -37,7 +38,7 @@ func (h *handler) handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 	for i, r := range ev.Records {
 		recs[i] = ingest.Record{
 			Data:         r.Kinesis.Data,
-			Stream:       streamName(r.EventSourceArn),
+			Stream:       streammap.Name(r.EventSourceArn),
 			Shard:        shardID(r.EventID),
 			Sequence:     r.Kinesis.SequenceNumber,
 			PartitionKey: r.Kinesis.PartitionKey,
@@ -73,14 +74,6 @@ func (h *handler) handle(ctx context.Context, ev events.KinesisEvent) (events.Ki
 	h.log.Info("batch done", "in", res.In, "written", res.Written, "quarantined", res.Quarantined,
 		"failed", len(res.Failed), "objects", len(res.Objects), "reasons", res.Reasons)
 	return resp, nil
-}
-
-// streamName takes the name out of arn:aws:kinesis:<region>:<account>:stream/<name>.
-func streamName(arn string) string {
-	if i := strings.LastIndex(arn, "stream/"); i >= 0 {
-		return arn[i+len("stream/"):]
-	}
-	return arn
 }
 
 // shardID takes the shard out of an event id "shardId-000000000000:<sequence>".

@@ -11,17 +11,23 @@ import (
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/startup"
+	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/tracing"
 )
 
 func main() {
 	env := startup.Start("ingest", tracing.InstrumentAWS)
+	streams, err := streammap.Parse(env.Getenv(envvar.DatasetStreams), env.Getenv(envvar.StreamName))
+	if err != nil {
+		env.Fatal("configuration", err)
+	}
 	p := &ingest.Processor{
 		Contracts:  env.Contracts,
 		Options:    record.Options{DefaultDataset: env.Getenv(envvar.DefaultDataset)},
 		Cleansed:   env.Bucket(envvar.CleansedBucket),
 		Quarantine: env.Bucket(envvar.QuarantineBucket),
 		Log:        env.Log,
+		Streams:    streams,
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }

@@ -96,6 +96,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.CleansedBucket:   st.Cleansed.BucketName(),
 				envvar.QuarantineBucket: st.Quarantine.BucketName(),
 				envvar.DefaultDataset:   jsii.String(s.ArchiveDataset),
+				// A record without _dataset takes the dataset of the stream it arrived on.
+				envvar.DatasetStreams: jsii.String(l.Streams.Encode()),
+				envvar.StreamName:     l.Stream.Kinesis.StreamName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),
@@ -193,15 +196,14 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 			doc: "events over HTTP: validate each record, put the valid ones on their dataset's stream, answer per record",
 			env: map[string]*string{
 				envvar.StreamName: l.Stream.Kinesis.StreamName(),
-				// Datasets with a stream of their own. The stack has only the shared stream so far:
-				// every dataset goes there, each record with its _dataset. When datasets get
-				// streams, this map and the grant below list them.
-				envvar.DatasetStreams: jsii.String("{}"),
+				// Datasets with a stream of their own; the others go to the shared stream, each
+				// record with its _dataset.
+				envvar.DatasetStreams: jsii.String(l.Streams.Encode()),
 			},
 			statements: []awsiam.PolicyStatement{
 				// PutRecords only: collect never reads a stream. Encrypting a record with the
 				// stream's key needs GenerateDataKey, and nothing else of KMS.
-				allow([]string{"kinesis:PutRecords"}, l.Stream.Kinesis.StreamArn()),
+				allow([]string{"kinesis:PutRecords"}, streamArns(l)...),
 				allow([]string{"kms:GenerateDataKey"}, key),
 			},
 		},

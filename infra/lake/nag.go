@@ -38,8 +38,8 @@ func suppress(c constructs.IConstruct, children bool, rules ...suppression) {
 // Wildcards every role of the lake carries, and why each is as narrow as AWS allows.
 var (
 	objectKeys = suppression{"AwsSolutions-IAM5",
-		"Object keys (<dataset>/dt=<date>/hr=<hour>/<name>) are only known at run time; the grant names one bucket of the lake and, where the function only uses one, one key prefix.",
-		[]string{`/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/([a-z-]+\/)?\*$/`}}
+		"Object keys (<dataset>/dt=<date>/hr=<hour>/<name>) are only known at run time; the grant names one bucket of the lake and, where the writer only uses one, one key prefix (a dataset's archive: archive/<dataset>/).",
+		[]string{`/^Resource::<[A-Za-z]+Bucket[0-9A-F]{8}\.Arn>\/([a-z0-9_-]+\/){0,2}\*$/`}}
 	logStreams = suppression{"AwsSolutions-IAM5",
 		"Lambda and Firehose create log streams at run time; the grant names the writer's own log group only.",
 		[]string{`/^Resource::<[A-Za-z]+Logs[0-9A-F]{8}\.Arn>:\*$/`}}
@@ -62,11 +62,13 @@ func addSuppressions(l *Lake) {
 	for _, fn := range l.Functions {
 		suppress(fn.Role(), true, objectKeys, logStreams, xray, queueKey, glueTables)
 	}
-	suppress(l.Stream.Role, true, objectKeys, logStreams)
-	suppress(l.Stream.Policy, true, objectKeys, logStreams)
+	for _, st := range append([]*Stream{l.Stream}, datasetStreams(l)...) {
+		suppress(st.Role, true, objectKeys, logStreams)
+		suppress(st.Policy, true, objectKeys, logStreams)
+		suppress(st.Firehose, false, suppression{id: "AwsSolutions-KDF1", reason: "Firehose offers server-side encryption only for Direct PUT streams; this one reads the Kinesis stream, which is encrypted with the lake key, and writes the raw zone with SSE-KMS under the same key."})
+		suppress(st.Kinesis, true, suppression{id: "AwsSolutions-KDS3", reason: "The lake's customer-managed key encrypts the stream so that one key policy governs all of the lake's data."})
+	}
 	suppress(l.API.CallerRole, true, apiRoutes)
-	suppress(l.Stream.Firehose, false, suppression{id: "AwsSolutions-KDF1", reason: "Firehose offers server-side encryption only for Direct PUT streams; this one reads the Kinesis stream, which is encrypted with the lake key, and writes the raw zone with SSE-KMS under the same key."})
-	suppress(l.Stream.Kinesis, true, suppression{id: "AwsSolutions-KDS3", reason: "The lake's customer-managed key encrypts the stream so that one key policy governs all of the lake's data."})
 	suppress(l.PIIKey, true, suppression{id: "AwsSolutions-SMG4", reason: "The PII hash key must stay stable: rotating it changes every hashed value and breaks joins across time. Re-keying is a deliberate operation (new secret, re-promote)."})
 	suppress(l.Queues["ingest"].DLQ, true, suppression{id: "AwsSolutions-SQS3", reason: "This queue is itself a dead-letter queue: the on-failure destination of the ingest Kinesis event source mapping."})
 	for name, q := range l.Queues {

@@ -2,11 +2,13 @@ package lake
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskinesisfirehose"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
@@ -89,24 +91,39 @@ func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
 		alarm(capitalize(name)+"DLQDepthAlarm", "events wait in the "+name+" dead-letter queue: inspect and redrive them",
 			q.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1, gte, 1)
 	}
-	firehose := func(metric, stat string) awscloudwatch.Metric {
-		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String("AWS/Firehose"),
-			MetricName:    jsii.String(metric),
-			DimensionsMap: &map[string]*string{"DeliveryStreamName": l.Stream.Firehose.Ref()},
-			Period:        five,
-			Statistic:     jsii.String(stat),
-		})
+	deliveryMetric := func(fh awskinesisfirehose.CfnDeliveryStream) func(metric, stat string) awscloudwatch.Metric {
+		return func(metric, stat string) awscloudwatch.Metric {
+			return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:     jsii.String("AWS/Firehose"),
+				MetricName:    jsii.String(metric),
+				DimensionsMap: &map[string]*string{"DeliveryStreamName": fh.Ref()},
+				Period:        five,
+				Statistic:     jsii.String(stat),
+			})
+		}
 	}
-	alarm("FirehoseDeliveryAlarm", "Firehose failed to deliver to the raw archive (DeliveryToS3.Success below 1)",
-		firehose("DeliveryToS3.Success", "Minimum"), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2)
-	alarm("FirehoseFreshnessAlarm", "the oldest record in Firehose is older than 15 minutes",
-		firehose("DeliveryToS3.DataFreshness", "Maximum"), 900, gt, 2)
-	// Past 500 active partitions (hours being buffered), Firehose writes the remaining records
-	// unconverted under the error prefix (archive-errors/activePartitionExceeded/): a backfill of
-	// many old hours through the stream does this. See infra/README.md.
-	alarm("FirehosePartitionLimitAlarm", "Firehose hit its active partition limit: records went to archive-errors/activePartitionExceeded/ (see infra/README.md, backfills)",
-		firehose("PartitionCountExceeded", "Maximum"), 1, gte, 1)
+	firehose := deliveryMetric(l.Stream.Firehose)
+	// The shared stream's archive first (ids without a prefix), then each dataset stream's.
+	for _, st := range append([]*Stream{l.Stream}, datasetStreams(l)...) {
+		id, what, firehose := DatasetStreamID(st.Dataset), "Firehose", deliveryMetric(st.Firehose)
+		if st.Dataset != "" {
+			what = "Firehose of " + st.Dataset
+			// ingest's IteratorAge is the worst over all its mappings; the stream's own
+			// metric tells which stream falls behind (its slowest reader, ingest or Firehose).
+			alarm(id+"IteratorAgeAlarm", fmt.Sprintf("the %s stream's readers are more than %d s behind", st.Dataset, s.IteratorAgeAlarmSeconds),
+				st.Kinesis.MetricGetRecordsIteratorAgeMilliseconds(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+				float64(s.IteratorAgeAlarmSeconds*1000), gt, 3)
+		}
+		alarm(id+"FirehoseDeliveryAlarm", what+" failed to deliver to the raw archive (DeliveryToS3.Success below 1)",
+			firehose("DeliveryToS3.Success", "Minimum"), 1, awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, 2)
+		alarm(id+"FirehoseFreshnessAlarm", "the oldest record in "+what+" is older than 15 minutes",
+			firehose("DeliveryToS3.DataFreshness", "Maximum"), 900, gt, 2)
+		// Past 500 active partitions (hours being buffered), Firehose writes the remaining records
+		// unconverted under the error prefix (archive-errors/activePartitionExceeded/): a backfill of
+		// many old hours through the stream does this. See infra/README.md.
+		alarm(id+"FirehosePartitionLimitAlarm", what+" hit its active partition limit: records went to archive-errors/activePartitionExceeded/ (see infra/README.md, backfills)",
+			firehose("PartitionCountExceeded", "Maximum"), 1, gte, 1)
+	}
 
 	// What ingest and validate publish (shared/obs, embedded metric format): per function,
 	// RecordsWritten and RecordsQuarantined.
@@ -176,7 +193,11 @@ func newOutputs(stack awscdk.Stack, l *Lake, topic awssns.Topic) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
 	st := l.Storage
-	out("StreamName", l.Stream.Kinesis.StreamName(), "Kinesis stream producers write JSON events to")
+	out("StreamName", l.Stream.Kinesis.StreamName(), "shared Kinesis stream: any dataset, each record names its own in _dataset")
+	for _, st := range datasetStreams(l) {
+		out("StreamName"+strings.TrimPrefix(DatasetStreamID(st.Dataset), "Dataset"), st.Kinesis.StreamName(), "Kinesis stream of dataset "+st.Dataset+" alone: records need no _dataset")
+	}
+	out("DatasetStreams", jsii.String(l.Streams.Encode()), "dataset to stream name, as JSON (what ingest reads as SLUICE_DATASET_STREAMS)")
 	out("RawBucketName", st.Raw.BucketName(), "raw zone: Firehose archive (archive/), file drops (landing/)")
 	out("CleansedBucketName", st.Cleansed.BucketName(), "cleansed zone")
 	out("CuratedBucketName", st.Curated.BucketName(), "curated zone")

@@ -498,9 +498,17 @@ func TestProducerRole(t *testing.T) {
 					got[a] += strings.Join(named, ",")
 				}
 			}
+			// Every stream: each dataset's own and the shared one.
+			var streams []string
+			for _, ct := range shipped(t) {
+				streams = append(streams, lake.DatasetStreamID(ct.Name)+"EventStream")
+			}
+			streams = append(streams, "EventStream")
+			sort.Strings(streams)
+			all := strings.Join(streams, ",")
 			want := map[string]string{
-				"kinesis:PutRecord": "EventStream", "kinesis:PutRecords": "EventStream",
-				"kinesis:DescribeStreamSummary": "EventStream", "kinesis:ListShards": "EventStream",
+				"kinesis:PutRecord": all, "kinesis:PutRecords": all,
+				"kinesis:DescribeStreamSummary": all, "kinesis:ListShards": all,
 				"kms:GenerateDataKey": "LakeKey",
 			}
 			if toJSON(got) != toJSON(want) {

@@ -6,7 +6,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// newProducerRole is the role producers assume to write events to the stream. The stream is
+// newProducerRole is the role producers assume to write events to the streams, the shared one
+// and every dataset's. The stream is
 // encrypted with the lake key, and Kinesis encrypts each record with a data key it asks KMS for
 // on the producer's behalf: a producer needs kms:GenerateDataKey on the key besides the Kinesis
 // actions, and nothing else (reading the stream back would need kms:Decrypt; producers don't).
@@ -23,7 +24,7 @@ func newProducerRole(stack awscdk.Stack, s Settings, l *Lake) awsiam.Role {
 		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
 		Description: jsii.String("sluice " + s.Stage + ": may write events to the stream and nothing else"),
 	})
-	role.AddToPolicy(allow(ProducerStreamActions, l.Stream.Kinesis.StreamArn()))
+	role.AddToPolicy(allow(ProducerStreamActions, streamArns(l)...))
 	role.AddToPolicy(allow([]string{"kms:GenerateDataKey"}, l.Key.KeyArn()))
 	return role
 }

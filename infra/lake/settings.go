@@ -46,6 +46,8 @@ type Settings struct {
 	PromoteMaxConcurrency    int      // promoteMaxConcurrency: most promote invocations the SQS trigger runs at once (2-1000)
 	ProjectionStart          string   // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
 	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
+	DatasetStreams           bool     // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
+	SharedStreamDatasets     []string // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
 }
 
 // Defaults are the settings when the context names none.
@@ -75,6 +77,7 @@ var Defaults = Settings{
 	PromoteMaxConcurrency:    2,
 	// A fixed date, not the day of the synth, so the same settings always give the same template.
 	ProjectionStart: "2026-11-01",
+	DatasetStreams:  true,
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
@@ -123,6 +126,8 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.num("ingestParallelization", &s.IngestParallelization)
 	r.num("promoteMaxConcurrency", &s.PromoteMaxConcurrency)
 	r.str("projectionStart", &s.ProjectionStart)
+	r.boolean("datasetStreams", &s.DatasetStreams)
+	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
 	if r.err != nil {
 		return s, r.err
 	}
@@ -185,6 +190,11 @@ func (s Settings) Validate() error {
 		}
 	}
 	return nil
+}
+
+// OwnStream says whether a dataset gets a stream of its own.
+func (s Settings) OwnStream(dataset string) bool {
+	return s.DatasetStreams && !slices.Contains(s.SharedStreamDatasets, dataset)
 }
 
 // GlueDatabase is the catalog database the stage's tables live in.

@@ -6,6 +6,7 @@ package lake
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/streammap"
 )
 
 // Functions names the lake's functions: each is built from functions/<name>/.
@@ -48,6 +50,10 @@ type Lake struct {
 	PIIKey awssecretsmanager.Secret
 	// Producer is the role producers assume to write to the stream.
 	Producer awsiam.Role
+	// DatasetStreams are the datasets' own streams, by dataset; Streams maps datasets to
+	// stream names as the functions read it (SLUICE_DATASET_STREAMS).
+	DatasetStreams map[string]*Stream
+	Streams        streammap.Map
 }
 
 // NewStack defines the whole lake in one stack.
@@ -68,6 +74,17 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	if archive == nil {
 		return nil, fmt.Errorf("context archiveDataset=%q names no contract in events/: pick one of %v", s.ArchiveDataset, names(props.Contracts))
 	}
+	var own []*contract.Contract
+	for _, d := range s.SharedStreamDatasets {
+		if !slices.Contains(names(props.Contracts), d) {
+			return nil, fmt.Errorf("context sharedStreamDatasets names %q, which has no contract in events/: pick from %v", d, names(props.Contracts))
+		}
+	}
+	for _, c := range props.Contracts {
+		if s.OwnStream(c.Name) {
+			own = append(own, c)
+		}
+	}
 	if props.Code == nil {
 		return nil, fmt.Errorf("lake: Props.Code is nil: the app must supply each function's package")
 	}
@@ -80,14 +97,20 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(s.Stage), tagProps)
 
 	l := &Lake{Stack: stack}
+	var err error
 	l.Key = newKey(stack)
 	l.Storage = newStorage(stack, s, l.Key)
 	l.Catalog = newCatalog(stack, s, l.Storage, l.Key, props.Contracts)
-	stream, err := newStream(stack, s, l.Key, l.Storage, l.Catalog, archive)
-	if err != nil {
+	if l.Stream, l.DatasetStreams, err = newStreams(stack, s, l.Key, l.Storage, l.Catalog, archive, own); err != nil {
 		return nil, err
 	}
-	l.Stream = stream
+	byDataset := map[string]string{}
+	for d, ds := range l.DatasetStreams {
+		byDataset[d] = *ds.Kinesis.StreamName()
+	}
+	if l.Streams, err = streammap.New(byDataset, *l.Stream.Kinesis.StreamName()); err != nil {
+		return nil, err
+	}
 	l.Producer = newProducerRole(stack, s, l)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -15,7 +16,7 @@ import (
 	"github.com/sluicelake/sluice/shared/contract"
 )
 
-// Stream is the Kinesis stream producers write to and the Firehose delivery stream that archives
+// Stream is a Kinesis stream producers write to and the Firehose delivery stream that archives
 // it into the raw zone.
 type Stream struct {
 	Kinesis  awskinesis.Stream
@@ -24,9 +25,66 @@ type Stream struct {
 	Policy   awsiam.Policy
 	// ArchivePrefix and ErrorPrefix are the raw-zone key prefixes Firehose writes under.
 	ArchivePrefix, ErrorPrefix string
+	// Dataset is the dataset the stream carries alone, "" for the shared stream (records name
+	// theirs in _dataset); Archived is the dataset its Firehose converts.
+	Dataset, Archived string
 }
 
-func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, archived *contract.Contract) (*Stream, error) {
+// newStreams makes the shared stream, archiving archived, and a stream of its own for each of
+// own, archiving that dataset.
+func newStreams(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, archived *contract.Contract, own []*contract.Contract) (*Stream, map[string]*Stream, error) {
+	logGroup := awslogs.NewLogGroup(stack, jsii.String("FirehoseLogs"), &awslogs.LogGroupProps{
+		Retention:     retention(s.LogRetentionDays),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	shared, err := newStream(stack, s, key, st, cat, logGroup, archived, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	byDataset := map[string]*Stream{}
+	for _, c := range own {
+		if byDataset[c.Name], err = newStream(stack, s, key, st, cat, logGroup, c, c.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	return shared, byDataset, nil
+}
+
+// streamArns are the ARNs of every stream of the lake, the shared one first: what a writer to
+// the lake (the producer role, the HTTP ingestion API) may put records on.
+func streamArns(l *Lake) []*string {
+	arns := []*string{l.Stream.Kinesis.StreamArn()}
+	for _, st := range datasetStreams(l) {
+		arns = append(arns, st.Kinesis.StreamArn())
+	}
+	return arns
+}
+
+// datasetStreams lists the datasets' own streams, sorted by dataset.
+func datasetStreams(l *Lake) []*Stream {
+	out := make([]*Stream, 0, len(l.DatasetStreams))
+	for _, d := range l.Streams.Datasets() {
+		out = append(out, l.DatasetStreams[d])
+	}
+	return out
+}
+
+// DatasetStreamID prefixes the construct ids of a dataset's own stream and its archive
+// ("DatasetUserEvents"); the shared stream's have none.
+func DatasetStreamID(dataset string) string {
+	if dataset == "" {
+		return ""
+	}
+	id := "Dataset"
+	for _, part := range strings.FieldsFunc(dataset, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+		id += capitalize(part)
+	}
+	return id
+}
+
+func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat *Catalog, logGroup awslogs.LogGroup, archived *contract.Contract, dataset string) (*Stream, error) {
+	idp := DatasetStreamID(dataset)
+	id := func(name string) *string { return jsii.String(idp + name) }
 	timestampFormats, err := archive.TimestampFormats(&archived.Fields[archived.EventTime])
 	if err != nil {
 		return nil, err
@@ -43,26 +101,21 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 	if s.StreamMode == "PROVISIONED" {
 		props.ShardCount = jsii.Number(s.StreamShards)
 	}
-	ks := awskinesis.NewStream(stack, jsii.String("EventStream"), props)
-
-	logGroup := awslogs.NewLogGroup(stack, jsii.String("FirehoseLogs"), &awslogs.LogGroupProps{
-		Retention:     retention(s.LogRetentionDays),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	logStream := logGroup.AddStream(jsii.String("S3Delivery"), nil)
+	ks := awskinesis.NewStream(stack, id("EventStream"), props)
+	logStream := logGroup.AddStream(id("S3Delivery"), nil)
 
 	table := cat.Tables[TableName("raw", archived.Name)]
-	role := awsiam.NewRole(stack, jsii.String("FirehoseRole"), &awsiam.RoleProps{
+	role := awsiam.NewRole(stack, id("FirehoseRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("firehose.amazonaws.com"), nil),
-		Description: jsii.String("sluice Firehose: reads the stream, converts with the Glue schema, writes the raw archive"),
+		Description: jsii.String("sluice Firehose: reads the stream, converts " + archived.Name + " with its Glue schema, writes the raw archive"),
 	})
-	policy := awsiam.NewPolicy(stack, jsii.String("FirehosePolicy"), &awsiam.PolicyProps{
+	policy := awsiam.NewPolicy(stack, id("FirehosePolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{
 			allow([]string{"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"},
 				ks.StreamArn()),
 			allow([]string{"s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"},
-				st.Raw.BucketArn(), st.Raw.ArnForObjects(jsii.String(archive.Root+"*")), st.Raw.ArnForObjects(jsii.String(archive.ErrorRoot+"*"))),
+				st.Raw.BucketArn(), st.Raw.ArnForObjects(jsii.String(archive.DataPrefix(archived.Name)+"*")), st.Raw.ArnForObjects(jsii.String(archive.ErrorRoot+"*"))),
 			allow([]string{"kms:Decrypt", "kms:GenerateDataKey"}, key.KeyArn()),
 			allow([]string{"glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"},
 				glueARN(stack, "catalog"), glueARN(stack, "database/"+cat.Name), glueARN(stack, "table/"+cat.Name+"/"+TableName("raw", archived.Name))),
@@ -72,7 +125,7 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 
 	archivePrefix := archive.DataPrefix(archived.Name)
 	errorPrefix := archive.ErrorRoot
-	fh := awskinesisfirehose.NewCfnDeliveryStream(stack, jsii.String("ArchiveDeliveryStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
+	fh := awskinesisfirehose.NewCfnDeliveryStream(stack, id("ArchiveDeliveryStream"), &awskinesisfirehose.CfnDeliveryStreamProps{
 		DeliveryStreamType: jsii.String("KinesisStreamAsSource"),
 		KinesisStreamSourceConfiguration: &awskinesisfirehose.CfnDeliveryStream_KinesisStreamSourceConfigurationProperty{
 			KinesisStreamArn: ks.StreamArn(),
@@ -139,7 +192,8 @@ func newStream(stack awscdk.Stack, s Settings, key awskms.IKey, st *Storage, cat
 	})
 	// Firehose checks its permissions when the stream is created.
 	fh.Node().AddDependency(policy, table)
-	return &Stream{Kinesis: ks, Firehose: fh, Role: role, Policy: policy, ArchivePrefix: archivePrefix, ErrorPrefix: errorPrefix}, nil
+	return &Stream{Kinesis: ks, Firehose: fh, Role: role, Policy: policy, ArchivePrefix: archivePrefix, ErrorPrefix: errorPrefix,
+		Dataset: dataset, Archived: archived.Name}, nil
 }
 
 func allow(actions []string, resources ...*string) awsiam.PolicyStatement {

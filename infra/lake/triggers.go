@@ -61,19 +61,23 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 	out := map[string]*TriggerQueue{}
 
 	ingestDLQ := queue("IngestDLQ", nil, nil, 0)
-	l.Functions["ingest"].AddEventSource(awslambdaeventsources.NewKinesisEventSource(l.Stream.Kinesis, &awslambdaeventsources.KinesisEventSourceProps{
-		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
-		BatchSize:               jsii.Number(s.IngestBatchSize),
-		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(s.IngestBatchWindowSeconds)),
-		ParallelizationFactor:   jsii.Number(s.IngestParallelization),
-		ReportBatchItemFailures: jsii.Bool(true),
-		BisectBatchOnError:      jsii.Bool(true),
-		RetryAttempts:           jsii.Number(5),
-		// Older than this, a record is still in the Firehose archive: give up on it rather
-		// than block its shard.
-		MaxRecordAge: awscdk.Duration_Hours(jsii.Number(min(6, s.StreamRetentionHours))),
-		OnFailure:    awslambdaeventsources.NewSqsDlq(ingestDLQ),
-	}))
+	// A mapping per stream, each granting ingest read on its stream alone; one dead-letter queue
+	// for all (its messages name the stream).
+	for _, stream := range append([]*Stream{l.Stream}, datasetStreams(l)...) {
+		l.Functions["ingest"].AddEventSource(awslambdaeventsources.NewKinesisEventSource(stream.Kinesis, &awslambdaeventsources.KinesisEventSourceProps{
+			StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+			BatchSize:               jsii.Number(s.IngestBatchSize),
+			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(s.IngestBatchWindowSeconds)),
+			ParallelizationFactor:   jsii.Number(s.IngestParallelization),
+			ReportBatchItemFailures: jsii.Bool(true),
+			BisectBatchOnError:      jsii.Bool(true),
+			RetryAttempts:           jsii.Number(5),
+			// Older than this, a record is still in the Firehose archive: give up on it rather
+			// than block its shard.
+			MaxRecordAge: awscdk.Duration_Hours(jsii.Number(min(6, s.StreamRetentionHours))),
+			OnFailure:    awslambdaeventsources.NewSqsDlq(ingestDLQ),
+		}))
+	}
 	out["ingest"] = &TriggerQueue{DLQ: ingestDLQ}
 
 	st := l.Storage

@@ -231,6 +231,11 @@ func TestEventsAPI(t *testing.T) {
 func TestAlarmsNotifyTheTopic(t *testing.T) {
 	s := defaultSynth(t)
 	want := []string{"IngestIteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm", "QuarantineRateAlarm"}
+	for _, c := range shipped(t) {
+		for _, a := range []string{"IteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm"} {
+			want = append(want, lake.DatasetStreamID(c.Name)+a)
+		}
+	}
 	for _, fn := range lake.Functions {
 		want = append(want, capitalizeName(fn)+"ErrorsAlarm", capitalizeName(fn)+"ThrottlesAlarm")
 		if fn != "query" && fn != "collect" { // called synchronously: no queue, no DLQ
@@ -343,6 +348,16 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 			actions:    concat(logs, xray, kms, []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
 			constructs: []string{"LineagecompactLogs", "LineageBucket", "LakeKey"},
 		},
+	}
+	// Each dataset's own stream: ingest reads it, producers write it, its Firehose role reads it.
+	for _, c := range shipped(t) {
+		id := lake.DatasetStreamID(c.Name)
+		for _, r := range []string{"IngestRole", "ProducerRole"} {
+			a := roles[r]
+			a.constructs = append(a.constructs, id+"EventStream")
+			roles[r] = a
+		}
+		roles[id+"FirehoseRole"] = allowed{actions: roles["FirehoseRole"].actions, constructs: []string{id + "EventStream", "RawBucket", "LakeKey", "FirehoseLogs"}}
 	}
 	policies := s.resources("AWS::IAM::Policy")
 	seen := map[string]bool{}

@@ -12,13 +12,10 @@ import (
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
-// startArchive starts the local Firehose: its own reader of the stream, writing the raw bucket
+// startArchive starts a local Firehose named name: its own reader of stream, archiving dataset, writing the raw bucket
 // through the event tap like the functions (so lineage sees its objects). It uses the host's
 // credentials until the host gives each writer its own identity.
-func startArchive(ctx context.Context, l *Lake, cfg Config) (*firehose.Stream, error) {
-	if cfg.ArchiveDataset == "" {
-		cfg.ArchiveDataset = "user_events"
-	}
+func startArchive(ctx context.Context, l *Lake, cfg Config, name, stream, dataset string) (*firehose.Stream, error) {
 	if cfg.ArchiveScale == 0 {
 		cfg.ArchiveScale = 0.01
 	}
@@ -26,17 +23,17 @@ func startArchive(ctx context.Context, l *Lake, cfg Config) (*firehose.Stream, e
 	if err != nil {
 		return nil, err
 	}
-	c := reg[cfg.ArchiveDataset]
+	c := reg[dataset]
 	if c == nil {
-		return nil, fmt.Errorf("archive dataset %q has no contract in events/", cfg.ArchiveDataset)
+		return nil, fmt.Errorf("archive dataset %q has no contract in events/", dataset)
 	}
 	fh, err := firehose.Start(ctx, l.KinesisClient, firehose.Config{
-		Name: "sluice-archive", Stream: cfg.Stream, Contract: c,
+		Name: name, Stream: stream, Contract: c,
 		Store: s3store.New(l.S3Client, Buckets[zone.Raw]), Scale: cfg.ArchiveScale,
 		Poll: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(cfg.Logs, nil)),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start the local Firehose: %w", err)
+		return nil, fmt.Errorf("start the local Firehose of %s: %w", stream, err)
 	}
 	l.closers = append(l.closers, fh.Close)
 	return fh, nil

@@ -77,6 +77,10 @@ type Config struct {
 	// ArchiveDataset is the dataset the local Firehose archives, as the stack's archiveDataset.
 	// Default user_events.
 	ArchiveDataset string
+	// DatasetStreams gives datasets streams of their own besides the shared Stream: dataset →
+	// stream name. nil gives every contract in events/ its own, DatasetStream(dataset); an
+	// empty map none (every dataset on the shared stream, named by _dataset).
+	DatasetStreams map[string]string
 	// ArchiveScale scales the stack's Firehose buffering hints (300 s, 128 MB) for the local
 	// archive. Default 0.01 (3 s, 1.28 MB); negative runs no archive.
 	ArchiveScale float64
@@ -103,6 +107,11 @@ type Lake struct {
 	Mapping *esm.Mapping
 	// Archive is the local Firehose: the stream's raw archive under archive/ in the raw bucket.
 	Archive *firehose.Stream
+	// Streams says which stream carries which dataset; Mappings and Archives are by stream
+	// name, every stream's (Mapping and Archive are the shared stream's).
+	Streams  streammap.Map
+	Mappings map[string]*esm.Mapping
+	Archives map[string]*firehose.Stream
 	// Events announces objects created in the stand-in, as S3 notifications do.
 	Events *s3events.Tap
 	// IAM authorizes the functions' S3 calls, between the event tap and the stand-in, when
@@ -128,6 +137,9 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	}
 	if cfg.DefaultDataset == "" {
 		cfg.DefaultDataset = "user_events"
+	}
+	if cfg.ArchiveDataset == "" {
+		cfg.ArchiveDataset = "user_events"
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
@@ -177,6 +189,12 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	l.KinesisClient = kinesislocal.NewClient(l.Kinesis.Endpoint)
 	if err := kinesislocal.CreateStream(ctx, l.KinesisClient, cfg.Stream, cfg.Shards); err != nil {
 		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, err)
+	}
+	if l.Streams, err = streamsOf(cfg); err != nil {
+		return nil, err
+	}
+	if err := l.createDatasetStreams(ctx); err != nil {
+		return nil, err
 	}
 
 	if l.S3, err = s3local.Start(ctx, cfg.Dir); err != nil {
@@ -247,7 +265,8 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		l.closers = append(l.closers, fn.Close)
 		return fn, nil
 	}
-	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, envvar.DefaultDataset+"="+cfg.DefaultDataset); err != nil {
+	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, envvar.DefaultDataset+"="+cfg.DefaultDataset,
+		envvar.DatasetStreams+"="+l.Streams.Encode()); err != nil {
 		return nil, err
 	}
 	if validate := filepath.Join(cfg.BinDir, "validate", "bootstrap"); exists(validate) {
@@ -285,33 +304,26 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	}
 
 	if collect := filepath.Join(cfg.BinDir, "collect", "bootstrap"); exists(collect) {
-		// Only the shared stream here, so far: every dataset goes there with its _dataset.
+		// Each dataset's records to its own stream, as the deployed function's settings say.
 		if l.Collect, err = function("collect", collect, 256, 29*time.Second,
-			"AWS_ENDPOINT_URL_KINESIS="+l.Kinesis.Endpoint, streammap.EnvDatasetStreams+"={}"); err != nil {
+			"AWS_ENDPOINT_URL_KINESIS="+l.Kinesis.Endpoint, envvar.DatasetStreams+"="+l.Streams.Encode()); err != nil {
 			return nil, err
 		}
 	}
 
 	if cfg.ArchiveScale >= 0 {
-		if l.Archive, err = startArchive(ctx, l, cfg); err != nil {
+		if err := l.startArchives(ctx); err != nil {
 			return nil, err
 		}
 	}
-
-	l.Mapping, err = esm.Start(ctx, l.KinesisClient, l.Ingest, esm.Config{
-		Stream: cfg.Stream, BatchSize: cfg.BatchSize, MaximumBatchingWindow: cfg.BatchWindow,
-		ReportBatchItemFailures: true, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10,
-		RetryBackoff: 200 * time.Millisecond, OnFailure: esm.DirDestination(l.DLQDir),
-		FunctionARN: l.Ingest.ARN(), Logger: slog.New(slog.NewTextHandler(cfg.Logs, nil)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start the event source mapping: %w", err)
+	if err := l.startMappings(ctx); err != nil {
+		return nil, err
 	}
-	l.closers = append(l.closers, l.Mapping.Close)
 	return l, nil
 }
 
-// Produce writes amount fake records (a share bad) of the named datasets to the stream.
+// Produce writes amount fake records (a share bad) of the named datasets, each to its dataset's
+// stream (the shared one for datasets without their own).
 func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad float64, seed uint64, progress func(streamput.Stats)) (fake.Tally, streamput.Stats, error) {
 	reg, err := events.Registry()
 	if err != nil {
@@ -321,17 +333,14 @@ func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad flo
 	if err != nil {
 		return nil, streamput.Stats{}, err
 	}
-	w, err := streamput.New(l.KinesisClient, streamput.Config{StreamName: l.cfg.Stream, Progress: progress})
-	if err != nil {
-		return nil, streamput.Stats{}, err
-	}
+	w := &multiWriter{l: l, progress: progress, writers: map[string]*streamput.Writer{}}
 	tally, err := fake.Produce(ctx, gens, amount, func(ctx context.Context, r fake.Record) error {
-		return w.Put(ctx, streamput.Entry{Data: r.Data, PartitionKey: r.PartitionKey})
+		return w.put(ctx, r.Dataset, streamput.Entry{Data: r.Data, PartitionKey: r.PartitionKey})
 	})
 	if err == nil {
-		err = w.Flush(ctx)
+		err = w.flush(ctx)
 	}
-	return tally, w.Stats(), err
+	return tally, w.stats(), err
 }
 
 // EventsAPI is POST /events and POST /events/{dataset} as the deployed HTTP API routes them:
@@ -350,11 +359,13 @@ func (l *Lake) EventsAPI() http.Handler {
 // WaitIdle returns once the mapping has delivered everything in the stream and every object
 // created has been announced to its functions.
 func (l *Lake) WaitIdle(ctx context.Context) error {
-	if err := l.Mapping.WaitIdle(ctx); err != nil {
-		return err
+	for _, m := range l.Mappings {
+		if err := m.WaitIdle(ctx); err != nil {
+			return err
+		}
 	}
-	if l.Archive != nil {
-		if err := l.Archive.WaitIdle(ctx); err != nil {
+	for _, a := range l.Archives {
+		if err := a.WaitIdle(ctx); err != nil {
 			return err
 		}
 	}
@@ -387,7 +398,7 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Stream is the stream's name.
+// Stream is the shared stream's name (records name their dataset in _dataset).
 func (l *Lake) Stream() string { return l.cfg.Stream }
 
 // Dir is where the lake's files are.

@@ -70,12 +70,15 @@ func run() int {
 	if lake.IAM != nil {
 		fmt.Printf("  IAM      %s  each function's S3 calls authorized against its role in %s\n", lake.IAM.Endpoint, *template)
 	}
-	fmt.Printf("  Kinesis  %s  stream %s\n", lake.Kinesis.Endpoint, lake.Stream())
+	fmt.Printf("  Kinesis  %s  shared stream %s (records name their dataset in _dataset)\n", lake.Kinesis.Endpoint, lake.Stream())
+	for _, d := range lake.Streams.Datasets() {
+		fmt.Printf("           stream %-22s for %s (records need no _dataset)\n", lake.Streams.StreamFor(d), d)
+	}
 	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
 		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
 	if lake.Archive != nil {
-		fmt.Printf("  firehose local delivery stream: the stream's raw archive, Parquet under s3://raw/archive/, failures under s3://raw/archive-errors/\n")
+		fmt.Printf("  firehose a local delivery stream per stream: raw archive as Parquet under s3://raw/archive/<dataset>/, failures under s3://raw/archive-errors/\n")
 	}
 	for name, fn := range map[string]*runtimeapi.Function{"validate": lake.Validate, "promote": lake.Promote, "lineage": lake.Lineage, "collect": lake.Collect} {
 		if fn == nil {
@@ -121,14 +124,19 @@ func run() int {
 		return 1
 	}
 	lakehost.Print(os.Stdout, counts)
-	ms := lake.Mapping.Stats()
-	fmt.Printf("\nevent source mapping: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
-		ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
+	fmt.Println()
+	for _, s := range lake.AllStreams() {
+		ms := lake.Mappings[s].Stats()
+		fmt.Printf("event source mapping %s: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
+			s, ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
+	}
 	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
-	if lake.Archive != nil {
-		as := lake.Archive.Stats()
-		fmt.Printf("raw archive (local Firehose): %d records read, %d archived as Parquet, %d under the error prefix, in %d objects\n",
-			as.Records, as.Delivered, as.Failed, as.Objects)
+	for _, s := range lake.AllStreams() {
+		if a := lake.Archives[s]; a != nil {
+			as := a.Stats()
+			fmt.Printf("raw archive of %s (local Firehose): %d records read, %d archived as Parquet, %d under the error prefix, in %d objects\n",
+				s, as.Records, as.Delivered, as.Failed, as.Objects)
+		}
 	}
 
 	var cleansed, quarantined int64
@@ -200,8 +208,13 @@ func run() int {
 		}
 		return 0
 	}
-	fmt.Printf("\nThe lake keeps running. Produce more with:\n  AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x go run ./events/producer --stream %s --dataset all --amount 1000\nCtrl-C stops everything.\n",
+	fmt.Printf("\nThe lake keeps running. Produce more with:\n  AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x go run ./events/producer --stream %s --dataset all --amount 1000\n",
 		lake.Kinesis.Endpoint, lake.S3.Region, lake.Stream())
+	if s := lake.Streams.StreamFor("customers"); s != lake.Stream() {
+		fmt.Printf("or, as the design documents' producer writes customers (no _dataset):\n  AWS_ENDPOINT_URL=%s AWS_DEFAULT_REGION=%s AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x python3 ../shared/reference/seed-producer.py --amount 10 --stream %s\n",
+			lake.Kinesis.Endpoint, lake.S3.Region, s)
+	}
+	fmt.Printf("Ctrl-C stops everything.\n")
 	<-ctx.Done()
 	fmt.Println("\nstopping ...")
 	if counts, err := lake.Summary(); err == nil {

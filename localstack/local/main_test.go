@@ -36,6 +36,12 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatalf("local --once: %v\n%s", err, out)
 	}
+	// The banner names each dataset's stream, the one a producer without _dataset writes to.
+	for _, ds := range []string{"customers", "user_events"} {
+		if !regexp.MustCompile(`stream sluice-` + ds + ` +for ` + ds).Match(out) {
+			t.Errorf("the banner names no stream for %s:\n%s", ds, out)
+		}
+	}
 	m := regexp.MustCompile(`accounted: (\d+) sent = (\d+) cleansed \+ (\d+) quarantined \((\d+) produced bad\): OK`).FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("no accounting line in:\n%s", out)

@@ -75,7 +75,7 @@ var (
 // Functions declares each function's variables.
 var Functions = map[string]Vars{
 	"ingest": {
-		Set:     with(CleansedBucket, QuarantineBucket, DefaultDataset),
+		Set:     with(CleansedBucket, QuarantineBucket, DefaultDataset, DatasetStreams, StreamName),
 		Tunable: tunable(),
 	},
 	"validate": {

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -46,6 +47,9 @@ type Processor struct {
 	// Concurrency bounds parallel writes. Default 8.
 	Concurrency int
 	Log         *slog.Logger
+	// Streams gives a record without _dataset the dataset of the stream it arrived on; records
+	// of the shared stream (and of streams it does not name) fall back to Options.DefaultDataset.
+	Streams streammap.Map
 }
 
 // Result accounts for every record of a batch: In = Written + Quarantined + len(Failed).
@@ -86,9 +90,14 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 	defer batch.Release()
 	var rejects []quarantine.Entry
 	var rejectRecs []int
+	var lastStream, route string // a batch comes from one stream: look its dataset up once
 	for i := range recs {
 		res.Bytes += len(recs[i].Data)
-		ds, rej := batch.Add(recs[i].Data, i)
+		if i == 0 || recs[i].Stream != lastStream {
+			lastStream = recs[i].Stream
+			route, _ = p.Streams.DatasetOf(lastStream)
+		}
+		ds, rej := batch.AddFrom(route, recs[i].Data, i)
 		if rej == nil {
 			continue
 		}

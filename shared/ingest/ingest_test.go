@@ -22,6 +22,7 @@ import (
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/record/recordtest"
+	"github.com/sluicelake/sluice/shared/streammap"
 )
 
 var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -344,3 +345,60 @@ func TestFailedWriteReportsUncommittedRecordsAndRetryCompletes(t *testing.T) {
 
 // runCtx names the run, as the function's handler does with the Lambda request id.
 var runCtx = provenance.WithRun(context.Background(), "run-1")
+
+// A dataset's own stream routes records without _dataset to that dataset, whatever the shared
+// stream's default; provenance names the stream they came on; a record naming another dataset
+// is quarantined under the stream's dataset with its reason.
+func TestRecordsAreRoutedByTheirStream(t *testing.T) {
+	l := newLake(t)
+	p := l.processor(t)
+	p.Options.DefaultDataset = "user_events"
+	streams, err := streammap.Parse(`{"customers":"sluice-customers"}`, "sluice-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Streams = streams
+	customer := `"uuid":"0b6f7c1e-9c55-4d8e-8f0e-2f1d1c7a9b1%d","event_date":"2026-11-23T09:00:00Z","status":"Active","name":"Ada","last_name":"Lovelace","email":"ada@example.com","phone":"+44 20 7946 0958"}`
+	var recs []ingest.Record
+	for i, data := range []string{
+		"{" + fmt.Sprintf(customer, 0),
+		`{"_dataset":"customers",` + fmt.Sprintf(customer, 1),
+		`{"_dataset":"user_events",` + fmt.Sprintf(customer, 2),
+	} {
+		recs = append(recs, ingest.Record{Data: []byte(data), Stream: "sluice-customers", Shard: "shardId-000000000000",
+			Sequence: fmt.Sprintf("4959%020d", i), PartitionKey: "pk", Arrival: now})
+	}
+	res, err := p.Process(runCtx, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 2 || res.Datasets["customers"] != 2 || res.Quarantined != 1 || res.Reasons[string(record.WrongStream)] != 1 {
+		t.Fatalf("result %+v: want 2 customers written, 1 quarantined as %s", res, record.WrongStream)
+	}
+	ctx := context.Background()
+	for _, s := range []objectstore.Store{l.cleansed, l.quarantine} {
+		infos, err := s.List(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			if provenance.IsSidecar(in.Key) {
+				continue
+			}
+			if !strings.HasPrefix(in.Key, "customers/") {
+				t.Errorf("%s/%s: want it under customers/", s.Bucket(), in.Key)
+			}
+			head, err := s.Head(ctx, in.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prov, err := provenance.Of(ctx, s, in.Key, head.Metadata)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if prov.Dataset != "customers" || prov.Inputs[0].Stream != "sluice-customers" {
+				t.Errorf("%s: provenance names dataset %q, stream %q; want customers from sluice-customers", in.Key, prov.Dataset, prov.Inputs[0].Stream)
+			}
+		}
+	}
+}

@@ -148,6 +148,19 @@ func (b *Batch) alloc(n int) []byte {
 // data must stay unchanged for the life of the batch: rows may point into it. A record that
 // cannot enter the lake is not added, and the Reject says why; the dataset is returned when known.
 func (b *Batch) Add(data []byte, tag int) (dataset string, rej *Reject) {
+	return b.AddFrom("", data, tag)
+}
+
+// WrongStream rejects a record whose _dataset names another dataset than the dataset stream it
+// came on.
+const WrongStream Code = "dataset_not_of_stream"
+
+// AddFrom is Add for a record that arrived on the stream of streamDataset ("" for the shared
+// stream, or any source that carries every dataset). A record without _dataset is of
+// streamDataset. One whose _dataset names another dataset is rejected with WrongStream rather
+// than routed: the stream's raw archive converts every record with streamDataset's schema, so
+// the record would reach cleansed as one dataset and raw as a broken row of another.
+func (b *Batch) AddFrom(streamDataset string, data []byte, tag int) (dataset string, rej *Reject) {
 	if len(data) > b.opts.MaxRecordBytes {
 		return "", reject(TooLarge, "", "%d bytes, over the limit of %d", len(data), b.opts.MaxRecordBytes)
 	}
@@ -165,6 +178,9 @@ func (b *Batch) Add(data []byte, tag int) (dataset string, rej *Reject) {
 	}
 
 	dataset = b.opts.DefaultDataset
+	if streamDataset != "" {
+		dataset = streamDataset
+	}
 	dsIndex := -1
 	for i := range members {
 		if string(members[i].key) == DatasetField {
@@ -182,6 +198,9 @@ func (b *Batch) Add(data []byte, tag int) (dataset string, rej *Reject) {
 			return "", reject(NoDataset, "", "the record has no %q field and this function has no default dataset", DatasetField)
 		}
 		return "", reject(UnknownDataset, DatasetField, "no contract for dataset %q", dataset)
+	}
+	if streamDataset != "" && c.Name != streamDataset {
+		return streamDataset, reject(WrongStream, DatasetField, "%q arrived on the stream of dataset %q, which carries only that dataset: send it to the stream of %q or to the shared stream", dataset, streamDataset, dataset)
 	}
 	dataset = c.Name
 	t := b.tables[dataset]

@@ -119,3 +119,29 @@ func ExampleBatch() {
 	fmt.Println(rej)
 	// Output: timestamp_without_zone: field "timestamp": "2026-11-23T10:00:00" has no zone: add Z or an offset such as +01:00
 }
+
+func TestAddFromRoutesByStream(t *testing.T) {
+	customer := `"uuid":"0b6f7c1e-9c55-4d8e-8f0e-2f1d1c7a9b10","event_date":"2026-11-23T09:00:00Z","status":"Active","name":"Ada","last_name":"Lovelace","email":"ada@example.com","phone":"+44 20 7946 0958"}`
+	b := newBatch(t, "user_events") // the shared stream's default must not win on a dataset's stream
+	if ds, rej := b.AddFrom("customers", []byte("{"+customer), 0); rej != nil || ds != "customers" {
+		t.Fatalf("no _dataset on the customers stream: %v %q", rej, ds)
+	}
+	if ds, rej := b.AddFrom("customers", []byte(`{"_dataset":"customers",`+customer), 1); rej != nil || ds != "customers" {
+		t.Fatalf("_dataset naming the stream's own dataset: %v %q", rej, ds)
+	}
+	ds, rej := b.AddFrom("customers", []byte(`{"_dataset":"user_events",`+customer), 2)
+	if rej == nil || rej.Code != record.WrongStream || rej.Field != record.DatasetField || ds != "customers" {
+		t.Fatalf("_dataset naming another dataset: %v %q, want %s on %s for customers", rej, ds, record.WrongStream, record.DatasetField)
+	}
+	// A dataset without a contract is reported as such wherever it arrives (as the producer's
+	// own tally names it).
+	if _, rej := b.AddFrom("customers", []byte(`{"_dataset":"nope",`+customer), 4); rej == nil || rej.Code != record.UnknownDataset {
+		t.Fatalf("_dataset naming no contract on the customers stream: %v", rej)
+	}
+	if _, rej := b.AddFrom("", []byte("{"+customer), 3); rej == nil || rej.Code != record.UnknownField {
+		t.Fatalf("the shared stream reads a record without _dataset as the default (user_events): %v", rej)
+	}
+	if n := b.Tables()[0].Len(); n != 2 {
+		t.Fatalf("%d customers rows, want 2", n)
+	}
+}
