@@ -22,7 +22,11 @@ func TestRunWritesOnceAndLoads(t *testing.T) {
 	if err := run(sample, "", out, infer.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := contract.Load(out)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := contract.Parse(out, data)
 	if err != nil {
 		t.Fatal(err)
 	}

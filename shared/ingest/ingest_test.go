@@ -382,7 +382,7 @@ func TestRecordsAreRoutedByTheirStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, in := range infos {
-			if provenance.IsSidecar(in.Key) {
+			if strings.HasPrefix(in.Key, provenance.SidecarPrefix) {
 				continue
 			}
 			if !strings.HasPrefix(in.Key, "customers/") {

@@ -57,7 +57,7 @@ func TestQueryOnEveryRecordKind(t *testing.T) {
 		}
 		var recs []fake.Record
 		for i := 0; i < 500; i++ {
-			recs = append(recs, g.Good())
+			recs = append(recs, g.Next()) // BadShare 0: every record good
 		}
 		for _, k := range fake.Kinds(c) {
 			for i := 0; i < 20; i++ {
