@@ -19,7 +19,8 @@ func columnsOf(c *contract.Contract) [][2]string {
 // name every stream, and so change when one is added.
 const ordersStream = "DatasetOrdersEventStream"
 
-var namesEveryStream = map[string]bool{"IngestFunction": true, "IngestRoleDefaultPolicy": true, "ProducerRoleDefaultPolicy": true}
+var namesEveryStream = map[string]bool{"IngestFunction": true, "IngestRoleDefaultPolicy": true, "ProducerRoleDefaultPolicy": true,
+	"CollectFunction": true, "CollectRoleDefaultPolicy": true}
 
 const ordersAvsc = `{"type":"record","name":"orders","doc":"Orders placed.","sluice.eventTime":"placed_at","sluice.key":["order_id"],"fields":[
  {"name":"order_id","type":"string"},
@@ -31,7 +32,7 @@ const ordersAvsc = `{"type":"record","name":"orders","doc":"Orders placed.","slu
 
 // Adding a contract file to events/ adds its three Glue tables and its own stream (with its
 // Firehose, mapping, alarms and output), and changes nothing else but what names every stream:
-// ingest's map and grants, the producer's grants, the DatasetStreams output.
+// ingest's and collect's maps and grants, the producer's grants, the DatasetStreams output.
 func TestAddingAContractAddsOnlyItsTablesAndStream(t *testing.T) {
 	base := defaultSynth(t)
 	orders, err := contract.Parse("orders.avsc", []byte(ordersAvsc))

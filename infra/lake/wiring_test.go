@@ -216,15 +216,23 @@ func TestEventsAPI(t *testing.T) {
 			got[a] += strings.Join(named, ",")
 		}
 	}
-	want := map[string]string{"kinesis:PutRecords": "EventStream", "kms:GenerateDataKey": "LakeKey"}
+	// Every stream: the shared one and each dataset's own, where collect sends that dataset.
+	streams := []string{"EventStream"}
+	for _, c := range shipped(t) {
+		streams = append(streams, lake.DatasetStreamID(c.Name)+"EventStream")
+	}
+	sort.Strings(streams)
+	want := map[string]string{"kinesis:PutRecords": strings.Join(streams, ","), "kms:GenerateDataKey": "LakeKey"}
 	if toJSON(got) != toJSON(want) {
 		t.Errorf("collect may %s, want exactly %s", toJSON(got), toJSON(want))
 	}
 	vars := prop(s.one(t, "AWS::Lambda::Function", "CollectFunction"), "Environment", "Variables").(map[string]interface{})
 	ids := map[string]bool{}
 	refs(vars["SLUICE_STREAM_NAME"], ids, nil)
-	if !ids["EventStream"] || vars["SLUICE_DATASET_STREAMS"] != "{}" {
-		t.Errorf("collect environment %s: want the shared stream and the dataset streams map", toJSON(vars))
+	mapped := map[string]bool{}
+	refs(vars["SLUICE_DATASET_STREAMS"], mapped, nil)
+	if !ids["EventStream"] || len(mapped) != len(streams)-1 || mapped["EventStream"] {
+		t.Errorf("collect environment %s: want the shared stream and the map of every dataset's own stream", toJSON(vars))
 	}
 }
 
@@ -352,7 +360,7 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 	// Each dataset's own stream: ingest reads it, producers write it, its Firehose role reads it.
 	for _, c := range shipped(t) {
 		id := lake.DatasetStreamID(c.Name)
-		for _, r := range []string{"IngestRole", "ProducerRole"} {
+		for _, r := range []string{"IngestRole", "ProducerRole", "CollectRole"} {
 			a := roles[r]
 			a.constructs = append(a.constructs, id+"EventStream")
 			roles[r] = a
