@@ -208,6 +208,31 @@ func TestAddADataset(t *testing.T) {
 			t.Errorf("%s: orders by currency %s, want 20 of each", z, got)
 		}
 	}
+
+	// make local produces fake records of every contract: the inferred one generates too, and
+	// every record is accounted for (the bad ones quarantined, the rest cleansed).
+	tally, stats, err := lake.Produce(ctx, "orders", 200, 0.1, 7, nil)
+	if err != nil || stats.Failed > 0 {
+		t.Fatalf("produce fake orders: %v (%d failed)", err, stats.Failed)
+	}
+	if err := lake.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if counts, err = lake.Summary(); err != nil {
+		t.Fatal(err)
+	}
+	// Quarantine files records it cannot tell the dataset of (malformed JSON, say) apart: count
+	// every dataset there, none of which had any before.
+	rows := map[zone.Zone]int64{}
+	for _, n := range counts {
+		if n.Dataset == "orders" || n.Zone == zone.Quarantine {
+			rows[n.Zone] += n.Rows
+		}
+	}
+	if rows[zone.Cleansed] != int64(len(orders)+tally.Total()-tally.Bad()) || rows[zone.Quarantine] != int64(tally.Bad()) {
+		t.Errorf("after %d fake orders (%d bad, %v): cleansed %d, quarantined %d; want %d and %d", tally.Total(), tally.Bad(), tally,
+			rows[zone.Cleansed], rows[zone.Quarantine], len(orders)+tally.Total()-tally.Bad(), tally.Bad())
+	}
 }
 
 // copyModule copies the module's tracked files (as they are on disk) to dst, so that a test can
