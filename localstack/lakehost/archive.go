@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/firehose"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -19,13 +18,9 @@ func startArchive(ctx context.Context, l *Lake, cfg Config, name, stream, datase
 	if cfg.ArchiveScale == 0 {
 		cfg.ArchiveScale = 0.01
 	}
-	reg, err := events.Registry()
-	if err != nil {
-		return nil, err
-	}
-	c := reg[dataset]
+	c := cfg.Contracts[dataset]
 	if c == nil {
-		return nil, fmt.Errorf("archive dataset %q has no contract in events/", dataset)
+		return nil, fmt.Errorf("archive dataset %q has no contract in events/ (or Config.Contracts)", dataset)
 	}
 	fh, err := firehose.Start(ctx, l.KinesisClient, firehose.Config{
 		Name: name, Stream: stream, Contract: c,

@@ -32,6 +32,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/s3events"
 	"github.com/sluicelake/sluice/localstack/s3iam"
 	"github.com/sluicelake/sluice/localstack/s3local"
+	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
@@ -81,6 +82,10 @@ type Config struct {
 	// stream name. nil gives every contract in events/ its own, DatasetStream(dataset); an
 	// empty map none (every dataset on the shared stream, named by _dataset).
 	DatasetStreams map[string]string
+	// Contracts are the lake's datasets by name; nil means the contracts embedded from events/.
+	// Give the registry the functions in BinDir were built with (a module copy with a new
+	// contract, say): streams, archives and Produce follow it.
+	Contracts map[string]*contract.Contract
 	// ArchiveScale scales the stack's Firehose buffering hints (300 s, 128 MB) for the local
 	// archive. Default 0.01 (3 s, 1.28 MB); negative runs no archive.
 	ArchiveScale float64
@@ -149,6 +154,11 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	}
 	if cfg.Logs == nil {
 		cfg.Logs = io.Discard
+	}
+	if cfg.Contracts == nil {
+		if cfg.Contracts, err = events.Registry(); err != nil {
+			return nil, err
+		}
 	}
 	// Absolute paths: the S3 stand-in changes the working directory while it runs.
 	if cfg.Dir, err = filepath.Abs(cfg.Dir); err != nil {
@@ -325,11 +335,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 // Produce writes amount fake records (a share bad) of the named datasets, each to its dataset's
 // stream (the shared one for datasets without their own).
 func (l *Lake) Produce(ctx context.Context, datasets string, amount int, bad float64, seed uint64, progress func(streamput.Stats)) (fake.Tally, streamput.Stats, error) {
-	reg, err := events.Registry()
-	if err != nil {
-		return nil, streamput.Stats{}, err
-	}
-	gens, err := fake.Generators(reg, datasets, fake.Options{Seed: seed, BadShare: bad})
+	gens, err := fake.Generators(l.cfg.Contracts, datasets, fake.Options{Seed: seed, BadShare: bad})
 	if err != nil {
 		return nil, streamput.Stats{}, err
 	}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/esm"
 	"github.com/sluicelake/sluice/localstack/firehose"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
@@ -18,17 +17,13 @@ import (
 // DatasetStream is the local name of a dataset's own stream.
 func DatasetStream(dataset string) string { return "sluice-" + dataset }
 
-// streamsOf is the dataset-to-stream map of cfg: every contract in events/ on a stream of its
-// own unless cfg.DatasetStreams says otherwise.
+// streamsOf is the dataset-to-stream map of cfg: every contract of cfg.Contracts on a stream
+// of its own unless cfg.DatasetStreams says otherwise.
 func streamsOf(cfg Config) (streammap.Map, error) {
 	datasets := cfg.DatasetStreams
 	if datasets == nil {
-		reg, err := events.Registry()
-		if err != nil {
-			return streammap.Map{}, err
-		}
 		datasets = map[string]string{}
-		for name := range reg {
+		for name := range cfg.Contracts {
 			datasets[name] = DatasetStream(name)
 		}
 	}

@@ -93,7 +93,7 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{ct: ct}
+	b := &builder{ct: ct, zone: z}
 	for name, n := range map[string]int{"columns": len(r.Columns), "where": len(r.Where),
 		"group_by": len(r.GroupBy), "aggregates": len(r.Aggregates), "order_by": len(r.OrderBy)} {
 		if n > maxItems {
@@ -124,7 +124,7 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 		if grouped {
 			cols = r.GroupBy
 		} else {
-			cols = ct.FieldNames()
+			cols = b.heldFields()
 		}
 	}
 	for i, name := range cols {
@@ -305,7 +305,25 @@ func (c *Compiler) zone(name, dataset string) (zone.Zone, error) {
 // builder accumulates the parameters of one query.
 type builder struct {
 	ct     *contract.Contract
+	zone   zone.Zone
 	params []Param
+}
+
+// dropped says whether the zone's table lacks field f: promote leaves the fields whose PII
+// policy is drop out of curated, so naming one there would fail in the engine instead.
+func (b *builder) dropped(f *contract.Field) bool {
+	return b.zone == zone.Curated && f.PII == contract.Drop
+}
+
+// heldFields is the default select list: every contract field the zone's table has.
+func (b *builder) heldFields() []string {
+	var out []string
+	for i := range b.ct.Fields {
+		if !b.dropped(&b.ct.Fields[i]) {
+			out = append(out, b.ct.Fields[i].Name)
+		}
+	}
+	return out
 }
 
 func (b *builder) column(field, name string) (*contract.Field, error) {
@@ -320,6 +338,9 @@ func (b *builder) column(field, name string) (*contract.Field, error) {
 	f, ok := b.ct.Field(name)
 	if !ok {
 		return nil, invalid(field, "dataset %s has no column %q: columns are %s, dt, hr", b.ct.Name, clip(name), strings.Join(b.ct.FieldNames(), ", "))
+	}
+	if b.dropped(f) {
+		return nil, invalid(field, "column %q is not in the curated zone: the contract of %s drops it there (PII policy drop); query zone cleansed for it", name, b.ct.Name)
 	}
 	return f, nil
 }

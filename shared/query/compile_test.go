@@ -38,9 +38,14 @@ func TestCompileSQLAndParams(t *testing.T) {
 		name, body, sql string
 		params          []query.Param
 	}{
-		{"every column by default",
+		// Curated holds no phone: the customers contract drops it there (DuckDB and Athena fail
+		// on a column the table lacks).
+		{"every column the zone holds by default",
 			`{"dataset":"customers"}`,
-			`SELECT "uuid", "event_date", "status", "name", "last_name", "email", "phone" FROM "curated_customers" LIMIT 1000`, nil},
+			`SELECT "uuid", "event_date", "status", "name", "last_name", "email" FROM "curated_customers" LIMIT 1000`, nil},
+		{"cleansed holds the dropped fields",
+			`{"dataset":"customers","zone":"cleansed"}`,
+			`SELECT "uuid", "event_date", "status", "name", "last_name", "email", "phone" FROM "cleansed_customers" LIMIT 1000`, nil},
 		{"comparisons",
 			`{"dataset":"user_events","zone":"cleansed","columns":["event_id","amount"],"where":[
 			 {"column":"event_type","op":"=","value":"purchase"},{"column":"amount","op":">=","value":10.5},
@@ -110,6 +115,8 @@ func TestValidationErrors(t *testing.T) {
 		{`{"dataset":"user_events","zone":"quarantine"}`, `zone: unknown zone "quarantine"`},
 		{`{"dataset":"user_events","columns":["nope"]}`, `columns[0]: dataset user_events has no column "nope": columns are event_id, user_id`},
 		{`{"dataset":"user_events","were":[]}`, `unknown field "were"`},
+		{`{"dataset":"customers","columns":["uuid","phone"]}`, `columns[1]: column "phone" is not in the curated zone: the contract of customers drops it there (PII policy drop); query zone cleansed`},
+		{`{"dataset":"customers","zone":"curated","where":[{"column":"phone","op":"is null"}]}`, `where[0].column: column "phone" is not in the curated zone`},
 		{`{"dataset":"user_events"} {}`, "data after the query object"},
 		{`{"dataset":"user_events","where":[{"column":"amount","op":"~","value":1}]}`, `where[0].op: unknown operator "~"`},
 		{`{"dataset":"user_events","where":[{"column":"amount","op":">","value":"ten"}]}`, "where[0].value: amount is double: give a JSON number"},
