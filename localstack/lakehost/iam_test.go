@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicelake/sluice/localstack/lakehost"
+	"github.com/sluicelake/sluice/shared/tooltest"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -26,15 +27,8 @@ import (
 // fails, elsewhere it skips saying how to make it.
 func templatePath(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "infra", "cdk.out", "sluice-dev.template.json")
-	if _, err := os.Stat(p); err != nil {
-		msg := "no synthesized template at " + p + ": run `make synth` in the repository root first"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
+	return tooltest.File(t, filepath.Join("..", "..", "infra", "cdk.out", "sluice-dev.template.json"),
+		"run `make synth` in the repository root")
 }
 
 // logBuffer collects the functions' output from several goroutines.

@@ -38,14 +38,31 @@ func Path(tb testing.TB, name string) string {
 		return p
 	}
 	msg := fmt.Sprintf("%s is not on PATH (%v); install it: %s", name, err, installHint(name))
+	missing(tb, msg)
+	return ""
+}
+
+// File returns path when it exists. A missing input file (a synthesized template, say) is
+// treated as a missing tool: the test fails under CI=true and is skipped otherwise, the message
+// saying how to make it.
+func File(tb testing.TB, path, howToMake string) string {
+	tb.Helper()
+	if _, err := os.Stat(path); err != nil {
+		missing(tb, fmt.Sprintf("%s is missing (%v); make it: %s", path, err, howToMake))
+	}
+	return path
+}
+
+// missing fails the test under CI=true and skips it otherwise.
+func missing(tb testing.TB, msg string) {
+	tb.Helper()
 	if InCI() {
-		tb.Fatalf("%s. CI=true: a missing tool fails the run rather than skipping tests", msg)
+		tb.Fatalf("%s. CI=true: a missing tool or input fails the run rather than skipping tests", msg)
 	}
 	// go test hides a passing package's output without -v; stderr of the test binary is shown
 	// by `go test -v` and by the Makefile's tools check, which names the same tools.
 	fmt.Fprintf(os.Stderr, "SKIP %s: %s\n", tb.Name(), msg)
 	tb.Skipf("%s. Skipped here; under CI=true this fails", msg)
-	return ""
 }
 
 func installHint(name string) string {

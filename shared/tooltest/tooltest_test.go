@@ -76,3 +76,32 @@ func TestHintsMatchTheMakefilePins(t *testing.T) {
 		}
 	}
 }
+
+// TestHelperNeedsFile is run by TestMissingFile in a child process.
+func TestHelperNeedsFile(t *testing.T) {
+	if os.Getenv("TOOLTEST_CHILD") != "1" {
+		return
+	}
+	tooltest.File(t, "no/such/template.json", "run `make synth`")
+	t.Log("file found")
+}
+
+// A missing input fails the test under CI=true and skips it otherwise, saying how to make it.
+func TestMissingFile(t *testing.T) {
+	for _, tc := range []struct {
+		ci   string
+		want string
+	}{
+		{ci: "true", want: "--- FAIL: TestHelperNeedsFile"},
+		{ci: "", want: "--- SKIP: TestHelperNeedsFile"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperNeedsFile$", "-test.v")
+		cmd.Env = []string{"TOOLTEST_CHILD=1", "CI=" + tc.ci}
+		out, _ := cmd.CombinedOutput()
+		for _, w := range []string{tc.want, "run `make synth`"} {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("CI=%q: output lacks %q:\n%s", tc.ci, w, out)
+			}
+		}
+	}
+}

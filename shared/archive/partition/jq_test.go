@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,18 +14,13 @@ import (
 	"github.com/sluicelake/sluice/shared/archive"
 	"github.com/sluicelake/sluice/shared/archive/partition"
 	"github.com/sluicelake/sluice/shared/fake"
+	"github.com/sluicelake/sluice/shared/tooltest"
 )
 
 // Firehose runs the query with jq 1.6, the local archive with gojq: where jq is installed, both
 // must give the same partition, or both fail, on every record kind the fake producer makes.
 func TestGojqAgreesWithJq(t *testing.T) {
-	jq, err := exec.LookPath("jq")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("jq is not installed: install jq 1.6 (apt-get install jq), the engine Firehose runs the partition query with")
-		}
-		t.Skip("jq not installed; Firehose runs the partition query with jq 1.6")
-	}
+	jq := tooltest.Path(t, "jq")
 	reg, err := events.Registry()
 	if err != nil {
 		t.Fatal(err)
