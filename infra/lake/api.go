@@ -67,15 +67,8 @@ func newAPI(stack awscdk.Stack, s Settings, l *Lake) *API {
 
 	// HTTP APIs have no resource policy: who may call is decided by identity policies. This role
 	// carries the one permission needed; apiPrincipals (default: this account) may assume it.
-	var principals []awsiam.IPrincipal
-	for _, p := range s.APIPrincipals {
-		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(p)))
-	}
-	if len(principals) == 0 {
-		principals = append(principals, awsiam.NewAccountRootPrincipal())
-	}
 	role := awsiam.NewRole(stack, jsii.String("QueryApiCallerRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
+		AssumedBy:   assumableBy(s.APIPrincipals),
 		Description: jsii.String("sluice: may call the query and events API and nothing else"),
 	})
 	role.AddToPolicy(allow([]string{"execute-api:Invoke"},

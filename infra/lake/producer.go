@@ -12,16 +12,8 @@ import (
 // on the producer's behalf: a producer needs kms:GenerateDataKey on the key besides the Kinesis
 // actions, and nothing else (reading the stream back would need kms:Decrypt; producers don't).
 func newProducerRole(stack awscdk.Stack, s Settings, l *Lake) awsiam.Role {
-	var principals []awsiam.IPrincipal
-	for _, p := range s.ProducerPrincipals {
-		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(p)))
-	}
-	if len(principals) == 0 {
-		// The account, which still has to allow sts:AssumeRole on this role to a user or role.
-		principals = append(principals, awsiam.NewAccountRootPrincipal())
-	}
 	role := awsiam.NewRole(stack, jsii.String("ProducerRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewCompositePrincipal(principals...),
+		AssumedBy:   assumableBy(s.ProducerPrincipals),
 		Description: jsii.String("sluice " + s.Stage + ": may write events to the stream and nothing else"),
 	})
 	role.AddToPolicy(allow(ProducerStreamActions, streamArns(l)...))
@@ -32,3 +24,16 @@ func newProducerRole(stack awscdk.Stack, s Settings, l *Lake) awsiam.Role {
 // ProducerStreamActions are what a producer does to the stream: write single records and
 // batches, and (SDK producers like the KPL) find the stream's shards.
 var ProducerStreamActions = []string{"kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary", "kinesis:ListShards"}
+
+// assumableBy is who may assume a role: the ARNs given, or by default the account, which still
+// has to allow sts:AssumeRole on the role to a user or role of its own.
+func assumableBy(arns []string) awsiam.IPrincipal {
+	var principals []awsiam.IPrincipal
+	for _, p := range arns {
+		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(p)))
+	}
+	if len(principals) == 0 {
+		principals = append(principals, awsiam.NewAccountRootPrincipal())
+	}
+	return awsiam.NewCompositePrincipal(principals...)
+}

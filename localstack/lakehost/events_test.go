@@ -36,12 +36,8 @@ func post(t testing.TB, url string, body []byte) (int, collect.Answer) {
 // them under, and never reach the stream.
 func TestEventsOverHTTP(t *testing.T) {
 	bin := buildAll(t, "ingest", "collect")
-	dir := filepath.Join(t.TempDir(), "lake")
-	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200, BatchWindow: 50 * time.Millisecond, ArchiveScale: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
+	lake := startLake(t, lakehost.Config{BinDir: bin, ArchiveScale: -1})
+	dir := lake.Dir()
 	if lake.Collect == nil {
 		t.Fatal("collect was built but the lake did not start it")
 	}

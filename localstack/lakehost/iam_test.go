@@ -55,14 +55,9 @@ func (l *logBuffer) String() string {
 func TestEnforcedLocalRun(t *testing.T) {
 	tpl := templatePath(t)
 	bin := buildAll(t, "ingest", "validate", "promote", "lineage")
-	dir := filepath.Join(t.TempDir(), "lake")
 	logs := &logBuffer{}
-	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200,
-		BatchWindow: 50 * time.Millisecond, Template: tpl, Logs: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
+	lake := startLake(t, lakehost.Config{BinDir: bin, Template: tpl, Logs: logs})
+	dir := lake.Dir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -240,14 +235,9 @@ func withoutPermission(t *testing.T, src, fn, bucketVar, action string) string {
 func TestRemovedPermissionIsDenied(t *testing.T) {
 	tpl := withoutPermission(t, templatePath(t), "ingest", "SLUICE_CLEANSED_BUCKET", "s3:PutObject")
 	bin := buildFunctions(t)
-	dir := filepath.Join(t.TempDir(), "lake")
 	logs := &logBuffer{}
-	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 100,
-		BatchWindow: 50 * time.Millisecond, Template: tpl, Logs: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
+	lake := startLake(t, lakehost.Config{BinDir: bin, BatchSize: 100, Template: tpl, Logs: logs})
+	dir := lake.Dir()
 
 	p := &produced{good: map[string][]byte{}, bad: map[string]int{}}
 	produce(t, lake, 100, 3, p)
@@ -273,7 +263,7 @@ func TestRemovedPermissionIsDenied(t *testing.T) {
 	if !strings.Contains(logs.String(), "AccessDenied") {
 		t.Errorf("ingest's log does not show the AccessDenied it got:\n%s", logs.String())
 	}
-	err = filepath.Walk(filepath.Join(dir, lakehost.Buckets[zone.Cleansed]), func(path string, info os.FileInfo, err error) error {
+	err := filepath.Walk(filepath.Join(dir, lakehost.Buckets[zone.Cleansed]), func(path string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			t.Errorf("%s was written although ingest may not", path)
 		}

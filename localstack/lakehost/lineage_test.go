@@ -24,6 +24,27 @@ import (
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
+// startLake starts a lake in a fresh folder with the tests' quick mapping (batches of 200, a
+// 50 ms window) unless cfg sets them, and stops it when the test ends.
+func startLake(t *testing.T, cfg lakehost.Config) *lakehost.Lake {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = filepath.Join(t.TempDir(), "lake")
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 200
+	}
+	if cfg.BatchWindow == 0 {
+		cfg.BatchWindow = 50 * time.Millisecond
+	}
+	lake, err := lakehost.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	return lake
+}
+
 // buildAll builds every function into a bin dir laid out as `make build` lays it out.
 func buildAll(t testing.TB, names ...string) string {
 	t.Helper()
@@ -47,12 +68,8 @@ func buildAll(t testing.TB, names ...string) string {
 // OpenLineage, the counts add up at every hop, and a duplicated event records nothing new.
 func TestLineageOfALocalRun(t *testing.T) {
 	bin := buildAll(t, "ingest", "validate", "promote", "lineage")
-	dir := filepath.Join(t.TempDir(), "lake")
-	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200, BatchWindow: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
+	lake := startLake(t, lakehost.Config{BinDir: bin})
+	dir := lake.Dir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

@@ -29,12 +29,8 @@ import (
 // banner names for their dataset.
 func TestProducersAsTheyAre(t *testing.T) {
 	bin := buildAll(t, "ingest", "promote")
-	dir := filepath.Join(t.TempDir(), "lake")
-	lake, err := lakehost.Start(context.Background(), lakehost.Config{Dir: dir, BinDir: bin, BatchSize: 200, BatchWindow: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lake.Close() })
+	lake := startLake(t, lakehost.Config{BinDir: bin})
+	dir := lake.Dir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 

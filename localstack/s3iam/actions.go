@@ -153,14 +153,11 @@ func Classify(r *http.Request, body []byte) (Operation, error) {
 				add("s3:ListMultipartUploadParts", obj, nil)
 			case has(q, "attributes"):
 				op.ReadsObject = true
-				a, ctx := versioned("s3:GetObject", "s3:GetObjectVersion")
-				add(a, obj, ctx)
-				a, ctx = versioned("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes")
-				add(a, obj, ctx)
+				addV("s3:GetObject", "s3:GetObjectVersion")
+				addV("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes")
 			default:
 				op.ReadsObject, op.GetObject = true, r.Method == http.MethodGet
-				a, ctx := versioned("s3:GetObject", "s3:GetObjectVersion")
-				add(a, obj, ctx)
+				addV("s3:GetObject", "s3:GetObjectVersion")
 			}
 		case http.MethodPut:
 			switch {

@@ -293,15 +293,25 @@ func TestSSEKMSETags(t *testing.T) {
 // A signed aws-chunked body cannot be forwarded as it is (its chunk signatures chain from the
 // caller's signature): the front forwards the payload decoded.
 func TestSignedChunkedUpload(t *testing.T) {
+	putChunked(t, "out/chunked", "5;chunk-signature=0000\r\nhello\r\n6;chunk-signature=1111\r\n world\r\n0;chunk-signature=2222\r\n\r\n",
+		"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", nil)
+}
+
+// putChunked PUTs body, an aws-chunked encoding of "hello world", as the writer to plain/key
+// with the given payload hash and extra headers, and checks the stand-in stored "hello world".
+func putChunked(t *testing.T, key, body, payload string, extra map[string]string) {
+	t.Helper()
 	e := start(t)
-	body := "5;chunk-signature=0000\r\nhello\r\n6;chunk-signature=1111\r\n world\r\n0;chunk-signature=2222\r\n\r\n"
-	req, _ := http.NewRequest(http.MethodPut, e.front.Endpoint+"/plain/out/chunked", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPut, e.front.Endpoint+"/plain/"+key, strings.NewReader(body))
 	now := time.Now().UTC()
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=writer/"+now.Format("20060102")+"/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
 	req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
-	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+	req.Header.Set("X-Amz-Content-Sha256", payload)
 	req.Header.Set("Content-Encoding", "aws-chunked")
 	req.Header.Set("X-Amz-Decoded-Content-Length", "11")
+	for k, v := range extra {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -309,9 +319,9 @@ func TestSignedChunkedUpload(t *testing.T) {
 	msg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		t.Fatalf("chunked put: %d %s", resp.StatusCode, msg)
+		t.Fatalf("%s put: %d %s", payload, resp.StatusCode, msg)
 	}
-	got, err := e.srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("plain"), Key: aws.String("out/chunked")})
+	got, err := e.srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("plain"), Key: aws.String(key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,35 +374,10 @@ func TestSSEKMSMultipart(t *testing.T) {
 // An unsigned aws-chunked body with a checksum trailer (what SDKs send over TLS) is forwarded
 // as it is: only its headers are signed, and the stand-in decodes the chunks.
 func TestUnsignedTrailerUpload(t *testing.T) {
-	e := start(t)
 	crc := crc32.ChecksumIEEE([]byte("hello world"))
 	sum := base64.StdEncoding.EncodeToString([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
-	body := "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:" + sum + "\r\n\r\n"
-	req, _ := http.NewRequest(http.MethodPut, e.front.Endpoint+"/plain/out/trailer", strings.NewReader(body))
-	now := time.Now().UTC()
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=writer/"+now.Format("20060102")+"/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00")
-	req.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
-	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
-	req.Header.Set("Content-Encoding", "aws-chunked")
-	req.Header.Set("X-Amz-Decoded-Content-Length", "11")
-	req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("put with a trailer: %d %s", resp.StatusCode, msg)
-	}
-	got, err := e.srv.Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("plain"), Key: aws.String("out/trailer")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(got.Body)
-	if string(b) != "hello world" {
-		t.Fatalf("stored %q", b)
-	}
+	putChunked(t, "out/trailer", "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:"+sum+"\r\n\r\n",
+		"STREAMING-UNSIGNED-PAYLOAD-TRAILER", map[string]string{"X-Amz-Trailer": "x-amz-checksum-crc32"})
 }
 
 // A request the front cannot map to IAM actions is refused to a function (it cannot be
