@@ -143,7 +143,7 @@ func (e *Engine) Start(ctx context.Context, q *query.Query) (string, error) {
 	e.started.Add(1)
 	id := uuid.NewString()
 	r := &run{done: make(chan struct{}), start: time.Now()}
-	r.status = query.Status{ID: id, State: query.Running}
+	r.status = query.Status{ID: id, State: query.Running, Owner: q.Owner}
 	e.mu.Lock()
 	e.runs[id] = r
 	e.order = append(e.order, id)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
@@ -33,6 +34,9 @@ type ServeOptions struct {
 	Addr string
 	// RawSQL switches on raw SELECTs, as SLUICE_RAW_SQL does for the deployed function.
 	RawSQL bool
+	// Access is what each caller may read (events.Access()); callers name themselves in the
+	// X-Sluice-Caller header, since the local host has no IAM to verify a signature.
+	Access *access.Policy
 	Log    *slog.Logger
 	// Routes are further handlers on the same address, by path pattern of http.ServeMux (the
 	// local host's POST /events, say); everything else is the query API.
@@ -59,9 +63,10 @@ func Serve(opts ServeOptions) (*Server, error) {
 		return nil, fmt.Errorf("duckengine: listen on %s: %w", addr, err)
 	}
 	svc := &api.Service{
-		Compiler: &query.Compiler{Contracts: opts.Contracts, RawSQL: opts.RawSQL, HasData: eng.HasData},
+		Compiler: &query.Compiler{Contracts: opts.Contracts, RawSQL: opts.RawSQL, HasData: eng.HasData, Access: opts.Access},
 		Engine:   eng,
 		Log:      opts.Log,
+		Identify: api.HeaderCaller,
 	}
 	var h http.Handler = svc
 	if len(opts.Routes) > 0 {

@@ -176,9 +176,14 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
 	}
+	policy, err := events.Access()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 1
+	}
 	opts := duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
-		Contracts: reg, Addr: *queryAddr}
+		Contracts: reg, Addr: *queryAddr, Access: policy}
 	if events := lake.EventsAPI(); events != nil {
 		opts.Routes = map[string]http.Handler{"/events": events, "/events/": events}
 	}

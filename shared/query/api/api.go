@@ -15,6 +15,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -36,6 +39,9 @@ type Service struct {
 	Log      *slog.Logger
 	// MaxWait bounds the wait option; API Gateway cuts HTTP APIs off at 29 s. Default 25 s.
 	MaxWait time.Duration
+	// Identify names the caller of a plain HTTP request (ServeHTTP, the local host); nil
+	// leaves every such caller anonymous. The Lambda takes the caller from API Gateway instead.
+	Identify func(*http.Request) access.Caller
 }
 
 // Request is one API call.
@@ -45,6 +51,10 @@ type Request struct {
 	Path  string
 	Query url.Values
 	Body  []byte
+	// Caller is who asks: the principal API Gateway's IAM authorizer vouched for (locally, the
+	// caller the host was told). Queries are compiled for it, and a query's status and results
+	// go to it alone.
+	Caller access.Caller
 }
 
 // Response is the API's answer: a status and a body, JSON unless ContentType says otherwise.
@@ -102,7 +112,7 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /queries/{id}")
 		}
-		return s.status(ctx, parts[1])
+		return s.status(ctx, r.Caller, parts[1])
 	case len(parts) == 3 && parts[0] == "queries" && parts[2] == "results":
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /queries/{id}/results")
@@ -111,7 +121,7 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "%v", err)
 		}
-		return s.results(ctx, parts[1], r.Query.Get("page_token"), size)
+		return s.results(ctx, r.Caller, parts[1], r.Query.Get("page_token"), size)
 	}
 	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage", r.Method, clip(r.Path))
 }
@@ -129,10 +139,11 @@ func (s *Service) start(ctx context.Context, r Request) Response {
 	if err != nil {
 		return badRequest(err)
 	}
-	q, err := s.Compiler.Compile(req)
+	q, err := s.Compiler.CompileAs(r.Caller, req)
 	if err != nil {
 		return badRequest(err)
 	}
+	q.Owner = Owner(r.Caller)
 	id, err := s.Engine.Start(ctx, q)
 	if err != nil {
 		return s.internal("start query", err)
@@ -186,8 +197,27 @@ func (s *Service) poll(ctx context.Context, id string, wait time.Duration) (*que
 	}
 }
 
-func (s *Service) status(ctx context.Context, id string) Response {
+// Owner is the opaque name a caller's queries carry (query.Query.Owner).
+func Owner(c access.Caller) string {
+	sum := sha256.Sum256([]byte("sluice query owner\x00" + c.ARN))
+	return hex.EncodeToString(sum[:16])
+}
+
+// owned is the status of a query the caller started; another caller's query is as unknown to
+// it as one that never ran, so an id seen in a log reads nothing.
+func (s *Service) owned(ctx context.Context, c access.Caller, id string) (*query.Status, error) {
 	st, err := s.Engine.Status(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Owner != Owner(c) {
+		return nil, query.ErrNotFound
+	}
+	return st, nil
+}
+
+func (s *Service) status(ctx context.Context, c access.Caller, id string) Response {
+	st, err := s.owned(ctx, c, id)
 	if errors.Is(err, query.ErrNotFound) {
 		return errorf(http.StatusNotFound, "no query with id %q", clip(id))
 	}
@@ -197,7 +227,13 @@ func (s *Service) status(ctx context.Context, id string) Response {
 	return jsonResponse(http.StatusOK, st)
 }
 
-func (s *Service) results(ctx context.Context, id, token string, size int) Response {
+func (s *Service) results(ctx context.Context, c access.Caller, id, token string, size int) Response {
+	if _, err := s.owned(ctx, c, id); err != nil {
+		if errors.Is(err, query.ErrNotFound) {
+			return errorf(http.StatusNotFound, "no query with id %q", clip(id))
+		}
+		return s.internal("query status", err)
+	}
 	page, err := s.Engine.Results(ctx, id, token, size)
 	switch {
 	case errors.Is(err, query.ErrNotFound):
@@ -251,6 +287,14 @@ func pageSize(q url.Values) (int, error) {
 }
 
 func badRequest(err error) Response {
+	var denied *access.Denied
+	if errors.As(err, &denied) {
+		body := map[string]string{"error": denied.Error(), "dataset": denied.Dataset, "zone": string(denied.Zone)}
+		if denied.Column != "" {
+			body["column"] = denied.Column
+		}
+		return jsonResponse(http.StatusForbidden, body)
+	}
 	var qe *query.Error
 	if errors.As(err, &qe) {
 		return jsonResponse(http.StatusBadRequest, map[string]string{"error": qe.Error(), "field": qe.Field})
@@ -291,7 +335,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		resp = errorf(http.StatusRequestEntityTooLarge, "%v", err)
 	} else {
-		resp = s.Serve(r.Context(), Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
+		req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body}
+		if s.Identify != nil {
+			req.Caller = s.Identify(r)
+		}
+		resp = s.Serve(r.Context(), req)
 	}
 	w.Header().Set("Content-Type", resp.Type())
 	w.WriteHeader(resp.Status)
@@ -310,4 +358,36 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("the request body is larger than %d bytes", query.MaxRequestBytes)
 	}
 	return b, nil
+}
+
+// CallerHeader names the caller of a request to the local host, which has no IAM to verify a
+// signature: X-Sluice-Caller: <principal ARN>, and X-Sluice-Caller-Tags: key=value,... for
+// tag-based grants. Only the local host reads them (ServeHTTP with Identify set to
+// HeaderCaller); the deployed function reads API Gateway's authorizer and nothing else.
+const (
+	CallerHeader     = "X-Sluice-Caller"
+	CallerTagsHeader = "X-Sluice-Caller-Tags"
+)
+
+// HeaderCaller reads the local host's caller headers.
+func HeaderCaller(r *http.Request) access.Caller {
+	c := access.CallerOf(r.Header.Get(CallerHeader))
+	for _, kv := range strings.Split(r.Header.Get(CallerTagsHeader), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			if c.Tags == nil {
+				c.Tags = map[string]string{}
+			}
+			c.Tags[k] = v
+		}
+	}
+	return c
+}
+
+// AsCaller is a Client.Sign for the local host: it names the caller in CallerHeader, as a
+// signature names the principal to the deployed API.
+func AsCaller(arn string) func(r *http.Request, body []byte) error {
+	return func(r *http.Request, _ []byte) error {
+		r.Header.Set(CallerHeader, arn)
+		return nil
+	}
 }
