@@ -43,7 +43,8 @@ func (h *handler) handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
-	resp := h.svc.Serve(ctx, api.Request{Method: ev.RequestContext.HTTP.Method, Path: path, Query: q, Body: body, Caller: callerOf(ev)})
+	resp := h.svc.Serve(ctx, api.Request{Method: ev.RequestContext.HTTP.Method, Path: path, Query: q, Body: body, Caller: callerOf(ev),
+		RequestID: ev.RequestContext.RequestID})
 	return respond(resp), nil
 }
 

@@ -1,6 +1,7 @@
 package duckengine_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/duckengine"
+	"github.com/sluicelake/sluice/localstack/s3local"
+	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/querytest"
 )
@@ -30,11 +34,23 @@ func TestAccessEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg, Access: policy, RawSQL: true})
+	// The audit trail goes through the local S3 stand-in into the lake directory, where the
+	// engine reads it back as the audit table.
+	s3srv, err := s3local.Start(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s3srv.Close() })
+	if err := s3srv.CreateBucket(context.Background(), "audit"); err != nil {
+		t.Fatal(err)
+	}
+	trail := audit.Store{Objects: s3store.New(s3srv.Client(), "audit")}
+	srv, err := duckengine.Serve(duckengine.ServeOptions{Engine: duckengine.Options{LakeDir: dir}, Contracts: reg, Access: policy, RawSQL: true, Audit: trail})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	requests := map[string]int{} // outcome → requests made
 
 	const (
 		steward  = "arn:aws:sts::123456789012:assumed-role/sluice-data-steward/alice"
@@ -53,6 +69,7 @@ func TestAccessEveryRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
+		requests[outcomeOf(resp.StatusCode)]++
 		b, _ := io.ReadAll(resp.Body)
 		var m map[string]any
 		json.Unmarshal(b, &m)
@@ -112,4 +129,47 @@ func TestAccessEveryRoute(t *testing.T) {
 	if code, _, body := call(stranger, "POST", "/queries?wait=20", `{"dataset":"user_events","columns":["user_id"]}`); code != 200 || strings.Contains(body, secret) {
 		t.Errorf("default zone for a caller without cleansed: %d %s", code, body)
 	}
+
+	// The audit trail: only a grant opens it, and its records add up to the requests made.
+	if code, _, body := call(analyst, "POST", "/queries?wait=20", `{"dataset":"audit"}`); code != 403 || !strings.Contains(body, "zone audit") {
+		t.Errorf("analyst reads the audit trail: %d %s", code, body)
+	}
+	made := map[string]int{}
+	for k, v := range requests {
+		made[k] = v
+	}
+	code, m, body = call(steward, "POST", "/queries?wait=20", `{"dataset":"audit","group_by":["outcome"],"aggregates":[{"fn":"count","as":"n"},{"fn":"sum","column":"bytes_scanned","as":"bytes"}]}`)
+	if code != 200 {
+		t.Fatalf("steward reads the audit trail: %d %s", code, body)
+	}
+	got := map[string]int{}
+	for _, row := range m["results"].(map[string]any)["rows"].([]any) {
+		r := row.([]any)
+		got[r[0].(string)] = int(r[1].(float64))
+	}
+	// (The steward's read of the trail is recorded once answered: it is not in its own result.)
+	for k, v := range made {
+		if got[k] != v {
+			t.Errorf("audit: %d %s records, %d such requests made (all: %v vs %v)", got[k], k, v, got, made)
+		}
+	}
+	// A denied read names the caller, what was refused and why.
+	code, m, body = call(steward, "POST", "/queries?wait=20", `{"dataset":"audit","columns":["caller","datasets","zones","columns","reason"],"where":[{"column":"outcome","op":"=","value":"denied"},{"column":"columns","op":"=","value":"user_id"}],"limit":1}`)
+	if code != 200 || !strings.Contains(body, "sluice-analyst") || !strings.Contains(body, "PII policy is hash") {
+		t.Errorf("a denied record: %d %s", code, body)
+	}
+}
+
+func outcomeOf(status int) string {
+	switch {
+	case status < 300:
+		return audit.OK
+	case status == 403:
+		return audit.Denied
+	case status == 404:
+		return audit.NotFound
+	case status < 500:
+		return audit.Invalid
+	}
+	return audit.Error
 }

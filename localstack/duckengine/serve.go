@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
@@ -37,7 +38,9 @@ type ServeOptions struct {
 	// Access is what each caller may read (events.Access()); callers name themselves in the
 	// X-Sluice-Caller header, since the local host has no IAM to verify a signature.
 	Access *access.Policy
-	Log    *slog.Logger
+	// Audit records every request (the local host writes to its audit bucket); nil records none.
+	Audit audit.Sink
+	Log   *slog.Logger
 	// Routes are further handlers on the same address, by path pattern of http.ServeMux (the
 	// local host's POST /events, say); everything else is the query API.
 	Routes map[string]http.Handler
@@ -67,6 +70,7 @@ func Serve(opts ServeOptions) (*Server, error) {
 		Engine:   eng,
 		Log:      opts.Log,
 		Identify: api.HeaderCaller,
+		Audit:    opts.Audit,
 	}
 	var h http.Handler = svc
 	if len(opts.Routes) > 0 {

@@ -159,7 +159,7 @@ func Parse(file string, data []byte, datasets []string) ([]Grant, error) {
 			return nil, &Error{file, at("datasets"), "required: dataset names, or \"*\""}
 		}
 		for j, d := range g.Datasets {
-			if d != "*" && !slices.Contains(datasets, d) {
+			if d != "*" && d != string(Audit) && d != string(Lineage) && !slices.Contains(datasets, d) {
 				return nil, &Error{file, at(fmt.Sprintf("datasets[%d]", j)), fmt.Sprintf("unknown dataset %q: one of %s, or *", d, strings.Join(datasets, ", "))}
 			}
 		}

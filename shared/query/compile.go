@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -31,6 +32,9 @@ type Query struct {
 	Params []Param
 	// Raw marks SQL that came from the caller rather than from the compiler.
 	Raw bool
+	// Columns are the columns the query names or returns (for a raw query, every column of its
+	// tables): what the audit trail records it touched.
+	Columns []string
 	// Owner names who started the query (an opaque hash of the caller), kept by the engine with
 	// the query so that its status and results go to no one else, across API instances.
 	Owner string
@@ -102,10 +106,10 @@ func (c *Compiler) CompileAs(caller access.Caller, r *Request) (*Query, error) {
 func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 	if r.SQL != "" {
 		q, err := c.compileRaw(r)
-		if err != nil || caller == nil {
-			return q, err
+		if err != nil {
+			return nil, err
 		}
-		return q, c.checkTables(*caller, q)
+		return q, c.rawColumns(caller, q)
 	}
 	ct, err := c.dataset(r.Dataset)
 	if err != nil {
@@ -263,7 +267,7 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 	// An int cannot carry SQL; it is written as digits.
 	sql.WriteString(" LIMIT ")
 	sql.WriteString(strconv.Itoa(limit))
-	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params}, nil
+	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params, Columns: b.columns}, nil
 }
 
 func (c *Compiler) defaultLimit() int {
@@ -287,6 +291,9 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 	if name == table.Dataset {
 		return table.Contract(), nil
 	}
+	if name == audit.Dataset {
+		return audit.Contract(), nil
+	}
 	ct, ok := c.Contracts[name]
 	if !ok {
 		return nil, invalid("dataset", "unknown dataset %q: one of %s", clip(name), c.datasetNames())
@@ -295,9 +302,9 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 }
 
 func (c *Compiler) datasetNames() string {
-	names := []string{table.Dataset}
+	names := []string{table.Dataset, audit.Dataset}
 	for n := range c.Contracts {
-		if n != table.Dataset {
+		if n != table.Dataset && n != audit.Dataset {
 			names = append(names, n)
 		}
 	}
@@ -313,6 +320,12 @@ func (c *Compiler) zone(name, dataset string, caller *access.Caller) (zone.Zone,
 			return "", invalid("zone", "the lineage dataset has one zone, %q: leave zone out or set it to %q", table.Zone, table.Zone)
 		}
 		return table.Zone, nil
+	}
+	if dataset == audit.Dataset {
+		if name != "" && name != string(audit.Zone) {
+			return "", invalid("zone", "the audit dataset has one zone, %q: leave zone out or set it to %q", audit.Zone, audit.Zone)
+		}
+		return audit.Zone, nil
 	}
 	if name == "" {
 		if c.HasData == nil || c.HasData(zone.Curated, dataset) {
@@ -339,6 +352,8 @@ type builder struct {
 	ct     *contract.Contract
 	zone   zone.Zone
 	params []Param
+	// columns the query names, in order of first mention.
+	columns []string
 	// caller, when set, must be allowed every column the query names.
 	caller *access.Caller
 	access *access.Policy
@@ -381,6 +396,9 @@ func (b *builder) column(field, name string) (*contract.Field, error) {
 	if err := b.allowed(f); err != nil {
 		return nil, err
 	}
+	if !slices.Contains(b.columns, f.Name) {
+		b.columns = append(b.columns, f.Name)
+	}
 	return f, nil
 }
 
@@ -391,24 +409,29 @@ func (b *builder) allowed(f *contract.Field) error {
 	return b.access.Column(*b.caller, b.ct.Name, b.zone, f)
 }
 
-// checkTables holds raw SQL to the same rules as a structured query: it may read a table only if
-// caller may read every column the table holds, since nothing short of a SQL parser can tell
-// which columns it names.
-func (c *Compiler) checkTables(caller access.Caller, q *Query) error {
+// rawColumns holds raw SQL to the same rules as a structured query: it may read a table only if
+// the caller (when there is one) may read every column the table holds, since nothing short of
+// a SQL parser can tell which columns it names. It records those columns as the query's.
+func (c *Compiler) rawColumns(caller *access.Caller, q *Query) error {
 	for _, name := range q.Tables {
 		z, ds, _ := c.splitTable(name)
 		ct, err := c.dataset(ds)
 		if err != nil {
 			return err
 		}
-		b := &builder{ct: ct, zone: z, caller: &caller, access: c.Access}
-		if err := c.Access.Zone(caller, ds, z); err != nil {
-			return err
+		if caller != nil {
+			if err := c.Access.Zone(*caller, ds, z); err != nil {
+				return err
+			}
 		}
+		b := &builder{ct: ct, zone: z, caller: caller, access: c.Access}
 		for i := range ct.Fields {
 			if f := &ct.Fields[i]; !b.dropped(f) {
 				if err := b.allowed(f); err != nil {
 					return err
+				}
+				if !slices.Contains(q.Columns, f.Name) {
+					q.Columns = append(q.Columns, f.Name)
 				}
 			}
 		}

@@ -24,11 +24,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -39,6 +41,10 @@ type Service struct {
 	Log      *slog.Logger
 	// MaxWait bounds the wait option; API Gateway cuts HTTP APIs off at 29 s. Default 25 s.
 	MaxWait time.Duration
+	// Audit, when set, records every request: who, what it touched, what it cost, how it ended.
+	// A request whose record cannot be written is answered 503 and returns nothing: a read
+	// that leaves no trace does not happen.
+	Audit audit.Sink
 	// Identify names the caller of a plain HTTP request (ServeHTTP, the local host); nil
 	// leaves every such caller anonymous. The Lambda takes the caller from API Gateway instead.
 	Identify func(*http.Request) access.Caller
@@ -55,6 +61,8 @@ type Request struct {
 	// caller the host was told). Queries are compiled for it, and a query's status and results
 	// go to it alone.
 	Caller access.Caller
+	// RequestID is API Gateway's request id (one of the local host's own locally).
+	RequestID string
 }
 
 // Response is the API's answer: a status and a body, JSON unless ContentType says otherwise.
@@ -87,8 +95,53 @@ type Started struct {
 	Results    *query.Page `json:"results,omitempty"`
 }
 
-// Serve routes one request.
+// Serve answers one request and, with Audit set, records it before the answer leaves.
 func (s *Service) Serve(ctx context.Context, r Request) Response {
+	rec := &audit.Record{Time: time.Now().UTC(), RequestID: r.RequestID, Caller: r.Caller.ARN,
+		Method: r.Method, Path: clip(r.Path), Request: string(r.Body)}
+	if len(rec.Request) > audit.MaxRequest {
+		rec.Request = rec.Request[:audit.MaxRequest]
+	}
+	resp := s.route(ctx, r, rec)
+	if s.Audit == nil {
+		return resp
+	}
+	if rec.RequestID == "" {
+		rec.RequestID = fmt.Sprintf("%d", rec.Time.UnixNano())
+	}
+	rec.Status, rec.Outcome = resp.Status, outcome(resp.Status)
+	if resp.Status >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(resp.Body, &e)
+		rec.Reason = e.Error
+	}
+	if err := s.Audit.Write(ctx, *rec); err != nil {
+		if s.Log != nil {
+			s.Log.Error("query API: audit record not written; request refused", "request_id", rec.RequestID, "error", err)
+		}
+		return errorf(http.StatusServiceUnavailable, "the request was not answered because its audit record could not be written (%v): try again", err)
+	}
+	return resp
+}
+
+func outcome(status int) string {
+	switch {
+	case status < 300:
+		return audit.OK
+	case status == http.StatusForbidden:
+		return audit.Denied
+	case status == http.StatusNotFound:
+		return audit.NotFound
+	case status < 500:
+		return audit.Invalid
+	}
+	return audit.Error
+}
+
+// route answers one request, noting in rec what it touched.
+func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Response {
 	path := r.Path
 	if i := strings.Index(path, "/queries"); i >= 0 {
 		path = path[i:]
@@ -102,17 +155,19 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /lineage?dataset=… or ?object=s3://bucket/key")
 		}
+		rec.Datasets, rec.Zones = r.Query.Get("dataset"), "lineage"
 		return s.lineage(ctx, r.Query)
 	case len(parts) == 1 && parts[0] == "queries":
 		if r.Method != http.MethodPost {
 			return errorf(http.StatusMethodNotAllowed, "use POST /queries to start a query")
 		}
-		return s.start(ctx, r)
+		return s.start(ctx, r, rec)
 	case len(parts) == 2 && parts[0] == "queries":
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /queries/{id}")
 		}
-		return s.status(ctx, r.Caller, parts[1])
+		rec.QueryID = parts[1]
+		return s.status(ctx, r.Caller, parts[1], rec)
 	case len(parts) == 3 && parts[0] == "queries" && parts[2] == "results":
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /queries/{id}/results")
@@ -121,12 +176,13 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "%v", err)
 		}
-		return s.results(ctx, r.Caller, parts[1], r.Query.Get("page_token"), size)
+		rec.QueryID = parts[1]
+		return s.results(ctx, r.Caller, parts[1], r.Query.Get("page_token"), size, rec)
 	}
 	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage", r.Method, clip(r.Path))
 }
 
-func (s *Service) start(ctx context.Context, r Request) Response {
+func (s *Service) start(ctx context.Context, r Request, rec *audit.Record) Response {
 	wait, err := s.waitFor(r.Query.Get("wait"))
 	if err != nil {
 		return errorf(http.StatusBadRequest, "%v", err)
@@ -139,15 +195,23 @@ func (s *Service) start(ctx context.Context, r Request) Response {
 	if err != nil {
 		return badRequest(err)
 	}
+	rec.Datasets, rec.Zones = req.Dataset, req.Zone
 	q, err := s.Compiler.CompileAs(r.Caller, req)
 	if err != nil {
+		var denied *access.Denied
+		if errors.As(err, &denied) {
+			rec.Datasets, rec.Zones, rec.Columns = denied.Dataset, string(denied.Zone), denied.Column
+		}
 		return badRequest(err)
 	}
 	q.Owner = Owner(r.Caller)
+	rec.Datasets, rec.Zones = tablesOf(q)
+	rec.Columns, rec.SQLHash = strings.Join(q.Columns, ","), audit.HashSQL(q.SQL)
 	id, err := s.Engine.Start(ctx, q)
 	if err != nil {
 		return s.internal("start query", err)
 	}
+	rec.QueryID = id
 	out := Started{Status: query.Status{ID: id, State: query.Queued}, StatusURL: "/queries/" + id,
 		ResultsURL: "/queries/" + id + "/results", SQL: q.SQL}
 	if wait > 0 {
@@ -156,6 +220,7 @@ func (s *Service) start(ctx context.Context, r Request) Response {
 			return s.internal("poll query", err)
 		}
 		out.Status = *st
+		rec.BytesScanned = st.BytesScanned
 		if st.State == query.Succeeded {
 			page, err := s.Engine.Results(ctx, id, "", size)
 			if err != nil {
@@ -216,8 +281,11 @@ func (s *Service) owned(ctx context.Context, c access.Caller, id string) (*query
 	return st, nil
 }
 
-func (s *Service) status(ctx context.Context, c access.Caller, id string) Response {
+func (s *Service) status(ctx context.Context, c access.Caller, id string, rec *audit.Record) Response {
 	st, err := s.owned(ctx, c, id)
+	if st != nil {
+		rec.BytesScanned = st.BytesScanned
+	}
 	if errors.Is(err, query.ErrNotFound) {
 		return errorf(http.StatusNotFound, "no query with id %q", clip(id))
 	}
@@ -227,12 +295,14 @@ func (s *Service) status(ctx context.Context, c access.Caller, id string) Respon
 	return jsonResponse(http.StatusOK, st)
 }
 
-func (s *Service) results(ctx context.Context, c access.Caller, id, token string, size int) Response {
-	if _, err := s.owned(ctx, c, id); err != nil {
+func (s *Service) results(ctx context.Context, c access.Caller, id, token string, size int, rec *audit.Record) Response {
+	if st, err := s.owned(ctx, c, id); err != nil {
 		if errors.Is(err, query.ErrNotFound) {
 			return errorf(http.StatusNotFound, "no query with id %q", clip(id))
 		}
 		return s.internal("query status", err)
+	} else {
+		rec.BytesScanned = st.BytesScanned
 	}
 	page, err := s.Engine.Results(ctx, id, token, size)
 	switch {
@@ -335,7 +405,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		resp = errorf(http.StatusRequestEntityTooLarge, "%v", err)
 	} else {
-		req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body}
+		req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
+			RequestID: fmt.Sprintf("local-%d", time.Now().UnixNano())}
 		if s.Identify != nil {
 			req.Caller = s.Identify(r)
 		}
@@ -390,4 +461,25 @@ func AsCaller(arn string) func(r *http.Request, body []byte) error {
 		r.Header.Set(CallerHeader, arn)
 		return nil
 	}
+}
+
+// tablesOf is the datasets and zones a query reads, comma-separated, for the audit trail.
+func tablesOf(q *query.Query) (datasets, zones string) {
+	var ds, zs []string
+	for _, t := range q.Tables {
+		z, d, ok := strings.Cut(t, "_")
+		if !ok {
+			continue
+		}
+		if !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+		if !slices.Contains(zs, z) {
+			zs = append(zs, z)
+		}
+	}
+	if len(ds) == 0 {
+		return q.Dataset, string(q.Zone)
+	}
+	return strings.Join(ds, ","), strings.Join(zs, ",")
 }
