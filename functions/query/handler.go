@@ -69,6 +69,7 @@ type settings struct {
 	athena        athena.Options
 	rawSQL        bool
 	curatedBucket string
+	auditBucket   string
 }
 
 // readSettings reads the function's environment.
@@ -76,9 +77,10 @@ func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{
 		athena:        athena.Options{Database: getenv(envvar.GlueDatabase), WorkGroup: getenv(envvar.AthenaWorkGroup)},
 		curatedBucket: getenv(envvar.CuratedBucket),
+		auditBucket:   getenv(envvar.AuditBucket),
 	}
-	if s.athena.Database == "" || s.athena.WorkGroup == "" {
-		return s, fmt.Errorf("set %s and %s", envvar.GlueDatabase, envvar.AthenaWorkGroup)
+	if s.athena.Database == "" || s.athena.WorkGroup == "" || s.auditBucket == "" {
+		return s, fmt.Errorf("set %s, %s and %s (every request is recorded there)", envvar.GlueDatabase, envvar.AthenaWorkGroup, envvar.AuditBucket)
 	}
 	switch v := strings.TrimSpace(getenv(envvar.AthenaResultReuseMinutes)); v {
 	case "":

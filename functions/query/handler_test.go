@@ -124,7 +124,7 @@ func TestHandlerOnMoto(t *testing.T) {
 
 func TestReadSettings(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	base := map[string]string{"SLUICE_GLUE_DATABASE": "sluice_prod", "SLUICE_ATHENA_WORKGROUP": "sluice"}
+	base := map[string]string{"SLUICE_GLUE_DATABASE": "sluice_prod", "SLUICE_ATHENA_WORKGROUP": "sluice", "SLUICE_AUDIT_BUCKET": "audit"}
 	s, err := readSettings(env(base))
 	if err != nil || s.rawSQL || s.athena.ReuseMaxAge != 0 {
 		t.Errorf("defaults: %+v %v", s, err)

@@ -8,6 +8,8 @@ import (
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 
 	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
@@ -35,5 +37,7 @@ func main() {
 		Engine:   eng,
 		Log:      env.Log,
 	}
+	// Every request is recorded before it is answered.
+	svc.Audit = audit.Store{Objects: s3store.New(env.S3(), settings.auditBucket)}
 	lambda.Start(newHandler(svc).handle)
 }

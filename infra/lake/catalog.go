@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 )
@@ -55,6 +56,9 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	c.Tables[TableName(string(table.Zone), lin.Name)] = newTable(stack, s, c, lin, string(table.Zone), st.Lineage, "", jsonTable)
 	// The same rows compacted to Parquet by the lineagecompact function; readers of the lineage
 	// dataset read both (table.From).
+	// The query API's audit trail, gzip'd JSON lines like the lineage function's.
+	aud := audit.Contract()
+	c.Tables[TableName(string(audit.Zone), aud.Name)] = newTable(stack, s, c, aud, string(audit.Zone), st.Audit, "", jsonTable)
 	comp := table.CompactedContract()
 	c.Tables[TableName(string(table.Zone), comp.Name)] = newTable(stack, s, c, comp, string(table.Zone), st.Lineage, "", parquetTable)
 

@@ -48,6 +48,8 @@ type Settings struct {
 	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
 	DatasetStreams           bool     // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
 	SharedStreamDatasets     []string // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
+	AuditRetentionDays       int      // auditRetentionDays: how long the query API's audit records are kept
+	CloudTrailDataEvents     bool     // cloudTrailDataEvents: a CloudTrail trail of S3 data events (every object read and write) on the zone buckets
 }
 
 // Defaults are the settings when the context names none.
@@ -78,6 +80,8 @@ var Defaults = Settings{
 	// A fixed date, not the day of the synth, so the same settings always give the same template.
 	ProjectionStart: "2026-11-01",
 	DatasetStreams:  true,
+	// Long enough for a yearly access review.
+	AuditRetentionDays: 400,
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
@@ -128,6 +132,8 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.str("projectionStart", &s.ProjectionStart)
 	r.boolean("datasetStreams", &s.DatasetStreams)
 	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
+	r.num("auditRetentionDays", &s.AuditRetentionDays)
+	r.boolean("cloudTrailDataEvents", &s.CloudTrailDataEvents)
 	if r.err != nil {
 		return s, r.err
 	}
@@ -178,6 +184,8 @@ func (s Settings) Validate() error {
 		return bad("ingestParallelization", s.IngestParallelization, "want 1 to 10")
 	case s.PromoteMaxConcurrency < 2 || s.PromoteMaxConcurrency > 1000:
 		return bad("promoteMaxConcurrency", s.PromoteMaxConcurrency, "Lambda accepts 2 to 1000")
+	case s.AuditRetentionDays < 1:
+		return bad("auditRetentionDays", s.AuditRetentionDays, "want at least 1")
 	}
 	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
 		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")

@@ -117,6 +117,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	newSchedules(stack, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)
+	newDataEventsTrail(stack, s, l.Storage)
 	addSuppressions(l)
 	return l, nil
 }
