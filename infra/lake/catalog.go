@@ -20,6 +20,8 @@ import (
 type Catalog struct {
 	Database  awsglue.CfnDatabase
 	Tables    map[string]awsglue.CfnTable // by table name, e.g. "curated_user_events"
+	// Contracts are each table's columns, by table name.
+	Contracts map[string]*contract.Contract
 	WorkGroup awsathena.CfnWorkGroup
 	Name      string // the Glue database name
 }
@@ -35,7 +37,7 @@ var TableZones = []struct{ Zone, Prefix string }{
 func TableName(zone, dataset string) string { return zone + "_" + dataset }
 
 func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, contracts []*contract.Contract) *Catalog {
-	c := &Catalog{Name: s.GlueDatabase(), Tables: map[string]awsglue.CfnTable{}}
+	c := &Catalog{Name: s.GlueDatabase(), Tables: map[string]awsglue.CfnTable{}, Contracts: map[string]*contract.Contract{}}
 	c.Database = awsglue.NewCfnDatabase(stack, jsii.String("GlueDatabase"), &awsglue.CfnDatabaseProps{
 		CatalogId: stack.Account(),
 		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
@@ -118,6 +120,7 @@ func newTable(stack awscdk.Stack, s Settings, c *Catalog, ct *contract.Contract,
 	}
 	base := fmt.Sprintf("s3://%s/%s%s/", *bucket.BucketName(), prefix, ct.Name)
 	name := TableName(zone, ct.Name)
+	c.Contracts[name] = ct
 	t := awsglue.NewCfnTable(stack, jsii.String("Table-"+name), &awsglue.CfnTableProps{
 		CatalogId:    stack.Account(),
 		DatabaseName: jsii.String(c.Name),

@@ -50,6 +50,8 @@ type Settings struct {
 	SharedStreamDatasets     []string // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
 	AuditRetentionDays       int      // auditRetentionDays: how long the query API's audit records are kept
 	CloudTrailDataEvents     bool     // cloudTrailDataEvents: a CloudTrail trail of S3 data events (every object read and write) on the zone buckets
+	LakeFormation            bool     // lakeFormation: the catalog under Lake Formation, with LF-tags from the contracts and grants from events/access
+	LakeFormationAdmins      []string // lakeFormationAdmins: further Lake Formation administrators besides the CDK deployment role
 }
 
 // Defaults are the settings when the context names none.
@@ -134,6 +136,8 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
 	r.num("auditRetentionDays", &s.AuditRetentionDays)
 	r.boolean("cloudTrailDataEvents", &s.CloudTrailDataEvents)
+	r.boolean("lakeFormation", &s.LakeFormation)
+	r.list("lakeFormationAdmins", &s.LakeFormationAdmins)
 	if r.err != nil {
 		return s, r.err
 	}
@@ -190,7 +194,7 @@ func (s Settings) Validate() error {
 	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
 		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")
 	}
-	for key, arns := range map[string][]string{"apiPrincipals": s.APIPrincipals, "producerPrincipals": s.ProducerPrincipals} {
+	for key, arns := range map[string][]string{"apiPrincipals": s.APIPrincipals, "producerPrincipals": s.ProducerPrincipals, "lakeFormationAdmins": s.LakeFormationAdmins} {
 		for _, p := range arns {
 			if !strings.HasPrefix(p, "arn:") {
 				return bad(key, p, "want comma-separated IAM ARNs")
