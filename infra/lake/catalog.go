@@ -18,8 +18,8 @@ import (
 // Catalog is the Glue database with a table per contract and zone, and the Athena workgroup
 // that queries them.
 type Catalog struct {
-	Database  awsglue.CfnDatabase
-	Tables    map[string]awsglue.CfnTable // by table name, e.g. "curated_user_events"
+	Database awsglue.CfnDatabase
+	Tables   map[string]awsglue.CfnTable // by table name, e.g. "curated_user_events"
 	// Contracts are each table's columns, by table name.
 	Contracts map[string]*contract.Contract
 	WorkGroup awsathena.CfnWorkGroup
