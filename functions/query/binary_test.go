@@ -76,4 +76,9 @@ func TestBuiltBinary(t *testing.T) {
 	if code != 400 || !strings.Contains(body["error"].(string), "amount is double: give a JSON number") {
 		t.Errorf("bad value: %d %v", code, body)
 	}
+	// The catalog, wired from the zone buckets set (curated only here).
+	code, body = invoke(httpEvent("GET", "/datasets/customers", "", nil))
+	if zones, _ := body["zones"].([]any); code != 200 || len(zones) != 1 {
+		t.Errorf("GET /datasets/customers: %d %v", code, body)
+	}
 }

@@ -58,6 +58,8 @@ type settings struct {
 	athena        athena.Options
 	rawSQL        bool
 	curatedBucket string
+	// zoneBuckets are the zones the catalog (GET /datasets) reads, those whose bucket is set.
+	zoneBuckets map[zone.Zone]string
 }
 
 // readSettings reads the function's environment.
@@ -65,6 +67,13 @@ func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{
 		athena:        athena.Options{Database: getenv(envvar.GlueDatabase), WorkGroup: getenv(envvar.AthenaWorkGroup)},
 		curatedBucket: getenv(envvar.CuratedBucket),
+	}
+	s.zoneBuckets = map[zone.Zone]string{}
+	for z, v := range map[zone.Zone]string{zone.Raw: envvar.RawBucket, zone.Cleansed: envvar.CleansedBucket,
+		zone.Curated: envvar.CuratedBucket, zone.Quarantine: envvar.QuarantineBucket} {
+		if b := getenv(v); b != "" {
+			s.zoneBuckets[z] = b
+		}
 	}
 	if s.athena.Database == "" || s.athena.WorkGroup == "" {
 		return s, fmt.Errorf("set %s and %s", envvar.GlueDatabase, envvar.AthenaWorkGroup)

@@ -7,11 +7,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 
+	"github.com/sluicelake/sluice/shared/catalog"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
+	"github.com/sluicelake/sluice/shared/zone"
 )
 
 func main() {
@@ -29,6 +33,13 @@ func main() {
 		Compiler: &query.Compiler{Contracts: env.Contracts, RawSQL: settings.rawSQL, HasData: probe.hasData},
 		Engine:   eng,
 		Log:      env.Log,
+	}
+	if len(settings.zoneBuckets) > 0 {
+		stores := map[zone.Zone]objectstore.Store{}
+		for z, b := range settings.zoneBuckets {
+			stores[z] = s3store.New(env.S3(), b)
+		}
+		svc.Catalog = &catalog.Catalog{Contracts: env.Contracts, Stores: stores, Lineage: api.LineageNeighbours(eng, svc.Compiler)}
 	}
 	lambda.Start(newHandler(svc).handle)
 }

@@ -178,8 +178,15 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.AthenaResultReuseMinutes: jsii.String(strconv.Itoa(s.ResultReuseMinutes)),
 				envvar.RawSQL:                   jsii.String(strconv.FormatBool(s.RawSQL)),
 				envvar.CuratedBucket:            st.Curated.BucketName(),
+				// The catalog (GET /datasets) lists every zone and reads Parquet footers.
+				envvar.RawBucket:        st.Raw.BucketName(),
+				envvar.CleansedBucket:   st.Cleansed.BucketName(),
+				envvar.QuarantineBucket: st.Quarantine.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
+				// The catalog's quality: the rejected records' reasons, shown masked.
+				allow([]string{"s3:ListBucket"}, st.Quarantine.BucketArn()),
+				allow([]string{"s3:GetObject"}, objects(st.Quarantine, "*")),
 				allow([]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"},
 					jsii.String(fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", *stack.Partition(), *stack.Region(), *stack.Account(), *l.Catalog.WorkGroup.Ref()))),
 				// Tables come and go with contracts: the grant covers the stage's database, not a list.

@@ -92,7 +92,7 @@ var Functions = map[string]Vars{
 		Tunable: []string{OpenLineageAPIKey},
 	},
 	"query": {
-		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket),
+		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket, RawBucket, CleansedBucket, QuarantineBucket),
 		Tunable: tunable(),
 	},
 	"collect": {
