@@ -71,10 +71,11 @@ func (g *Graph) SVG() string {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
+	// Presentation attributes rather than a <style> element: a page with a strict Content
+	// Security Policy (the console's) applies attributes but refuses inline style sheets.
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="lineage" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s" font-family="sans-serif" font-size="12" fill="#222">`,
 		totalW, totalH, totalW, totalH, esc("lineage of "+g.Root))
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#555"/></marker></defs>`)
-	b.WriteString(`<style>text{font:12px sans-serif;fill:#222}.sub{font-size:11px;fill:#555}.edge text{font-size:11px;fill:#444}.edge path{fill:none;stroke:#777;stroke-width:1.5}</style>`)
 	if len(g.Nodes) == 0 {
 		fmt.Fprintf(&b, `<text x="%d" y="%d">no lineage recorded for %s</text>`, svgMargin, totalH/2, esc(g.Root))
 	}
@@ -101,7 +102,7 @@ func (g *Graph) SVG() string {
 		if e.Runs > 1 {
 			label += ", " + strconv.Itoa(e.Runs) + " runs"
 		}
-		fmt.Fprintf(&b, `<g class="edge" data-from="%s" data-to="%s"><path d="M%d,%d C%d,%d %d,%d %d,%d" marker-end="url(#arrow)"/><text x="%d" y="%d" text-anchor="middle">%s</text></g>`,
+		fmt.Fprintf(&b, `<g class="edge" data-from="%s" data-to="%s"><path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#777" stroke-width="1.5" marker-end="url(#arrow)"/><text x="%d" y="%d" text-anchor="middle" font-size="11" fill="#444">%s</text></g>`,
 			esc(e.From), esc(e.To), x1, y1, mx, y1, mx, y2, x2, y2, mx, (y1+y2)/2-4, esc(label))
 	}
 	for i, n := range g.Nodes {
@@ -115,12 +116,12 @@ func (g *Graph) SVG() string {
 			esc(n.ID), esc(n.Kind), esc(n.ID), px, py, width[i], svgNodeH, rx, fill, stroke)
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`, px+12, py+18, esc(n.svgLabel()))
 		if sub := n.svgSub(); sub != "" {
-			fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d">%s</text>`, px+12, py+34, esc(sub))
+			fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d" font-size="11" fill="#555">%s</text>`, px+12, py+34, esc(sub))
 		}
 		b.WriteString(`</g>`)
 	}
 	if g.Truncated {
-		fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d">truncated (%s)</text>`, svgMargin, totalH-4, esc(g.Reason))
+		fmt.Fprintf(&b, `<text class="sub" x="%d" y="%d" font-size="11" fill="#555">truncated (%s)</text>`, svgMargin, totalH-4, esc(g.Reason))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
