@@ -16,7 +16,7 @@ function h(tag, attrs, ...kids) {
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? '' : v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k == null || k === false) continue;
     e.append(k instanceof Node ? k : String(k));
   }
