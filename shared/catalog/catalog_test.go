@@ -53,7 +53,9 @@ type lake struct {
 
 // newLake runs fake records through the ingest processor into a real S3-protocol server
 // (gofakes3), copies a cleansed object into the raw archive and drops a CSV into landing/.
-func newLake(t *testing.T, n int) *lake {
+func newLake(t *testing.T, n int) *lake { return newLakeTB(t, n) }
+
+func newLakeTB(t testing.TB, n int) *lake {
 	t.Helper()
 	client, _ := s3test.StartGofakes3(t)
 	reg, err := events.Registry()
@@ -103,7 +105,7 @@ func newLake(t *testing.T, n int) *lake {
 	return l
 }
 
-func (l *lake) get(t *testing.T, z zone.Zone, key string) []byte {
+func (l *lake) get(t testing.TB, z zone.Zone, key string) []byte {
 	t.Helper()
 	rc, _, err := l.stores[z].Get(context.Background(), key)
 	if err != nil {
@@ -117,7 +119,7 @@ func (l *lake) get(t *testing.T, z zone.Zone, key string) []byte {
 	return b
 }
 
-func (l *lake) put(t *testing.T, z zone.Zone, key string, body []byte) {
+func (l *lake) put(t testing.TB, z zone.Zone, key string, body []byte) {
 	t.Helper()
 	if _, err := l.stores[z].Put(context.Background(), key, body, objectstore.PutOptions{}); err != nil {
 		t.Fatal(err)
