@@ -85,6 +85,9 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 			own = append(own, c)
 		}
 	}
+	if err := s.Kafka.validate(names(props.Contracts)); err != nil {
+		return nil, err
+	}
 	if props.Code == nil {
 		return nil, fmt.Errorf("lake: Props.Code is nil: the app must supply each function's package")
 	}
