@@ -3,11 +3,17 @@ package lake
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/jsii-runtime-go"
 )
 
 // KafkaSettings configure Kafka as a source of ingest (off unless topics are named). Either an
@@ -214,4 +220,108 @@ func (k KafkaSettings) validate(datasets []string) error {
 		return bad("kafkaVpcId", k.VpcID, "want a vpc-... id")
 	}
 	return nil
+}
+
+// kafkaPaths splits an MSK cluster ARN into its prefix (arn:...:kafka:<region>:<account>) and
+// "<name>/<uuid>", from which MSK names its topics' and groups' ARNs.
+func kafkaPaths(clusterARN string) (prefix, cluster string) {
+	i := strings.Index(clusterARN, ":cluster/")
+	return clusterARN[:i], clusterARN[i+len(":cluster/"):]
+}
+
+// ConsumerGroup is the consumer group of a topic's mapping: one per mapping, as Lambda wants a
+// group to belong to one mapping.
+func (k KafkaSettings) ConsumerGroup(stage, topic string) string {
+	base := k.ConsumerGroupID
+	if base == "" {
+		base = "sluice-" + stage + "-ingest"
+	}
+	return base + "-" + topic
+}
+
+// newKafkaSource adds an event source mapping per topic to ingest, with the lake's ingest
+// dead-letter queue as its on-failure destination, and grants ingest's role exactly what Lambda
+// needs to read those topics.
+func newKafkaSource(stack awscdk.Stack, s Settings, l *Lake) {
+	k := s.Kafka
+	fn := l.Functions["ingest"]
+	role := fn.Role()
+	var access []*awslambda.SourceAccessConfiguration
+	if strings.HasPrefix(k.Auth, "SASL_SCRAM") {
+		typ := awslambda.SourceAccessConfigurationType_SASL_SCRAM_512_AUTH()
+		if k.Auth == "SASL_SCRAM_256" {
+			typ = awslambda.SourceAccessConfigurationType_SASL_SCRAM_256_AUTH()
+		}
+		access = append(access, &awslambda.SourceAccessConfiguration{Type: typ, Uri: jsii.String(k.SecretARN)})
+		role.AddToPrincipalPolicy(allow([]string{"secretsmanager:GetSecretValue"}, jsii.String(k.SecretARN)))
+		if k.SecretKeyARN != "" {
+			role.AddToPrincipalPolicy(allow([]string{"kms:Decrypt"}, jsii.String(k.SecretKeyARN)))
+		}
+	}
+	for _, subnet := range k.Subnets {
+		access = append(access, &awslambda.SourceAccessConfiguration{Type: awslambda.SourceAccessConfigurationType_VPC_SUBNET(), Uri: jsii.String("subnet:" + subnet)})
+	}
+	for _, sg := range k.SecurityGroups {
+		access = append(access, &awslambda.SourceAccessConfiguration{Type: awslambda.SourceAccessConfigurationType_VPC_SECURITY_GROUP(), Uri: jsii.String("security_group:" + sg)})
+	}
+	if k.MSK() || len(k.Subnets) > 0 {
+		// Lambda's pollers reach the cluster through network interfaces it creates in the
+		// cluster's (or the given) subnets, under the function's role.
+		role.AddToPrincipalPolicy(allow([]string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+			"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}, jsii.String("*")))
+	}
+	topics := k.SortedTopics()
+	if k.MSK() {
+		prefix, cluster := kafkaPaths(k.ClusterARN)
+		role.AddToPrincipalPolicy(allow([]string{"kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"}, jsii.String(k.ClusterARN)))
+		if k.Auth == "IAM" {
+			var topicARNs, groupARNs []*string
+			for _, t := range topics {
+				topicARNs = append(topicARNs, jsii.String(prefix+":topic/"+cluster+"/"+t))
+				groupARNs = append(groupARNs, jsii.String(prefix+":group/"+cluster+"/"+k.ConsumerGroup(s.Stage, t)))
+			}
+			role.AddToPrincipalPolicy(allow([]string{"kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"}, jsii.String(k.ClusterARN)))
+			role.AddToPrincipalPolicy(allow([]string{"kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"}, topicARNs...))
+			role.AddToPrincipalPolicy(allow([]string{"kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"}, groupARNs...))
+		}
+	}
+	dlq := l.Queues["ingest"].DLQ
+	for _, t := range topics {
+		opts := &awslambda.EventSourceMappingOptions{
+			KafkaTopic:           jsii.String(t),
+			KafkaConsumerGroupId: jsii.String(k.ConsumerGroup(s.Stage, t)),
+			StartingPosition:     awslambda.StartingPosition(k.StartingPosition),
+			BatchSize:            jsii.Number(k.BatchSize),
+			MaxBatchingWindow:    awscdk.Duration_Seconds(jsii.Number(k.BatchWindowSecs)),
+			// A batch the function cannot write (it fails the batch whole: Kafka has no partial
+			// batch response) is retried until its records expire, then its topic, partition and
+			// offsets go here, to be replayed with the same object names.
+			OnFailure: awslambdaeventsources.NewSqsDlq(dlq),
+		}
+		if len(access) > 0 {
+			opts.SourceAccessConfigurations = &access
+		}
+		if k.MSK() {
+			opts.EventSourceArn = jsii.String(k.ClusterARN)
+		} else {
+			opts.KafkaBootstrapServers = jsii.Strings(k.BootstrapServers...)
+		}
+		fn.AddEventSourceMapping(jsii.String("Kafka"+topicID(t)), opts)
+	}
+	dlq.GrantSendMessages(role)
+	suppress(role, true, suppression{"AwsSolutions-IAM5",
+		"Lambda's Kafka pollers create and describe network interfaces in the cluster's subnets; these EC2 actions support no resource-level permissions (AWS's AWSLambdaMSKExecutionRole grants them on *).",
+		[]string{`/^Resource::\*$/`}})
+}
+
+// topicID turns a topic name into a construct id part: letters and digits only, plus a hash
+// of the name, so that topics differing only in punctuation stay apart.
+func topicID(topic string) string {
+	var b strings.Builder
+	for _, r := range topic {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return fmt.Sprintf("%s%08x", b.String(), crc32.ChecksumIEEE([]byte(topic)))
 }

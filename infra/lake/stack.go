@@ -117,6 +117,9 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	l.Producer = newProducerRole(stack, s, l)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)
+	if s.Kafka.Enabled() {
+		newKafkaSource(stack, s, l)
+	}
 	newSchedules(stack, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)
