@@ -97,6 +97,7 @@ infer:
 fuzz:
 	go test -run XXX -fuzz FuzzAdd -fuzztime $(or $(FUZZTIME),60s) ./shared/record/
 	go test -run XXX -fuzz FuzzSplitBody -fuzztime $(or $(FUZZTIME),60s) ./shared/collect/
+	go test -run XXX -fuzz FuzzToJSON -fuzztime $(or $(FUZZTIME),60s) ./shared/kafkawire/
 
 # A month's AWS bill per item for a traffic (infra/cost): RATE=records/s SIZE=bytes, COST_ARGS='-md -queries 500 ...'.
 cost:
