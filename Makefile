@@ -60,12 +60,12 @@ local-run: tools build synth
 
 # A structured query against the local lake's API (or the deployed one: URL=<ApiUrl> SIGV4=1).
 query:
-	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -f $(or $(Q),/dev/stdin) $(if $(SIGV4),-sigv4)
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -f $(or $(Q),/dev/stdin) $(if $(SIGV4),-sigv4) $(if $(AS),-as $(AS))
 
 # The lineage graph of the local lake as Mermaid (DATASET=user_events or cleansed/user_events,
 # OBJECT=s3://bucket/key, DEPTH=3, SINCE=YYYY-MM-DD, JSON=1; URL=<ApiUrl> SIGV4=1 for the deployed API).
 lineage:
-	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -lineage $(if $(OBJECT),object=$(OBJECT),dataset=$(or $(DATASET),user_events)) $(if $(DEPTH),-depth $(DEPTH)) $(if $(SINCE),-since $(SINCE)) $(if $(JSON),-json) $(if $(SIGV4),-sigv4)
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -lineage $(if $(OBJECT),object=$(OBJECT),dataset=$(or $(DATASET),user_events)) $(if $(DEPTH),-depth $(DEPTH)) $(if $(SINCE),-since $(SINCE)) $(if $(JSON),-json) $(if $(SIGV4),-sigv4) $(if $(AS),-as $(AS))
 
 # Promote: converting, appending and compacting a partition beside a byte copy through the same
 # S3 stand-in, and the row-group copy alone.

@@ -5,7 +5,9 @@ package events
 
 import (
 	"embed"
+	"io/fs"
 
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
 )
 
@@ -30,4 +32,26 @@ func Registry() (map[string]*contract.Contract, error) {
 		m[c.Name] = c
 	}
 	return m, nil
+}
+
+// AccessFiles holds the access rules (access/*.json): who may read what beyond the curated zone.
+//
+//go:embed access/*.json
+var AccessFiles embed.FS
+
+// Access loads the embedded access rules, checked against the embedded contracts.
+func Access() (*access.Policy, error) {
+	cs, err := Contracts()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	sub, err := fs.Sub(AccessFiles, "access")
+	if err != nil {
+		return nil, err
+	}
+	return access.LoadFS(sub, "events/access", names)
 }

@@ -37,6 +37,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	policy, err := events.Access()
+	if err != nil {
+		return err
+	}
 	root, err := bundle.ModuleRoot(".")
 	if err != nil {
 		return err
@@ -67,6 +71,7 @@ func run() error {
 		StackProps: stackProps,
 		Settings:   settings,
 		Contracts:  contracts,
+		Access:     policy,
 		Code:       func(name string) awslambda.Code { return code[name] },
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -11,8 +12,10 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 )
 
@@ -29,13 +32,14 @@ func TestBuiltBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	curated := s3test.CreateBucket(t, s3c, "curated")
+	trail := s3test.CreateBucket(t, s3c, "audit")
 
 	exe := runtimeapi.Build(t, ".")
 	fn, err := runtimeapi.Start(context.Background(), runtimeapi.Config{
 		Name: "query", Binary: exe, MemorySize: 256,
 		Env: []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
 			"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=us-east-1",
-			"SLUICE_GLUE_DATABASE=sluice_test", "SLUICE_ATHENA_WORKGROUP=sluice", "SLUICE_CURATED_BUCKET=" + curated,
+			"SLUICE_GLUE_DATABASE=sluice_test", "SLUICE_ATHENA_WORKGROUP=sluice", "SLUICE_CURATED_BUCKET=" + curated, "SLUICE_AUDIT_BUCKET=" + trail,
 			"SLUICE_ATHENA_RESULT_REUSE_MINUTES=10"},
 	})
 	if err != nil {
@@ -75,5 +79,28 @@ func TestBuiltBinary(t *testing.T) {
 	code, body = invoke(httpEvent("POST", "/queries", `{"dataset":"user_events","where":[{"column":"amount","op":">","value":"1 OR 1=1"}]}`, nil))
 	if code != 400 || !strings.Contains(body["error"].(string), "amount is double: give a JSON number") {
 		t.Errorf("bad value: %d %v", code, body)
+	}
+
+	// Both requests are in the audit bucket, as the binary wrote them, the refused one with why.
+	list, err := s3c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(trail), Prefix: aws.String("audit/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]int{}
+	for _, o := range list.Contents {
+		obj, err := s3c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(trail), Key: o.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		recs, err := audit.Decode(b)
+		if err != nil || len(recs) != 1 || recs[0].Caller != "arn:aws:iam::123456789012:role/sluice-data-steward" {
+			t.Fatalf("audit object %s: %v %+v", *o.Key, err, recs)
+		}
+		outcomes[recs[0].Outcome]++
+	}
+	if outcomes[audit.OK] != 1 || outcomes[audit.Invalid] != 1 || len(list.Contents) != 2 {
+		t.Errorf("audit records %v, want one ok and one invalid", outcomes)
 	}
 }

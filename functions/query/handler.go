@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
@@ -42,8 +43,18 @@ func (h *handler) handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
-	resp := h.svc.Serve(ctx, api.Request{Method: ev.RequestContext.HTTP.Method, Path: path, Query: q, Body: body})
+	resp := h.svc.Serve(ctx, api.Request{Method: ev.RequestContext.HTTP.Method, Path: path, Query: q, Body: body, Caller: callerOf(ev),
+		RequestID: ev.RequestContext.RequestID})
 	return respond(resp), nil
+}
+
+// callerOf is the principal API Gateway's IAM authorizer verified. Headers are never read for
+// it: anyone can send a header, only a valid signature names a principal.
+func callerOf(ev events.APIGatewayV2HTTPRequest) access.Caller {
+	if a := ev.RequestContext.Authorizer; a != nil && a.IAM != nil {
+		return access.CallerOf(a.IAM.UserARN)
+	}
+	return access.Caller{}
 }
 
 func respond(r api.Response) events.APIGatewayV2HTTPResponse {
@@ -58,6 +69,7 @@ type settings struct {
 	athena        athena.Options
 	rawSQL        bool
 	curatedBucket string
+	auditBucket   string
 }
 
 // readSettings reads the function's environment.
@@ -65,9 +77,10 @@ func readSettings(getenv func(string) string) (settings, error) {
 	s := settings{
 		athena:        athena.Options{Database: getenv(envvar.GlueDatabase), WorkGroup: getenv(envvar.AthenaWorkGroup)},
 		curatedBucket: getenv(envvar.CuratedBucket),
+		auditBucket:   getenv(envvar.AuditBucket),
 	}
-	if s.athena.Database == "" || s.athena.WorkGroup == "" {
-		return s, fmt.Errorf("set %s and %s", envvar.GlueDatabase, envvar.AthenaWorkGroup)
+	if s.athena.Database == "" || s.athena.WorkGroup == "" || s.auditBucket == "" {
+		return s, fmt.Errorf("set %s, %s and %s (every request is recorded there)", envvar.GlueDatabase, envvar.AthenaWorkGroup, envvar.AuditBucket)
 	}
 	switch v := strings.TrimSpace(getenv(envvar.AthenaResultReuseMinutes)); v {
 	case "":

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	sluiceevents "github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
@@ -27,8 +28,14 @@ func httpEvent(method, path, body string, params map[string]string) events.APIGa
 	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: method + " " + path, RawPath: path, Body: body, QueryStringParameters: params}
 	ev.RequestContext.HTTP.Method = method
 	ev.RequestContext.HTTP.Path = path
+	// As API Gateway's IAM authorizer names a data steward's session (events/access grants the
+	// role every zone).
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: steward}}
 	return ev
 }
+
+const steward = "arn:aws:sts::123456789012:assumed-role/sluice-data-steward/tests"
 
 // TestHandlerOnMoto runs API Gateway events through the handler to the Athena engine on
 // moto_server, and reads back from moto the SQL and parameters the query was started with.
@@ -53,7 +60,11 @@ func TestHandlerOnMoto(t *testing.T) {
 	}
 	curated := s3test.CreateBucket(t, s3c, "curated")
 	probe := newZoneProbe(s3c, curated)
-	h := newHandler(&api.Service{Compiler: &query.Compiler{Contracts: reg, HasData: probe.hasData}, Engine: eng})
+	policy, err := sluiceevents.Access()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(&api.Service{Compiler: &query.Compiler{Contracts: reg, HasData: probe.hasData, Access: policy}, Engine: eng})
 
 	body := `{"dataset":"customers","columns":["uuid","status"],"where":[{"column":"status","op":"=","value":"Active"},{"column":"name","op":"like","value":"O'Br%"}],"limit":50}`
 	// A named stage puts its name before the route; base64 bodies are decoded.
@@ -79,7 +90,8 @@ func TestHandlerOnMoto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToString(x.QueryExecution.Query) != wantSQL || strings.Join(x.QueryExecution.ExecutionParameters, "|") != `'Active'|'O''Br%'` {
+	// The owner travels with the query as a leading comment, so that only its caller reads it.
+	if aws.ToString(x.QueryExecution.Query) != "-- sluice owner "+api.Owner(access.CallerOf(steward))+"\n"+wantSQL || strings.Join(x.QueryExecution.ExecutionParameters, "|") != `'Active'|'O''Br%'` {
 		t.Errorf("moto received %s with %q", aws.ToString(x.QueryExecution.Query), x.QueryExecution.ExecutionParameters)
 	}
 
@@ -112,7 +124,7 @@ func TestHandlerOnMoto(t *testing.T) {
 
 func TestReadSettings(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	base := map[string]string{"SLUICE_GLUE_DATABASE": "sluice_prod", "SLUICE_ATHENA_WORKGROUP": "sluice"}
+	base := map[string]string{"SLUICE_GLUE_DATABASE": "sluice_prod", "SLUICE_ATHENA_WORKGROUP": "sluice", "SLUICE_AUDIT_BUCKET": "audit"}
 	s, err := readSettings(env(base))
 	if err != nil || s.rawSQL || s.athena.ReuseMaxAge != 0 {
 		t.Errorf("defaults: %+v %v", s, err)

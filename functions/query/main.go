@@ -7,6 +7,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 
+	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
@@ -24,11 +27,17 @@ func main() {
 	if err != nil {
 		env.Fatal("configuration", err)
 	}
+	policy, err := events.Access()
+	if err != nil {
+		env.Fatal("access rules", err)
+	}
 	probe := newZoneProbe(env.S3(), settings.curatedBucket)
 	svc := &api.Service{
-		Compiler: &query.Compiler{Contracts: env.Contracts, RawSQL: settings.rawSQL, HasData: probe.hasData},
+		Compiler: &query.Compiler{Contracts: env.Contracts, RawSQL: settings.rawSQL, HasData: probe.hasData, Access: policy},
 		Engine:   eng,
 		Log:      env.Log,
 	}
+	// Every request is recorded before it is answered.
+	svc.Audit = audit.Store{Objects: s3store.New(env.S3(), settings.auditBucket)}
 	lambda.Start(newHandler(svc).handle)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 )
@@ -17,8 +18,10 @@ import (
 // Catalog is the Glue database with a table per contract and zone, and the Athena workgroup
 // that queries them.
 type Catalog struct {
-	Database  awsglue.CfnDatabase
-	Tables    map[string]awsglue.CfnTable // by table name, e.g. "curated_user_events"
+	Database awsglue.CfnDatabase
+	Tables   map[string]awsglue.CfnTable // by table name, e.g. "curated_user_events"
+	// Contracts are each table's columns, by table name.
+	Contracts map[string]*contract.Contract
 	WorkGroup awsathena.CfnWorkGroup
 	Name      string // the Glue database name
 }
@@ -34,7 +37,7 @@ var TableZones = []struct{ Zone, Prefix string }{
 func TableName(zone, dataset string) string { return zone + "_" + dataset }
 
 func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, contracts []*contract.Contract) *Catalog {
-	c := &Catalog{Name: s.GlueDatabase(), Tables: map[string]awsglue.CfnTable{}}
+	c := &Catalog{Name: s.GlueDatabase(), Tables: map[string]awsglue.CfnTable{}, Contracts: map[string]*contract.Contract{}}
 	c.Database = awsglue.NewCfnDatabase(stack, jsii.String("GlueDatabase"), &awsglue.CfnDatabaseProps{
 		CatalogId: stack.Account(),
 		DatabaseInput: &awsglue.CfnDatabase_DatabaseInputProperty{
@@ -55,6 +58,9 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	c.Tables[TableName(string(table.Zone), lin.Name)] = newTable(stack, s, c, lin, string(table.Zone), st.Lineage, "", jsonTable)
 	// The same rows compacted to Parquet by the lineagecompact function; readers of the lineage
 	// dataset read both (table.From).
+	// The query API's audit trail, gzip'd JSON lines like the lineage function's.
+	aud := audit.Contract()
+	c.Tables[TableName(string(audit.Zone), aud.Name)] = newTable(stack, s, c, aud, string(audit.Zone), st.Audit, "", jsonTable)
 	comp := table.CompactedContract()
 	c.Tables[TableName(string(table.Zone), comp.Name)] = newTable(stack, s, c, comp, string(table.Zone), st.Lineage, "", parquetTable)
 
@@ -114,6 +120,7 @@ func newTable(stack awscdk.Stack, s Settings, c *Catalog, ct *contract.Contract,
 	}
 	base := fmt.Sprintf("s3://%s/%s%s/", *bucket.BucketName(), prefix, ct.Name)
 	name := TableName(zone, ct.Name)
+	c.Contracts[name] = ct
 	t := awsglue.NewCfnTable(stack, jsii.String("Table-"+name), &awsglue.CfnTableProps{
 		CatalogId:    stack.Account(),
 		DatabaseName: jsii.String(c.Name),

@@ -181,16 +181,19 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.AthenaResultReuseMinutes: jsii.String(strconv.Itoa(s.ResultReuseMinutes)),
 				envvar.RawSQL:                   jsii.String(strconv.FormatBool(s.RawSQL)),
 				envvar.CuratedBucket:            st.Curated.BucketName(),
+				envvar.AuditBucket:              st.Audit.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
+				// Each request's record, written once; reading the trail back is a query.
+				allow([]string{"s3:PutObject"}, objects(st.Audit, "audit/*")),
 				allow([]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"},
 					jsii.String(fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", *stack.Partition(), *stack.Region(), *stack.Account(), *l.Catalog.WorkGroup.Ref()))),
 				// Tables come and go with contracts: the grant covers the stage's database, not a list.
 				allow([]string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"},
 					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/*")),
 				// Athena reads table data with the caller's credentials.
-				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*")),
-				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Lineage.BucketArn(), st.Results.BucketArn()),
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*"), objects(st.Audit, "audit/*")),
+				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Lineage.BucketArn(), st.Audit.BucketArn(), st.Results.BucketArn()),
 				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
 				allow(encrypt, key),
 			},

@@ -75,9 +75,14 @@ func synth(t testing.TB, contracts []*contract.Contract, extra map[string]interf
 	if err := os.WriteFile(filepath.Join(codeDir, "bootstrap"), []byte("stand-in"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	policy, err := events.Access()
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := lake.NewStack(app, "sluice-"+settings.Stage, &lake.Props{
 		Settings:  settings,
 		Contracts: contracts,
+		Access:    policy,
 		Code:      func(string) awslambda.Code { return awslambda.Code_FromAsset(jsii.String(codeDir), nil) },
 	})
 	if err != nil {

@@ -125,6 +125,7 @@ func TestBuckets(t *testing.T) {
 		"QuarantineBucket":    {false, true, true, []string{"abort-incomplete-uploads", "expire-quarantine"}},
 		"AthenaResultsBucket": {false, false, true, []string{"abort-incomplete-uploads", "expire-athena-results"}},
 		"LineageBucket":       {true, false, true, []string{"abort-incomplete-uploads", "expire-noncurrent-versions"}},
+		"AuditBucket":         {true, false, true, []string{"abort-incomplete-uploads", "expire-audit-records"}},
 		"AccessLogsBucket":    {false, false, false, []string{"abort-incomplete-uploads", "expire-access-logs"}},
 	}
 	buckets := s.resources("AWS::S3::Bucket")
@@ -259,8 +260,8 @@ func TestGlueTablesFollowContracts(t *testing.T) {
 	}
 	cs := shipped(t)
 	tables := s.resources("AWS::Glue::Table")
-	if len(tables) != 3*len(cs)+2 {
-		t.Errorf("%d tables, want 3 per contract (%d) and the lineage tables (objects, compacted)", len(tables), 3*len(cs))
+	if len(tables) != 3*len(cs)+3 {
+		t.Errorf("%d tables, want 3 per contract (%d), the lineage tables (objects, compacted) and the audit table", len(tables), 3*len(cs))
 	}
 	byName := map[string]map[string]interface{}{}
 	for _, tb := range tables {

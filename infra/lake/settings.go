@@ -17,38 +17,44 @@ import (
 // `cdk deploy -c key=value`). Defaults holds the value of each when the context is silent; the
 // README's settings table lists the same keys.
 type Settings struct {
-	Stage                    string        // stage: names the Glue database (sluice_<stage>), workgroup and stack
-	LogLevel                 string        // logLevel: DEBUG, INFO, WARN or ERROR for every function
-	LogRetentionDays         int           // logRetentionDays: CloudWatch Logs retention of functions, Firehose and API access logs
-	StreamMode               string        // streamMode: ON_DEMAND or PROVISIONED
-	StreamShards             int           // streamShards: shard count when PROVISIONED
-	StreamRetentionHours     int           // streamRetentionHours: how long records stay replayable in Kinesis
-	AlarmEmail               string        // alarmEmail: subscribed to the alarm topic when set
-	APIPrincipals            []string      // apiPrincipals: IAM principal ARNs allowed to assume the query API caller role; empty means this account
-	BytesScannedCutoff       int64         // athenaBytesScannedCutoff: Athena cancels a query that scans more (bytes, >= 10 MB)
-	ResultReuseMinutes       int           // athenaResultReuseMinutes: how long the query function reuses an identical query's results
-	RawSQL                   bool          // queryRawSql: lets the query API accept SQL text besides structured queries
-	ArchiveDataset           string        // archiveDataset: the dataset Firehose converts to Parquet in the raw archive
-	RawInfrequentAccessDays  int           // rawInfrequentAccessDays: raw objects move to S3 Standard-IA after this many days
-	RawGlacierDays           int           // rawGlacierDays: raw objects move to Glacier Instant Retrieval after this many days
-	ResultsExpireDays        int           // athenaResultsExpireDays: Athena results are deleted after this many days
-	QuarantineExpireDays     int           // quarantineExpireDays: quarantined records are deleted after this many days
-	AccessLogsExpireDays     int           // accessLogsExpireDays: S3 server access logs are deleted after this many days
-	NoncurrentExpireDays     int           // noncurrentVersionExpireDays: overwritten or deleted versions in versioned buckets are kept this long
-	OpenLineageURL           string        // openLineageUrl: optional HTTP endpoint the lineage function also posts events to
-	QuarantineAlarmPercent   float64       // quarantineAlarmPercent: alarm when more than this share of records is quarantined in 15 minutes
-	IteratorAgeAlarmSeconds  int           // iteratorAgeAlarmSeconds: alarm when ingest falls this far behind the stream
-	FirehoseBufferSeconds    int           // firehoseBufferSeconds: Firehose flush interval (60-900)
-	FirehoseBufferMB         int           // firehoseBufferMB: Firehose flush size (64-128 with Parquet conversion)
-	IngestBatchSize          int           // ingestBatchSize: records per ingest invocation (<= 10000; 6 MB cap applies)
-	IngestBatchWindowSeconds int           // ingestBatchWindowSeconds: how long Lambda gathers records before invoking ingest
-	IngestParallelization    int           // ingestParallelization: concurrent ingest batches per shard (1-10)
-	PromoteMaxConcurrency    int           // promoteMaxConcurrency: most promote invocations the SQS trigger runs at once (2-1000)
-	ProjectionStart          string        // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
-	ProducerPrincipals       []string      // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
-	DatasetStreams           bool          // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
-	SharedStreamDatasets     []string      // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
-	Kafka                    KafkaSettings // kafka*: Kafka topics as a source of ingest (kafka.go), off by default
+	Stage                    string   // stage: names the Glue database (sluice_<stage>), workgroup and stack
+	LogLevel                 string   // logLevel: DEBUG, INFO, WARN or ERROR for every function
+	LogRetentionDays         int      // logRetentionDays: CloudWatch Logs retention of functions, Firehose and API access logs
+	StreamMode               string   // streamMode: ON_DEMAND or PROVISIONED
+	StreamShards             int      // streamShards: shard count when PROVISIONED
+	StreamRetentionHours     int      // streamRetentionHours: how long records stay replayable in Kinesis
+	AlarmEmail               string   // alarmEmail: subscribed to the alarm topic when set
+	APIPrincipals            []string // apiPrincipals: IAM principal ARNs allowed to assume the query API caller role; empty means this account
+	BytesScannedCutoff       int64    // athenaBytesScannedCutoff: Athena cancels a query that scans more (bytes, >= 10 MB)
+	ResultReuseMinutes       int      // athenaResultReuseMinutes: how long the query function reuses an identical query's results
+	RawSQL                   bool     // queryRawSql: lets the query API accept SQL text besides structured queries
+	ArchiveDataset           string   // archiveDataset: the dataset Firehose converts to Parquet in the raw archive
+	RawInfrequentAccessDays  int      // rawInfrequentAccessDays: raw objects move to S3 Standard-IA after this many days
+	RawGlacierDays           int      // rawGlacierDays: raw objects move to Glacier Instant Retrieval after this many days
+	ResultsExpireDays        int      // athenaResultsExpireDays: Athena results are deleted after this many days
+	QuarantineExpireDays     int      // quarantineExpireDays: quarantined records are deleted after this many days
+	AccessLogsExpireDays     int      // accessLogsExpireDays: S3 server access logs are deleted after this many days
+	NoncurrentExpireDays     int      // noncurrentVersionExpireDays: overwritten or deleted versions in versioned buckets are kept this long
+	OpenLineageURL           string   // openLineageUrl: optional HTTP endpoint the lineage function also posts events to
+	QuarantineAlarmPercent   float64  // quarantineAlarmPercent: alarm when more than this share of records is quarantined in 15 minutes
+	IteratorAgeAlarmSeconds  int      // iteratorAgeAlarmSeconds: alarm when ingest falls this far behind the stream
+	FirehoseBufferSeconds    int      // firehoseBufferSeconds: Firehose flush interval (60-900)
+	FirehoseBufferMB         int      // firehoseBufferMB: Firehose flush size (64-128 with Parquet conversion)
+	IngestBatchSize          int      // ingestBatchSize: records per ingest invocation (<= 10000; 6 MB cap applies)
+	IngestBatchWindowSeconds int      // ingestBatchWindowSeconds: how long Lambda gathers records before invoking ingest
+	IngestParallelization    int      // ingestParallelization: concurrent ingest batches per shard (1-10)
+	PromoteMaxConcurrency    int      // promoteMaxConcurrency: most promote invocations the SQS trigger runs at once (2-1000)
+	ProjectionStart          string   // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
+	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
+	DatasetStreams           bool     // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
+	SharedStreamDatasets     []string // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
+	AuditRetentionDays       int      // auditRetentionDays: how long the query API's audit records are kept
+	CloudTrailDataEvents     bool     // cloudTrailDataEvents: a CloudTrail trail of S3 data events (every object read and write) on the zone buckets
+	LakeFormation            bool     // lakeFormation: the catalog under Lake Formation, with LF-tags from the contracts and grants from events/access
+	LakeFormationAdmins      []string // lakeFormationAdmins: further Lake Formation administrators besides the CDK deployment role
+
+	// Kafka holds the kafka* settings: Kafka topics as a source of ingest (kafka.go), off by default.
+	Kafka KafkaSettings
 }
 
 // Defaults are the settings when the context names none.
@@ -79,7 +85,9 @@ var Defaults = Settings{
 	// A fixed date, not the day of the synth, so the same settings always give the same template.
 	ProjectionStart: "2026-11-01",
 	DatasetStreams:  true,
-	Kafka:           KafkaDefaults,
+	// Long enough for a yearly access review.
+	AuditRetentionDays: 400,
+	Kafka:              KafkaDefaults,
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
@@ -130,6 +138,10 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.str("projectionStart", &s.ProjectionStart)
 	r.boolean("datasetStreams", &s.DatasetStreams)
 	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
+	r.num("auditRetentionDays", &s.AuditRetentionDays)
+	r.boolean("cloudTrailDataEvents", &s.CloudTrailDataEvents)
+	r.boolean("lakeFormation", &s.LakeFormation)
+	r.list("lakeFormationAdmins", &s.LakeFormationAdmins)
 	readKafka(&r, &s.Kafka)
 	if r.err != nil {
 		return s, r.err
@@ -181,6 +193,8 @@ func (s Settings) Validate() error {
 		return bad("ingestParallelization", s.IngestParallelization, "want 1 to 10")
 	case s.PromoteMaxConcurrency < 2 || s.PromoteMaxConcurrency > 1000:
 		return bad("promoteMaxConcurrency", s.PromoteMaxConcurrency, "Lambda accepts 2 to 1000")
+	case s.AuditRetentionDays < 1:
+		return bad("auditRetentionDays", s.AuditRetentionDays, "want at least 1")
 	}
 	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
 		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")
@@ -188,7 +202,7 @@ func (s Settings) Validate() error {
 	if err := s.Kafka.validate(nil); err != nil {
 		return err
 	}
-	for key, arns := range map[string][]string{"apiPrincipals": s.APIPrincipals, "producerPrincipals": s.ProducerPrincipals} {
+	for key, arns := range map[string][]string{"apiPrincipals": s.APIPrincipals, "producerPrincipals": s.ProducerPrincipals, "lakeFormationAdmins": s.LakeFormationAdmins} {
 		for _, p := range arns {
 			if !strings.HasPrefix(p, "arn:") {
 				return bad(key, p, "want comma-separated IAM ARNs")

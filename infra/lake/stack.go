@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/streammap"
 )
@@ -34,6 +35,9 @@ type Props struct {
 	Contracts []*contract.Contract
 	// Code gives each function's deployment package; the app builds it from functions/<name>.
 	Code func(function string) awslambda.Code
+	// Access are the access files' grants (events.Access()): Lake Formation's grants, when the
+	// lakeFormation setting is on. Nil grants nothing beyond the defaults.
+	Access *access.Policy
 }
 
 // Lake holds the stack and the parts tests and outputs refer to.
@@ -123,6 +127,8 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	newSchedules(stack, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)
+	newDataEventsTrail(stack, s, l.Storage)
+	newLakeFormation(stack, s, l, props.Contracts, props.Access)
 	addSuppressions(l)
 	return l, nil
 }

@@ -12,6 +12,8 @@ import (
 type Storage struct {
 	Raw, Cleansed, Curated, Quarantine awss3.Bucket
 	Results, Lineage, AccessLogs       awss3.Bucket
+	// Audit holds the query API's record of every request (shared/audit).
+	Audit awss3.Bucket
 }
 
 // Zones are the buckets whose new objects are lineage events (the lineage store is not a zone,
@@ -100,5 +102,12 @@ func newStorage(stack awscdk.Stack, s Settings, key awskms.IKey) *Storage {
 			Expiration: days(s.ResultsExpireDays),
 		}}}),
 		Lineage: bucket(bucketSpec{id: "LineageBucket", versioned: true, lifecycle: versionedRules}),
+		// Records are written once (If-None-Match) and kept auditRetentionDays; versioning keeps
+		// what a delete or overwrite by anyone else would destroy, for as long again.
+		Audit: bucket(bucketSpec{id: "AuditBucket", versioned: true, lifecycle: []*awss3.LifecycleRule{abortUploads, {
+			Id:                          jsii.String("expire-audit-records"),
+			Expiration:                  days(s.AuditRetentionDays),
+			NoncurrentVersionExpiration: days(s.AuditRetentionDays),
+		}}}),
 	}
 }

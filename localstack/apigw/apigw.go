@@ -120,6 +120,13 @@ func Event(r *http.Request, body []byte, routeKey, stage string) events.APIGatew
 			Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: strings.Split(r.RemoteAddr, ":")[0], UserAgent: r.UserAgent(),
 		},
 	}
+	// API Gateway's IAM authorizer names the principal whose signature it verified. The local
+	// host has no IAM: a caller names itself in a header, as the local query API takes it.
+	if arn := r.Header.Get("X-Sluice-Caller"); arn != "" {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: arn},
+		}
+	}
 	return ev
 }
 

@@ -21,14 +21,20 @@ import (
 // TestHTTPAPI drives the query API over HTTP, as the local host serves it, on the local engine.
 func TestHTTPAPI(t *testing.T) {
 	dir := t.TempDir()
-	writeLake(t, dir, "cleansed", querytest.Generate(1000, 2))
+	writeLake(t, dir, "curated", querytest.Generate(1000, 2))
 	eng := open(t, dir)
-	srv := httptest.NewServer(&api.Service{Compiler: compiler(t, eng), Engine: eng})
+	var err error
+	c := compiler(t, eng)
+	if c.Access, err = events.Access(); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&api.Service{Compiler: c, Engine: eng, Identify: api.HeaderCaller})
 	t.Cleanup(srv.Close)
 
 	call := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set(api.CallerHeader, "arn:aws:iam::123456789012:role/sluice-data-steward")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -96,7 +102,7 @@ func TestHTTPAPI(t *testing.T) {
 	}
 
 	// A failed query: 409 on its results, with the reason.
-	_, m = call("POST", "/queries?wait=20", `{"dataset":"user_events","zone":"curated"}`)
+	_, m = call("POST", "/queries?wait=20", `{"dataset":"user_events","zone":"raw"}`)
 	if m["state"] != "FAILED" {
 		t.Fatalf("query of an empty zone: %v", m)
 	}
@@ -110,7 +116,7 @@ func TestHTTPAPI(t *testing.T) {
 // the end, and the rows print as a table.
 func TestClient(t *testing.T) {
 	dir := t.TempDir()
-	writeLake(t, dir, "cleansed", querytest.Generate(3000, 2))
+	writeLake(t, dir, "curated", querytest.Generate(3000, 2))
 	eng := open(t, dir)
 	srv := httptest.NewServer(&api.Service{Compiler: compiler(t, eng), Engine: eng})
 	t.Cleanup(srv.Close)
@@ -149,7 +155,7 @@ func TestClient(t *testing.T) {
 
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	writeLake(t, dir, "cleansed", querytest.Generate(700, 1))
+	writeLake(t, dir, "curated", querytest.Generate(700, 1))
 	reg, err := events.Registry()
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +193,7 @@ func TestServe(t *testing.T) {
 // TestCommand runs the query command (make query) against the local API.
 func TestCommand(t *testing.T) {
 	dir := t.TempDir()
-	writeLake(t, dir, "cleansed", querytest.Generate(300, 1))
+	writeLake(t, dir, "curated", querytest.Generate(300, 1))
 	eng := open(t, dir)
 	srv := httptest.NewServer(&api.Service{Compiler: compiler(t, eng), Engine: eng})
 	t.Cleanup(srv.Close)

@@ -28,6 +28,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/query"
@@ -121,7 +122,7 @@ func (e *Engine) Glob(z zone.Zone, dataset string) string {
 		bucket = string(z)
 	}
 	ext := "*.parquet"
-	if z == table.Zone && dataset == table.Dataset {
+	if jsonContract(z, dataset) != nil {
 		ext = "*" + table.Ext
 	}
 	return filepath.Join(e.opts.LakeDir, bucket, dataset, "dt=*", "hr=*", ext)
@@ -143,7 +144,7 @@ func (e *Engine) Start(ctx context.Context, q *query.Query) (string, error) {
 	e.started.Add(1)
 	id := uuid.NewString()
 	r := &run{done: make(chan struct{}), start: time.Now()}
-	r.status = query.Status{ID: id, State: query.Running}
+	r.status = query.Status{ID: id, State: query.Running, Owner: q.Owner}
 	e.mu.Lock()
 	e.runs[id] = r
 	e.order = append(e.order, id)
@@ -189,10 +190,11 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 		}
 		glob := e.Glob(z, dataset)
 		files, _ := filepath.Glob(glob)
-		if len(files) == 0 && z == table.Zone {
-			// Either lineage table may be empty (nothing compacted yet, or everything): an
-			// empty table, as Athena sees a prefix without objects.
-			if _, err := conn.ExecContext(ctx, emptyLineageSQL(name)); err != nil {
+		if len(files) == 0 && (z == table.Zone || z == audit.Zone) {
+			// Either lineage table may be empty (nothing compacted yet, or everything), and
+			// the audit table before its first request: an empty table, as Athena sees a
+			// prefix without objects.
+			if _, err := conn.ExecContext(ctx, emptySQL(name, z)); err != nil {
 				return nil, nil, 0, fmt.Errorf("bind %s: %w", name, err)
 			}
 			continue
@@ -347,12 +349,12 @@ func viewSQL(name string, z zone.Zone, glob string) string {
 		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * REPLACE (timezone('UTC', "event_time") AS "event_time") FROM read_parquet(%s, %s)`,
 			quoteIdent(name), literal(glob), hive)
 	}
-	if z != table.Zone {
+	c := jsonContract(z, strings.TrimPrefix(name, string(z)+"_"))
+	if c == nil {
 		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, %s)`, quoteIdent(name), literal(glob), hive)
 	}
 	// JSON carries no schema: the contract's columns, typed, so that a column no row has yet is
 	// still there (as NULL) and event_time is a TIMESTAMP rather than whatever sampling guesses.
-	c := table.Contract()
 	cols := make([]string, len(c.Fields))
 	for i := range c.Fields {
 		cols[i] = literal(c.Fields[i].Name) + ": " + literal(duckType(&c.Fields[i]))
@@ -361,9 +363,24 @@ func viewSQL(name string, z zone.Zone, glob string) string {
 		quoteIdent(name), literal(glob), strings.Join(cols, ", "), literal("%Y-%m-%d %H:%M:%S.%g"), hive)
 }
 
-// emptyLineageSQL binds a lineage table without files to no rows of its columns.
-func emptyLineageSQL(name string) string {
+// jsonContract is the contract of a table kept as gzip'd JSON lines (the lineage and audit
+// tables), nil for the Parquet tables of the zones.
+func jsonContract(z zone.Zone, dataset string) *contract.Contract {
+	switch {
+	case z == table.Zone && dataset == table.Dataset:
+		return table.Contract()
+	case z == audit.Zone && dataset == audit.Dataset:
+		return audit.Contract()
+	}
+	return nil
+}
+
+// emptySQL binds a lineage or audit table without files to no rows of its columns.
+func emptySQL(name string, z zone.Zone) string {
 	c := table.Contract()
+	if z == audit.Zone {
+		c = audit.Contract()
+	}
 	cols := make([]string, 0, len(c.Fields)+3)
 	for i := range c.Fields {
 		cols = append(cols, "CAST(NULL AS "+duckType(&c.Fields[i])+") AS "+quoteIdent(c.Fields[i].Name))
@@ -404,6 +421,8 @@ func splitTable(name string) (zone.Zone, string, bool) {
 		return table.Zone, table.Dataset, true
 	case table.Tables[1]:
 		return table.Zone, table.Compacted, true
+	case string(audit.Zone) + "_" + audit.Dataset:
+		return audit.Zone, audit.Dataset, true
 	}
 	for _, z := range zone.All {
 		if ds, ok := strings.CutPrefix(name, string(z)+"_"); ok && ds != "" {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
@@ -33,7 +35,12 @@ type ServeOptions struct {
 	Addr string
 	// RawSQL switches on raw SELECTs, as SLUICE_RAW_SQL does for the deployed function.
 	RawSQL bool
-	Log    *slog.Logger
+	// Access is what each caller may read (events.Access()); callers name themselves in the
+	// X-Sluice-Caller header, since the local host has no IAM to verify a signature.
+	Access *access.Policy
+	// Audit records every request (the local host writes to its audit bucket); nil records none.
+	Audit audit.Sink
+	Log   *slog.Logger
 	// Routes are further handlers on the same address, by path pattern of http.ServeMux (the
 	// local host's POST /events, say); everything else is the query API.
 	Routes map[string]http.Handler
@@ -59,9 +66,11 @@ func Serve(opts ServeOptions) (*Server, error) {
 		return nil, fmt.Errorf("duckengine: listen on %s: %w", addr, err)
 	}
 	svc := &api.Service{
-		Compiler: &query.Compiler{Contracts: opts.Contracts, RawSQL: opts.RawSQL, HasData: eng.HasData},
+		Compiler: &query.Compiler{Contracts: opts.Contracts, RawSQL: opts.RawSQL, HasData: eng.HasData, Access: opts.Access},
 		Engine:   eng,
 		Log:      opts.Log,
+		Identify: api.HeaderCaller,
+		Audit:    opts.Audit,
 	}
 	var h http.Handler = svc
 	if len(opts.Routes) > 0 {

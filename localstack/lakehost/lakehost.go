@@ -34,6 +34,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/s3events"
 	"github.com/sluicelake/sluice/localstack/s3iam"
 	"github.com/sluicelake/sluice/localstack/s3local"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
@@ -43,10 +44,11 @@ import (
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
-// Buckets are the local bucket names: one per zone, as in the deployed stack, plus lineage.
+// Buckets are the local bucket names: one per zone, as in the deployed stack, plus lineage and
+// the query API's audit trail.
 var Buckets = map[zone.Zone]string{
 	zone.Raw: "raw", zone.Cleansed: "cleansed", zone.Curated: "curated", zone.Quarantine: "quarantine",
-	table.Zone: "lineage",
+	table.Zone: "lineage", audit.Zone: "audit",
 }
 
 // Config says where things are and how the mapping behaves.

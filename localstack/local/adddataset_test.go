@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/infra/bundle"
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
@@ -144,15 +145,21 @@ func TestAddADataset(t *testing.T) {
 	}
 
 	// Step 5: the query API, structured queries on both zones.
+	// The reviewer reads cleansed as a data steward: the shipped grant names every dataset ("*"),
+	// the new one included.
+	policy, err := events.Access()
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := duckengine.Serve(duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets},
-		Contracts: reg,
+		Contracts: reg, Access: policy,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	client := &api.Client{BaseURL: srv.URL}
+	client := &api.Client{BaseURL: srv.URL, Sign: api.AsCaller("arn:aws:iam::123456789012:role/sluice-data-steward")}
 	for _, z := range []zone.Zone{zone.Cleansed, zone.Curated} {
 		// Every column the zone holds, by default: curated has no customer_name.
 		res, err := client.Run(ctx, &query.Request{Dataset: "orders", Zone: string(z), Limit: 1000})

@@ -19,8 +19,10 @@ import (
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -204,9 +206,15 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
 	}
+	policy, err := events.Access()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 1
+	}
 	opts := duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
-		Contracts: reg, Addr: *queryAddr}
+		Contracts: reg, Addr: *queryAddr, Access: policy,
+		Audit: audit.Store{Objects: s3store.New(lake.S3Client, lakehost.Buckets[audit.Zone])}}
 	if events := lake.EventsAPI(); events != nil {
 		opts.Routes = map[string]http.Handler{"/events": events, "/events/": events}
 	}

@@ -21,6 +21,7 @@ const (
 	CuratedBucket    = "SLUICE_CURATED_BUCKET"    // promote, lineage, query
 	QuarantineBucket = "SLUICE_QUARANTINE_BUCKET" // ingest, validate, lineage
 	LineageBucket    = "SLUICE_LINEAGE_BUCKET"    // lineage
+	AuditBucket      = "SLUICE_AUDIT_BUCKET"      // query: where every API request is recorded
 
 	DefaultDataset = "SLUICE_DEFAULT_DATASET" // ingest: the dataset of a record that names none
 
@@ -98,7 +99,7 @@ var Functions = map[string]Vars{
 		Tunable: []string{OpenLineageAPIKey},
 	},
 	"query": {
-		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket),
+		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket, AuditBucket),
 		Tunable: tunable(),
 	},
 	"collect": {

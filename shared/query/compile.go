@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -30,6 +32,12 @@ type Query struct {
 	Params []Param
 	// Raw marks SQL that came from the caller rather than from the compiler.
 	Raw bool
+	// Columns are the columns the query names or returns (for a raw query, every column of its
+	// tables): what the audit trail records it touched.
+	Columns []string
+	// Owner names who started the query (an opaque hash of the caller), kept by the engine with
+	// the query so that its status and results go to no one else, across API instances.
+	Owner string
 }
 
 // Param is one query parameter: a value already checked against its column's type.
@@ -59,6 +67,9 @@ type Compiler struct {
 	// HasData reports whether a zone holds any data of a dataset; it decides the default zone
 	// (curated, else cleansed). Nil means curated.
 	HasData func(z zone.Zone, dataset string) bool
+	// Access decides what each caller of CompileAs may read; nil grants only the defaults
+	// (curated and lineage).
+	Access *access.Policy
 }
 
 const (
@@ -80,20 +91,40 @@ var (
 
 var aliasPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
-// Compile validates r and compiles it. Every problem with r is an *Error naming the field.
-func (c *Compiler) Compile(r *Request) (*Query, error) {
+// Compile validates r and compiles it with no access check: for the lake's own readers
+// (summaries, lineage graphs), never for a caller's request. Every problem with r is an *Error
+// naming the field.
+func (c *Compiler) Compile(r *Request) (*Query, error) { return c.compile(nil, r) }
+
+// CompileAs validates r and compiles it for caller: every table, zone and column the query
+// reads must be readable by caller under Access, or the answer is an *access.Denied naming what
+// was refused. A default select list leaves out the columns caller may not read.
+func (c *Compiler) CompileAs(caller access.Caller, r *Request) (*Query, error) {
+	return c.compile(&caller, r)
+}
+
+func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 	if r.SQL != "" {
-		return c.compileRaw(r)
+		q, err := c.compileRaw(r)
+		if err != nil {
+			return nil, err
+		}
+		return q, c.rawColumns(caller, q)
 	}
 	ct, err := c.dataset(r.Dataset)
 	if err != nil {
 		return nil, err
 	}
-	z, err := c.zone(r.Zone, ct.Name)
+	z, err := c.zone(r.Zone, ct.Name, caller)
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{ct: ct, zone: z}
+	if caller != nil {
+		if err := c.Access.Zone(*caller, ct.Name, z); err != nil {
+			return nil, err
+		}
+	}
+	b := &builder{ct: ct, zone: z, caller: caller, access: c.Access}
 	for name, n := range map[string]int{"columns": len(r.Columns), "where": len(r.Where),
 		"group_by": len(r.GroupBy), "aggregates": len(r.Aggregates), "order_by": len(r.OrderBy)} {
 		if n > maxItems {
@@ -236,7 +267,7 @@ func (c *Compiler) Compile(r *Request) (*Query, error) {
 	// An int cannot carry SQL; it is written as digits.
 	sql.WriteString(" LIMIT ")
 	sql.WriteString(strconv.Itoa(limit))
-	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params}, nil
+	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params, Columns: b.columns}, nil
 }
 
 func (c *Compiler) defaultLimit() int {
@@ -260,6 +291,9 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 	if name == table.Dataset {
 		return table.Contract(), nil
 	}
+	if name == audit.Dataset {
+		return audit.Contract(), nil
+	}
 	ct, ok := c.Contracts[name]
 	if !ok {
 		return nil, invalid("dataset", "unknown dataset %q: one of %s", clip(name), c.datasetNames())
@@ -268,9 +302,9 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 }
 
 func (c *Compiler) datasetNames() string {
-	names := []string{table.Dataset}
+	names := []string{table.Dataset, audit.Dataset}
 	for n := range c.Contracts {
-		if n != table.Dataset {
+		if n != table.Dataset && n != audit.Dataset {
 			names = append(names, n)
 		}
 	}
@@ -278,15 +312,26 @@ func (c *Compiler) datasetNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (c *Compiler) zone(name, dataset string) (zone.Zone, error) {
+// zone is the zone a request reads. Left out, it is curated, or cleansed while curated holds
+// nothing of the dataset yet, if the caller may read cleansed.
+func (c *Compiler) zone(name, dataset string, caller *access.Caller) (zone.Zone, error) {
 	if dataset == table.Dataset {
 		if name != "" && name != string(table.Zone) {
 			return "", invalid("zone", "the lineage dataset has one zone, %q: leave zone out or set it to %q", table.Zone, table.Zone)
 		}
 		return table.Zone, nil
 	}
+	if dataset == audit.Dataset {
+		if name != "" && name != string(audit.Zone) {
+			return "", invalid("zone", "the audit dataset has one zone, %q: leave zone out or set it to %q", audit.Zone, audit.Zone)
+		}
+		return audit.Zone, nil
+	}
 	if name == "" {
 		if c.HasData == nil || c.HasData(zone.Curated, dataset) {
+			return zone.Curated, nil
+		}
+		if caller != nil && c.Access.Zone(*caller, dataset, zone.Cleansed) != nil {
 			return zone.Curated, nil
 		}
 		return zone.Cleansed, nil
@@ -307,6 +352,11 @@ type builder struct {
 	ct     *contract.Contract
 	zone   zone.Zone
 	params []Param
+	// columns the query names, in order of first mention.
+	columns []string
+	// caller, when set, must be allowed every column the query names.
+	caller *access.Caller
+	access *access.Policy
 }
 
 // dropped says whether the zone's table lacks field f: promote leaves the fields whose PII
@@ -315,11 +365,12 @@ func (b *builder) dropped(f *contract.Field) bool {
 	return b.zone == zone.Curated && f.PII == contract.Drop
 }
 
-// heldFields is the default select list: every contract field the zone's table has.
+// heldFields is the default select list: every contract field the zone's table has and the
+// caller may read.
 func (b *builder) heldFields() []string {
 	var out []string
 	for i := range b.ct.Fields {
-		if !b.dropped(&b.ct.Fields[i]) {
+		if !b.dropped(&b.ct.Fields[i]) && b.allowed(&b.ct.Fields[i]) == nil {
 			out = append(out, b.ct.Fields[i].Name)
 		}
 	}
@@ -342,7 +393,50 @@ func (b *builder) column(field, name string) (*contract.Field, error) {
 	if b.dropped(f) {
 		return nil, invalid(field, "column %q is not in the curated zone: the contract of %s drops it there (PII policy drop); query zone cleansed for it", name, b.ct.Name)
 	}
+	if err := b.allowed(f); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(b.columns, f.Name) {
+		b.columns = append(b.columns, f.Name)
+	}
 	return f, nil
+}
+
+func (b *builder) allowed(f *contract.Field) error {
+	if b.caller == nil {
+		return nil
+	}
+	return b.access.Column(*b.caller, b.ct.Name, b.zone, f)
+}
+
+// rawColumns holds raw SQL to the same rules as a structured query: it may read a table only if
+// the caller (when there is one) may read every column the table holds, since nothing short of
+// a SQL parser can tell which columns it names. It records those columns as the query's.
+func (c *Compiler) rawColumns(caller *access.Caller, q *Query) error {
+	for _, name := range q.Tables {
+		z, ds, _ := c.splitTable(name)
+		ct, err := c.dataset(ds)
+		if err != nil {
+			return err
+		}
+		if caller != nil {
+			if err := c.Access.Zone(*caller, ds, z); err != nil {
+				return err
+			}
+		}
+		b := &builder{ct: ct, zone: z, caller: caller, access: c.Access}
+		for i := range ct.Fields {
+			if f := &ct.Fields[i]; !b.dropped(f) {
+				if err := b.allowed(f); err != nil {
+					return err
+				}
+				if !slices.Contains(q.Columns, f.Name) {
+					q.Columns = append(q.Columns, f.Name)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (b *builder) param(k contract.Kind, v any) string {

@@ -43,6 +43,8 @@ type Status struct {
 	// Reused is true when Athena answered from a previous query's results.
 	Reused bool   `json:"reused,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Owner is the Query.Owner the query was started with: the API answers only its owner.
+	Owner string `json:"-"`
 }
 
 // Page is one page of results. Values are JSON-ready: nil, bool, int64, float64 or string

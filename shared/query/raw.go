@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -103,6 +104,9 @@ func (c *Compiler) compileRaw(r *Request) (*Query, error) {
 func (c *Compiler) splitTable(name string) (zone.Zone, string, bool) {
 	if name == TableName(table.Zone, table.Dataset) {
 		return table.Zone, table.Dataset, true
+	}
+	if name == TableName(audit.Zone, audit.Dataset) {
+		return audit.Zone, audit.Dataset, true
 	}
 	for _, z := range queryable {
 		if ds, ok := strings.CutPrefix(name, string(z)+"_"); ok {

@@ -15,6 +15,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,10 +24,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -36,6 +41,13 @@ type Service struct {
 	Log      *slog.Logger
 	// MaxWait bounds the wait option; API Gateway cuts HTTP APIs off at 29 s. Default 25 s.
 	MaxWait time.Duration
+	// Audit, when set, records every request: who, what it touched, what it cost, how it ended.
+	// A request whose record cannot be written is answered 503 and returns nothing: a read
+	// that leaves no trace does not happen.
+	Audit audit.Sink
+	// Identify names the caller of a plain HTTP request (ServeHTTP, the local host); nil
+	// leaves every such caller anonymous. The Lambda takes the caller from API Gateway instead.
+	Identify func(*http.Request) access.Caller
 }
 
 // Request is one API call.
@@ -45,6 +57,12 @@ type Request struct {
 	Path  string
 	Query url.Values
 	Body  []byte
+	// Caller is who asks: the principal API Gateway's IAM authorizer vouched for (locally, the
+	// caller the host was told). Queries are compiled for it, and a query's status and results
+	// go to it alone.
+	Caller access.Caller
+	// RequestID is API Gateway's request id (one of the local host's own locally).
+	RequestID string
 }
 
 // Response is the API's answer: a status and a body, JSON unless ContentType says otherwise.
@@ -77,8 +95,53 @@ type Started struct {
 	Results    *query.Page `json:"results,omitempty"`
 }
 
-// Serve routes one request.
+// Serve answers one request and, with Audit set, records it before the answer leaves.
 func (s *Service) Serve(ctx context.Context, r Request) Response {
+	rec := &audit.Record{Time: time.Now().UTC(), RequestID: r.RequestID, Caller: r.Caller.ARN,
+		Method: r.Method, Path: clip(r.Path), Request: string(r.Body)}
+	if len(rec.Request) > audit.MaxRequest {
+		rec.Request = rec.Request[:audit.MaxRequest]
+	}
+	resp := s.route(ctx, r, rec)
+	if s.Audit == nil {
+		return resp
+	}
+	if rec.RequestID == "" {
+		rec.RequestID = fmt.Sprintf("%d", rec.Time.UnixNano())
+	}
+	rec.Status, rec.Outcome = resp.Status, outcome(resp.Status)
+	if resp.Status >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal(resp.Body, &e)
+		rec.Reason = e.Error
+	}
+	if err := s.Audit.Write(ctx, *rec); err != nil {
+		if s.Log != nil {
+			s.Log.Error("query API: audit record not written; request refused", "request_id", rec.RequestID, "error", err)
+		}
+		return errorf(http.StatusServiceUnavailable, "the request was not answered because its audit record could not be written (%v): try again", err)
+	}
+	return resp
+}
+
+func outcome(status int) string {
+	switch {
+	case status < 300:
+		return audit.OK
+	case status == http.StatusForbidden:
+		return audit.Denied
+	case status == http.StatusNotFound:
+		return audit.NotFound
+	case status < 500:
+		return audit.Invalid
+	}
+	return audit.Error
+}
+
+// route answers one request, noting in rec what it touched.
+func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Response {
 	path := r.Path
 	if i := strings.Index(path, "/queries"); i >= 0 {
 		path = path[i:]
@@ -92,17 +155,19 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /lineage?dataset=… or ?object=s3://bucket/key")
 		}
+		rec.Datasets, rec.Zones = r.Query.Get("dataset"), "lineage"
 		return s.lineage(ctx, r.Query)
 	case len(parts) == 1 && parts[0] == "queries":
 		if r.Method != http.MethodPost {
 			return errorf(http.StatusMethodNotAllowed, "use POST /queries to start a query")
 		}
-		return s.start(ctx, r)
+		return s.start(ctx, r, rec)
 	case len(parts) == 2 && parts[0] == "queries":
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /queries/{id}")
 		}
-		return s.status(ctx, parts[1])
+		rec.QueryID = parts[1]
+		return s.status(ctx, r.Caller, parts[1], rec)
 	case len(parts) == 3 && parts[0] == "queries" && parts[2] == "results":
 		if r.Method != http.MethodGet {
 			return errorf(http.StatusMethodNotAllowed, "use GET /queries/{id}/results")
@@ -111,12 +176,13 @@ func (s *Service) Serve(ctx context.Context, r Request) Response {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "%v", err)
 		}
-		return s.results(ctx, parts[1], r.Query.Get("page_token"), size)
+		rec.QueryID = parts[1]
+		return s.results(ctx, r.Caller, parts[1], r.Query.Get("page_token"), size, rec)
 	}
 	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage", r.Method, clip(r.Path))
 }
 
-func (s *Service) start(ctx context.Context, r Request) Response {
+func (s *Service) start(ctx context.Context, r Request, rec *audit.Record) Response {
 	wait, err := s.waitFor(r.Query.Get("wait"))
 	if err != nil {
 		return errorf(http.StatusBadRequest, "%v", err)
@@ -129,14 +195,23 @@ func (s *Service) start(ctx context.Context, r Request) Response {
 	if err != nil {
 		return badRequest(err)
 	}
-	q, err := s.Compiler.Compile(req)
+	rec.Datasets, rec.Zones = req.Dataset, req.Zone
+	q, err := s.Compiler.CompileAs(r.Caller, req)
 	if err != nil {
+		var denied *access.Denied
+		if errors.As(err, &denied) {
+			rec.Datasets, rec.Zones, rec.Columns = denied.Dataset, string(denied.Zone), denied.Column
+		}
 		return badRequest(err)
 	}
+	q.Owner = Owner(r.Caller)
+	rec.Datasets, rec.Zones = tablesOf(q)
+	rec.Columns, rec.SQLHash = strings.Join(q.Columns, ","), audit.HashSQL(q.SQL)
 	id, err := s.Engine.Start(ctx, q)
 	if err != nil {
 		return s.internal("start query", err)
 	}
+	rec.QueryID = id
 	out := Started{Status: query.Status{ID: id, State: query.Queued}, StatusURL: "/queries/" + id,
 		ResultsURL: "/queries/" + id + "/results", SQL: q.SQL}
 	if wait > 0 {
@@ -145,6 +220,7 @@ func (s *Service) start(ctx context.Context, r Request) Response {
 			return s.internal("poll query", err)
 		}
 		out.Status = *st
+		rec.BytesScanned = st.BytesScanned
 		if st.State == query.Succeeded {
 			page, err := s.Engine.Results(ctx, id, "", size)
 			if err != nil {
@@ -186,8 +262,30 @@ func (s *Service) poll(ctx context.Context, id string, wait time.Duration) (*que
 	}
 }
 
-func (s *Service) status(ctx context.Context, id string) Response {
+// Owner is the opaque name a caller's queries carry (query.Query.Owner).
+func Owner(c access.Caller) string {
+	sum := sha256.Sum256([]byte("sluice query owner\x00" + c.ARN))
+	return hex.EncodeToString(sum[:16])
+}
+
+// owned is the status of a query the caller started; another caller's query is as unknown to
+// it as one that never ran, so an id seen in a log reads nothing.
+func (s *Service) owned(ctx context.Context, c access.Caller, id string) (*query.Status, error) {
 	st, err := s.Engine.Status(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Owner != Owner(c) {
+		return nil, query.ErrNotFound
+	}
+	return st, nil
+}
+
+func (s *Service) status(ctx context.Context, c access.Caller, id string, rec *audit.Record) Response {
+	st, err := s.owned(ctx, c, id)
+	if st != nil {
+		rec.BytesScanned = st.BytesScanned
+	}
 	if errors.Is(err, query.ErrNotFound) {
 		return errorf(http.StatusNotFound, "no query with id %q", clip(id))
 	}
@@ -197,7 +295,15 @@ func (s *Service) status(ctx context.Context, id string) Response {
 	return jsonResponse(http.StatusOK, st)
 }
 
-func (s *Service) results(ctx context.Context, id, token string, size int) Response {
+func (s *Service) results(ctx context.Context, c access.Caller, id, token string, size int, rec *audit.Record) Response {
+	if st, err := s.owned(ctx, c, id); err != nil {
+		if errors.Is(err, query.ErrNotFound) {
+			return errorf(http.StatusNotFound, "no query with id %q", clip(id))
+		}
+		return s.internal("query status", err)
+	} else {
+		rec.BytesScanned = st.BytesScanned
+	}
 	page, err := s.Engine.Results(ctx, id, token, size)
 	switch {
 	case errors.Is(err, query.ErrNotFound):
@@ -251,6 +357,14 @@ func pageSize(q url.Values) (int, error) {
 }
 
 func badRequest(err error) Response {
+	var denied *access.Denied
+	if errors.As(err, &denied) {
+		body := map[string]string{"error": denied.Error(), "dataset": denied.Dataset, "zone": string(denied.Zone)}
+		if denied.Column != "" {
+			body["column"] = denied.Column
+		}
+		return jsonResponse(http.StatusForbidden, body)
+	}
 	var qe *query.Error
 	if errors.As(err, &qe) {
 		return jsonResponse(http.StatusBadRequest, map[string]string{"error": qe.Error(), "field": qe.Field})
@@ -291,7 +405,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		resp = errorf(http.StatusRequestEntityTooLarge, "%v", err)
 	} else {
-		resp = s.Serve(r.Context(), Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
+		req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
+			RequestID: fmt.Sprintf("local-%d", time.Now().UnixNano())}
+		if s.Identify != nil {
+			req.Caller = s.Identify(r)
+		}
+		resp = s.Serve(r.Context(), req)
 	}
 	w.Header().Set("Content-Type", resp.Type())
 	w.WriteHeader(resp.Status)
@@ -310,4 +429,57 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("the request body is larger than %d bytes", query.MaxRequestBytes)
 	}
 	return b, nil
+}
+
+// CallerHeader names the caller of a request to the local host, which has no IAM to verify a
+// signature: X-Sluice-Caller: <principal ARN>, and X-Sluice-Caller-Tags: key=value,... for
+// tag-based grants. Only the local host reads them (ServeHTTP with Identify set to
+// HeaderCaller); the deployed function reads API Gateway's authorizer and nothing else.
+const (
+	CallerHeader     = "X-Sluice-Caller"
+	CallerTagsHeader = "X-Sluice-Caller-Tags"
+)
+
+// HeaderCaller reads the local host's caller headers.
+func HeaderCaller(r *http.Request) access.Caller {
+	c := access.CallerOf(r.Header.Get(CallerHeader))
+	for _, kv := range strings.Split(r.Header.Get(CallerTagsHeader), ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			if c.Tags == nil {
+				c.Tags = map[string]string{}
+			}
+			c.Tags[k] = v
+		}
+	}
+	return c
+}
+
+// AsCaller is a Client.Sign for the local host: it names the caller in CallerHeader, as a
+// signature names the principal to the deployed API.
+func AsCaller(arn string) func(r *http.Request, body []byte) error {
+	return func(r *http.Request, _ []byte) error {
+		r.Header.Set(CallerHeader, arn)
+		return nil
+	}
+}
+
+// tablesOf is the datasets and zones a query reads, comma-separated, for the audit trail.
+func tablesOf(q *query.Query) (datasets, zones string) {
+	var ds, zs []string
+	for _, t := range q.Tables {
+		z, d, ok := strings.Cut(t, "_")
+		if !ok {
+			continue
+		}
+		if !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+		if !slices.Contains(zs, z) {
+			zs = append(zs, z)
+		}
+	}
+	if len(ds) == 0 {
+		return q.Dataset, string(q.Zone)
+	}
+	return strings.Join(ds, ","), strings.Join(zs, ",")
 }

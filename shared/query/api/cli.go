@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -27,6 +28,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	file := fs.String("f", "", "file holding the query JSON (- for stdin)")
 	inline := fs.String("q", "", "the query JSON itself")
 	sign := fs.Bool("sigv4", false, "sign requests with the AWS credentials of the environment (the deployed API uses IAM auth)")
+	as := fs.String("as", os.Getenv("SLUICE_CALLER"), "local host only: the caller (a principal ARN) the request is made as, sent in "+CallerHeader+" (default $SLUICE_CALLER)")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	maxRows := fs.Int("max-rows", 10000, "stop after this many rows")
 	lineage := fs.String("lineage", "", "print the lineage graph of dataset=<[zone/]dataset> or object=s3://<bucket>/<key> instead of querying (URL default "+LocalURL+")")
@@ -48,7 +50,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if *base == "" {
 			*base = LocalURL
 		}
-		return lineageMain(*base, *lineage, graph.Request{Depth: *depth, Since: *since}, *asJSON, *sign, stdout, stderr)
+		return lineageMain(*base, *lineage, graph.Request{Depth: *depth, Since: *since}, *asJSON, *sign, *as, stdout, stderr)
 	}
 	if *base == "" {
 		fmt.Fprintln(stderr, "query: give the API's URL with -url or SLUICE_QUERY_URL (make local prints the local one)")
@@ -82,13 +84,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx := context.Background()
 	c := &Client{BaseURL: *base, MaxRows: *maxRows}
-	if *sign {
-		cfg, err := awsconfig.Load(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "query: %v\n", err)
-			return 1
-		}
-		c.Sign = SigV4(cfg.Credentials, cfg.Region)
+	if c.Sign, err = signer(ctx, *sign, *as); err != nil {
+		fmt.Fprintf(stderr, "query: %v\n", err)
+		return 1
 	}
 	res, err := c.Run(ctx, req)
 	if err != nil {
@@ -116,7 +114,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 const LocalURL = "http://127.0.0.1:8088"
 
 // lineageMain prints a lineage graph: Mermaid text, or JSON with -json.
-func lineageMain(base, what string, r graph.Request, asJSON, sign bool, stdout, stderr io.Writer) int {
+func lineageMain(base, what string, r graph.Request, asJSON, sign bool, as string, stdout, stderr io.Writer) int {
 	key, val, ok := strings.Cut(what, "=")
 	switch {
 	case ok && key == "dataset":
@@ -129,13 +127,10 @@ func lineageMain(base, what string, r graph.Request, asJSON, sign bool, stdout, 
 	}
 	ctx := context.Background()
 	c := &Client{BaseURL: base}
-	if sign {
-		cfg, err := awsconfig.Load(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "query: %v\n", err)
-			return 1
-		}
-		c.Sign = SigV4(cfg.Credentials, cfg.Region)
+	var err error
+	if c.Sign, err = signer(ctx, sign, as); err != nil {
+		fmt.Fprintf(stderr, "query: %v\n", err)
+		return 1
 	}
 	format := "mermaid"
 	if asJSON {
@@ -154,4 +149,22 @@ func lineageMain(base, what string, r graph.Request, asJSON, sign bool, stdout, 
 		fmt.Fprintln(stdout)
 	}
 	return 0
+}
+
+// signer is how requests name their caller: a SigV4 signature for the deployed API, the caller
+// header for the local host, or nothing (an anonymous local caller).
+func signer(ctx context.Context, sigv4 bool, as string) (func(*http.Request, []byte) error, error) {
+	switch {
+	case sigv4 && as != "":
+		return nil, fmt.Errorf("give -sigv4 (the deployed API: your credentials name you) or -as (the local host), not both")
+	case sigv4:
+		cfg, err := awsconfig.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return SigV4(cfg.Credentials, cfg.Region), nil
+	case as != "":
+		return AsCaller(as), nil
+	}
+	return nil, nil
 }

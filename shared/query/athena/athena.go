@@ -76,7 +76,7 @@ func New(api API, opts Options) (*Engine, error) {
 // Start submits the query and returns Athena's query execution id.
 func (e *Engine) Start(ctx context.Context, q *query.Query) (string, error) {
 	in := &athena.StartQueryExecutionInput{
-		QueryString:           aws.String(q.SQL),
+		QueryString:           aws.String(ownerComment(q.Owner) + q.SQL),
 		QueryExecutionContext: &types.QueryExecutionContext{Database: aws.String(e.opts.Database)},
 		WorkGroup:             aws.String(e.opts.WorkGroup),
 	}
@@ -126,7 +126,7 @@ func (e *Engine) Status(ctx context.Context, id string) (*query.Status, error) {
 		return nil, notFound(err, "get query status")
 	}
 	x := out.QueryExecution
-	st := &query.Status{ID: id}
+	st := &query.Status{ID: id, Owner: ownerOf(aws.ToString(x.Query))}
 	if x.Status != nil {
 		st.State = query.State(x.Status.State)
 		if x.Status.AthenaError != nil && x.Status.AthenaError.ErrorMessage != nil {
@@ -277,4 +277,25 @@ func Literal(p query.Param) (string, error) {
 		return "TIMESTAMP '" + v.UTC().Format("2006-01-02 15:04:05.000") + "'", nil
 	}
 	return "", fmt.Errorf("athena: parameter of unsupported type %T (the query compiler makes string, int64, float64, bool and time.Time)", p.Value)
+}
+
+// Athena keeps a query's text with its execution, so the owner travels in it as a leading
+// comment: any API instance can tell whose query an id is without a store of its own. A query
+// with an owner is reused only for the same owner, which is what its caller may see anyway.
+const ownerPrefix = "-- sluice owner "
+
+func ownerComment(owner string) string {
+	if owner == "" {
+		return ""
+	}
+	return ownerPrefix + owner + "\n"
+}
+
+func ownerOf(sql string) string {
+	rest, ok := strings.CutPrefix(sql, ownerPrefix)
+	if !ok {
+		return ""
+	}
+	owner, _, _ := strings.Cut(rest, "\n")
+	return owner
 }
