@@ -14,10 +14,10 @@ NPM_PKGS   := kinesis-local@0.6.2 aws-cdk@2.1148.1 aws-cdk-local@3.0.4 playwrigh
 # names the same pins).
 PY_PKGS    := moto[server]==5.2.1 cfn-lint==1.51.0
 PY_VENV    := $(TOOLS)/python
-# The code with goroutines of its own: the event source mapping, the Runtime API host, the S3
+# The code with goroutines of its own: the event source mappings (Kinesis, Kafka), the Runtime API host, the S3
 # event tap, and promote's lock (its tests only: the rest of promote is sequential and costs
 # minutes under -race). `make test` runs them again under -race.
-RACE_PKGS  := ./localstack/esm/... ./localstack/runtimeapi/... ./localstack/s3events/...
+RACE_PKGS  := ./localstack/esm/... ./localstack/kafkaesm/... ./localstack/runtimeapi/... ./localstack/s3events/...
 RACE_PROMOTE := ^(TestConcurrentPromotions|TestHeldLock|TestExpiredLock|TestStalePromotion|TestRelease)
 FUNCTIONS  := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 ARCH       ?= $(shell go env GOARCH)
@@ -104,6 +104,7 @@ infer:
 fuzz:
 	go test -run XXX -fuzz FuzzAdd -fuzztime $(or $(FUZZTIME),60s) ./shared/record/
 	go test -run XXX -fuzz FuzzSplitBody -fuzztime $(or $(FUZZTIME),60s) ./shared/collect/
+	go test -run XXX -fuzz FuzzToJSON -fuzztime $(or $(FUZZTIME),60s) ./shared/kafkawire/
 
 # A month's AWS bill per item for a traffic (infra/cost): RATE=records/s SIZE=bytes, COST_ARGS='-md -queries 500 ...'.
 cost:

@@ -1,5 +1,5 @@
-// Command ingest is the Kinesis-triggered Lambda: it validates stream records against their
-// dataset contracts and writes them as Parquet to the cleansed zone, quarantining the rest.
+// Command ingest is the Kinesis- and Kafka-triggered Lambda: it validates stream records against
+// their dataset contracts and writes them as Parquet to the cleansed zone, quarantining the rest.
 package main
 
 import (
@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/ingest"
+	"github.com/sluicelake/sluice/shared/kafkawire"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/streammap"
@@ -21,6 +22,14 @@ func main() {
 	if err != nil {
 		env.Fatal("configuration", err)
 	}
+	topics, err := ingest.ParseTopics(env.Getenv(envvar.KafkaTopics), env.Contracts)
+	if err != nil {
+		env.Fatal("configuration", err)
+	}
+	schemas, err := kafkawire.ParseRegistry(env.Getenv(envvar.KafkaSchemaIDs), env.Contracts)
+	if err != nil {
+		env.Fatal("configuration", err)
+	}
 	p := &ingest.Processor{
 		Contracts:  env.Contracts,
 		Options:    record.Options{DefaultDataset: env.Getenv(envvar.DefaultDataset)},
@@ -28,6 +37,7 @@ func main() {
 		Quarantine: env.Bucket(envvar.QuarantineBucket),
 		Log:        env.Log,
 		Streams:    streams,
+		Kafka:      ingest.Kafka{Topics: topics, Schemas: schemas},
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }

@@ -99,6 +99,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				// A record without _dataset takes the dataset of the stream it arrived on.
 				envvar.DatasetStreams: jsii.String(l.Streams.Encode()),
 				envvar.StreamName:     l.Stream.Kinesis.StreamName(),
+				// Kafka topics' datasets and Avro schema ids ("" with no Kafka source: kafka.go).
+				envvar.KafkaTopics:    jsii.String(s.Kafka.TopicsJSON()),
+				envvar.KafkaSchemaIDs: jsii.String(s.Kafka.SchemaIDsJSON()),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow(writeOwn, objects(st.Cleansed, "*"), objects(st.Quarantine, "*")),

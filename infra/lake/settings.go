@@ -52,6 +52,9 @@ type Settings struct {
 	CloudTrailDataEvents     bool     // cloudTrailDataEvents: a CloudTrail trail of S3 data events (every object read and write) on the zone buckets
 	LakeFormation            bool     // lakeFormation: the catalog under Lake Formation, with LF-tags from the contracts and grants from events/access
 	LakeFormationAdmins      []string // lakeFormationAdmins: further Lake Formation administrators besides the CDK deployment role
+
+	// Kafka holds the kafka* settings: Kafka topics as a source of ingest (kafka.go), off by default.
+	Kafka KafkaSettings
 }
 
 // Defaults are the settings when the context names none.
@@ -84,6 +87,7 @@ var Defaults = Settings{
 	DatasetStreams:  true,
 	// Long enough for a yearly access review.
 	AuditRetentionDays: 400,
+	Kafka:              KafkaDefaults,
 }
 
 var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
@@ -138,6 +142,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.boolean("cloudTrailDataEvents", &s.CloudTrailDataEvents)
 	r.boolean("lakeFormation", &s.LakeFormation)
 	r.list("lakeFormationAdmins", &s.LakeFormationAdmins)
+	readKafka(&r, &s.Kafka)
 	if r.err != nil {
 		return s, r.err
 	}
@@ -193,6 +198,9 @@ func (s Settings) Validate() error {
 	}
 	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
 		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")
+	}
+	if err := s.Kafka.validate(nil); err != nil {
+		return err
 	}
 	for key, arns := range map[string][]string{"apiPrincipals": s.APIPrincipals, "producerPrincipals": s.ProducerPrincipals, "lakeFormationAdmins": s.LakeFormationAdmins} {
 		for _, p := range arns {

@@ -89,6 +89,9 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 			own = append(own, c)
 		}
 	}
+	if err := s.Kafka.validate(names(props.Contracts)); err != nil {
+		return nil, err
+	}
 	if props.Code == nil {
 		return nil, fmt.Errorf("lake: Props.Code is nil: the app must supply each function's package")
 	}
@@ -118,6 +121,9 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	l.Producer = newProducerRole(stack, s, l)
 	l.Functions = newFunctions(stack, s, props.Code, l)
 	l.Queues = newTriggers(stack, s, l)
+	if s.Kafka.Enabled() {
+		newKafkaSource(stack, s, l)
+	}
 	newSchedules(stack, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)

@@ -27,6 +27,8 @@ import (
 	"github.com/sluicelake/sluice/localstack/apigw"
 	"github.com/sluicelake/sluice/localstack/esm"
 	"github.com/sluicelake/sluice/localstack/firehose"
+	"github.com/sluicelake/sluice/localstack/kafkaesm"
+	"github.com/sluicelake/sluice/localstack/kafkalocal"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3events"
@@ -91,6 +93,9 @@ type Config struct {
 	// ArchiveScale scales the stack's Firehose buffering hints (300 s, 128 MB) for the local
 	// archive. Default 0.01 (3 s, 1.28 MB); negative runs no archive.
 	ArchiveScale float64
+	// KafkaTopics, when set, starts a Kafka broker stand-in with these topics (topic →
+	// dataset) and a Kafka event source mapping feeding ingest from them (kafka.go).
+	KafkaTopics map[string]string
 }
 
 // Lake is a running local lake.
@@ -126,6 +131,10 @@ type Lake struct {
 	// ones clients see.
 	IAM      *s3iam.Front
 	template *roleTemplate
+	// Kafka is the broker stand-in and KafkaMapping the mapping reading its topics, when
+	// Config.KafkaTopics names any.
+	Kafka        *kafkalocal.Broker
+	KafkaMapping *kafkaesm.Mapping
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
 	DLQDir  string
 	closers []func() error
@@ -277,8 +286,9 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		l.closers = append(l.closers, fn.Close)
 		return fn, nil
 	}
-	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, envvar.DefaultDataset+"="+cfg.DefaultDataset,
-		envvar.DatasetStreams+"="+l.Streams.Encode()); err != nil {
+	ingestEnv := append([]string{envvar.DefaultDataset + "=" + cfg.DefaultDataset,
+		envvar.DatasetStreams + "=" + l.Streams.Encode()}, l.kafkaEnv()...)
+	if l.Ingest, err = function("ingest", binary, 256, 60*time.Second, ingestEnv...); err != nil {
 		return nil, err
 	}
 	if validate := filepath.Join(cfg.BinDir, "validate", "bootstrap"); exists(validate) {
@@ -331,6 +341,9 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 	if err := l.startMappings(ctx); err != nil {
 		return nil, err
 	}
+	if err := l.startKafka(ctx); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -374,6 +387,11 @@ func (l *Lake) WaitIdle(ctx context.Context) error {
 	}
 	for _, a := range l.Archives {
 		if err := a.WaitIdle(ctx); err != nil {
+			return err
+		}
+	}
+	if l.KafkaMapping != nil {
+		if err := l.KafkaMapping.WaitIdle(ctx); err != nil {
 			return err
 		}
 	}

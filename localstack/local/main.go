@@ -46,7 +46,18 @@ func run() int {
 		"least time each local query takes, as Athena's 1-2 s (e.g. 1s; default $SLUICE_LOCAL_QUERY_LATENCY, else none)")
 	template := flag.String("template", "", "synthesized CloudFormation template (make synth writes infra/cdk.out/sluice-dev.template.json): "+
 		"each function then runs under its own role's policies there and S3 answers AccessDenied as AWS would; empty runs without enforcement")
+	kafkaTopics := flag.String("kafka-topics", "sluice.clicks=user_events,sluice.customers=customers",
+		"Kafka topics of the local broker stand-in, topic=dataset pairs (\"\" runs no Kafka); ingest reads them through a Kafka event source mapping")
+	kafkaAmount := flag.Int("kafka-amount", -1, "sample events to produce to the Kafka topics, half of the good ones as Avro in the Confluent wire format (default a fifth of --amount)")
 	flag.Parse()
+	topics, err := lakehost.ParseKafkaTopics(*kafkaTopics)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		return 2
+	}
+	if *kafkaAmount < 0 {
+		*kafkaAmount = *amount / 5
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,7 +73,7 @@ func run() int {
 	defer logFile.Close()
 
 	start := time.Now()
-	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile, Template: *template})
+	lake, err := lakehost.Start(ctx, lakehost.Config{Dir: *dir, BinDir: *binDir, Logs: logFile, Template: *template, KafkaTopics: topics})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
@@ -75,6 +86,10 @@ func run() int {
 	fmt.Printf("  Kinesis  %s  shared stream %s (records name their dataset in _dataset)\n", lake.Kinesis.Endpoint, lake.Stream())
 	for _, d := range lake.Streams.Datasets() {
 		fmt.Printf("           stream %-22s for %s (records need no _dataset)\n", lake.Streams.StreamFor(d), d)
+	}
+	if lake.Kafka != nil {
+		fmt.Printf("  Kafka    %s  topics %s (%d partitions each) → ingest, schema ids %v\n",
+			strings.Join(lake.Kafka.Addrs(), ","), *kafkaTopics, lakehost.KafkaPartitions, lake.SchemaIDs())
 	}
 	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
@@ -97,6 +112,14 @@ func run() int {
 		return 1
 	}
 	fmt.Printf("sent %d records in %s (%.0f records/s); bad by kind: %v\n", stats.Sent, stats.Elapsed.Round(time.Millisecond), stats.PerSecond(), tally)
+	kafkaTally, err := lake.ProduceKafka(ctx, *kafkaAmount, *bad, *seed+2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: produce to Kafka:", err)
+		return 1
+	}
+	if lake.Kafka != nil {
+		fmt.Printf("sent %d records to the Kafka topics (JSON and Avro); bad by kind: %v\n", kafkaTally.Total(), kafkaTally)
+	}
 	var fileRows, fileBad int
 	if lake.Validate != nil {
 		files, err := lakehost.SampleFiles(*amount/4, *bad, *seed+1) // not the stream's seed: the files would replay its records
@@ -132,6 +155,11 @@ func run() int {
 		fmt.Printf("event source mapping %s: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",
 			s, ms.Invocations, ms.Records, ms.Retries, ms.DLQRecords, lake.DLQDir)
 	}
+	if m := lake.KafkaMapping; m != nil {
+		ks := m.Stats()
+		fmt.Printf("Kafka event source mapping: %d invocations, %d records, %d retries, %d to the failure folder %s\n",
+			ks.Invocations, ks.Records, ks.Retries, ks.DLQRecords, filepath.Join(lake.DLQDir, "kafka"))
+	}
 	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
 	for _, s := range lake.AllStreams() {
 		if a := lake.Archives[s]; a != nil {
@@ -150,7 +178,7 @@ func run() int {
 			quarantined += c.Rows
 		}
 	}
-	in, wantBad := int64(stats.Sent+fileRows), int64(tally.Bad()+fileBad)
+	in, wantBad := int64(stats.Sent+fileRows+kafkaTally.Total()), int64(tally.Bad()+fileBad+kafkaTally.Bad())
 	ok := cleansed+quarantined == in && quarantined == wantBad
 	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
 		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])

@@ -47,9 +47,13 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 		t.Fatalf("no accounting line in:\n%s", out)
 	}
 	n := func(i int) int { v, _ := strconv.Atoi(string(m[i])); return v }
-	// 800 stream events and two sample files of 200 rows each, 10% bad throughout.
-	if n(1) != 1200 || n(2)+n(3) != 1200 || n(3) != n(4) || n(4) != 120 {
+	// 800 stream events, two sample files of 200 rows each and 160 Kafka records (a fifth of
+	// the stream's, over two topics), 10% bad throughout.
+	if n(1) != 1360 || n(2)+n(3) != 1360 || n(3) != n(4) || n(4) != 136 {
 		t.Fatalf("accounting %s", m[0])
+	}
+	if !regexp.MustCompile(`Kafka event source mapping: \d+ invocations, 160 records, \d+ retries, 0 to the failure folder`).Match(out) {
+		t.Errorf("the Kafka mapping did not take the 160 Kafka records:\n%s", out)
 	}
 	// The sample has no duplicate keys, so the curated zone holds what the cleansed zone does.
 	for _, ds := range []string{"customers", "user_events"} {

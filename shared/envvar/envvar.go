@@ -25,6 +25,12 @@ const (
 
 	DefaultDataset = "SLUICE_DEFAULT_DATASET" // ingest: the dataset of a record that names none
 
+	// KafkaTopics is the JSON object Kafka topic → dataset (ingest: the dataset of a topic's
+	// records without _dataset); KafkaSchemaIDs the JSON object schema id → dataset or
+	// "dataset@contract version" (ingest: how Avro values in the Confluent wire format are read).
+	KafkaTopics    = "SLUICE_KAFKA_TOPICS"
+	KafkaSchemaIDs = "SLUICE_KAFKA_SCHEMA_IDS"
+
 	ValidateChunkRows      = "SLUICE_VALIDATE_CHUNK_ROWS"       // validate: rows per cleansed file
 	ValidateMaxGunzipBytes = "SLUICE_VALIDATE_MAX_GUNZIP_BYTES" // validate: the most a gzip may expand to
 
@@ -76,7 +82,7 @@ var (
 // Functions declares each function's variables.
 var Functions = map[string]Vars{
 	"ingest": {
-		Set:     with(CleansedBucket, QuarantineBucket, DefaultDataset, DatasetStreams, StreamName),
+		Set:     with(CleansedBucket, QuarantineBucket, DefaultDataset, DatasetStreams, StreamName, KafkaTopics, KafkaSchemaIDs),
 		Tunable: tunable(),
 	},
 	"validate": {

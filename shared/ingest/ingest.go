@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,6 +37,23 @@ type Record struct {
 	Sequence     string
 	PartitionKey string
 	Arrival      time.Time
+
+	// Kafka records (see ProcessKafka) have a Topic, Partition and Offset instead of a Stream;
+	// Shard and Sequence then hold "<topic>-<partition>" and the zero-padded offset, which name
+	// the objects.
+	Topic     string
+	Partition int32
+	Offset    int64
+	Cluster   string // the first bootstrap server, naming the cluster in provenance
+	// Dataset, when set, is the record's dataset as its source decided it (a schema id), bound
+	// as a dataset stream binds it. SourceDataset is a dataset the source suggests (a topic's):
+	// it applies to a record without _dataset, and _dataset wins.
+	Dataset, SourceDataset string
+	// Reject quarantines the record without reading it: its source could not be decoded.
+	Reject *record.Reject
+	// Original is the record as received when Data is a conversion of it (Avro into JSON); the
+	// quarantine keeps the original.
+	Original []byte
 }
 
 // Processor writes batches. Its fields are its configuration; it is safe for concurrent use.
@@ -50,6 +68,8 @@ type Processor struct {
 	// Streams gives a record without _dataset the dataset of the stream it arrived on; records
 	// of the shared stream (and of streams it does not name) fall back to Options.DefaultDataset.
 	Streams streammap.Map
+	// Kafka says how Kafka records are read (ProcessKafka).
+	Kafka Kafka
 }
 
 // Result accounts for every record of a batch: In = Written + Quarantined + len(Failed).
@@ -97,14 +117,28 @@ func (p *Processor) Process(ctx context.Context, recs []Record) (Result, error) 
 			lastStream = recs[i].Stream
 			route, _ = p.Streams.DatasetOf(lastStream)
 		}
-		ds, rej := batch.AddFrom(route, recs[i].Data, i)
+		r := &recs[i]
+		var ds string
+		var rej *record.Reject
+		switch {
+		case r.Reject != nil:
+			ds, rej = r.Dataset, r.Reject
+		case r.Dataset != "":
+			ds, rej = batch.AddFrom(r.Dataset, r.Data, i)
+		case r.SourceDataset != "":
+			ds, rej = batch.AddDefault(r.SourceDataset, r.Data, i)
+		default:
+			ds, rej = batch.AddFrom(route, r.Data, i)
+		}
 		if rej == nil {
 			continue
 		}
+		original := r.Data
+		if r.Original != nil {
+			original = r.Original
+		}
 		e := quarantine.Entry{Reason: string(rej.Code), Field: rej.Field, Detail: rej.Detail, Dataset: ds,
-			Source: quarantine.Source{Kind: "kinesis", Stream: recs[i].Stream, Shard: recs[i].Shard,
-				Sequence: recs[i].Sequence, PartitionKey: recs[i].PartitionKey, Arrival: recs[i].Arrival.UTC()},
-			Original: recs[i].Data, Preview: quarantine.PreviewOf(recs[i].Data)}
+			Source: r.source(), Original: original, Preview: quarantine.PreviewOf(original)}
 		if c := p.Contracts[ds]; c != nil {
 			e.Contract = c.Version
 		}
@@ -195,6 +229,16 @@ func (p *Processor) cutBack(ctx context.Context, recs []Record, objects []*objec
 	}
 	wg.Wait()
 	return again
+}
+
+// source is where the quarantine says the record came from.
+func (r *Record) source() quarantine.Source {
+	if r.Topic != "" {
+		partition, offset := r.Partition, r.Offset
+		return quarantine.Source{Kind: "kafka", Topic: r.Topic, Partition: &partition, Offset: &offset, Arrival: r.Arrival.UTC()}
+	}
+	return quarantine.Source{Kind: "kinesis", Stream: r.Stream, Shard: r.Shard,
+		Sequence: r.Sequence, PartitionKey: r.PartitionKey, Arrival: r.Arrival.UTC()}
 }
 
 func countBelow(recs []int, end int) int {
@@ -295,8 +339,13 @@ func (o *object) encode(n int) ([]byte, error) {
 // provenance says where the object's first n records came from: one shard's range.
 func (o *object) provenance(ctx context.Context, recs []Record, n int) *provenance.Record {
 	first, last := recs[o.recs[0]], recs[o.recs[n-1]]
+	in := provenance.Input{Stream: first.Stream, Shard: first.Shard, First: first.Sequence, Last: last.Sequence, Rows: int64(n)}
+	if first.Topic != "" {
+		in = provenance.Input{Topic: first.Topic, Cluster: first.Cluster, Shard: strconv.Itoa(int(first.Partition)),
+			First: strconv.FormatInt(first.Offset, 10), Last: strconv.FormatInt(last.Offset, 10), Rows: int64(n)}
+	}
 	r := &provenance.Record{Job: "ingest", Run: provenance.RunOf(ctx), Dataset: o.dataset, Kind: provenance.Quarantine, Rows: int64(n),
-		Inputs: []provenance.Input{{Stream: first.Stream, Shard: first.Shard, First: first.Sequence, Last: last.Sequence, Rows: int64(n)}}}
+		Inputs: []provenance.Input{in}}
 	if o.table != nil {
 		r.Kind, r.Contract, r.ContractVersion = provenance.Data, o.table.Contract.Name, o.table.Contract.Version
 	}

@@ -288,6 +288,9 @@ func (r *Recorder) rows(o output, event []byte) []table.Row {
 
 // inputName is an input's OpenLineage namespace and name.
 func (r *Recorder) inputName(in provenance.Input) (string, string) {
+	if in.Topic != "" {
+		return "kafka://" + in.Cluster, in.Topic // OpenLineage's naming: kafka://{bootstrap server}
+	}
 	if in.IsStream() {
 		return "kinesis://" + r.region(), in.Stream
 	}

@@ -36,11 +36,14 @@ const maxInline = 1500
 
 // Input is one thing an object was made from: a range of a stream's shard, or an object.
 type Input struct {
-	// Stream inputs.
-	Stream string `json:"stream,omitempty"`
-	Shard  string `json:"shard,omitempty"`
-	First  string `json:"first,omitempty"` // sequence number of the first record taken
-	Last   string `json:"last,omitempty"`  // and of the last
+	// Stream inputs: a Kinesis stream's shard, or a Kafka topic's partition (Topic and Cluster
+	// set, Shard the partition number, First and Last offsets).
+	Stream  string `json:"stream,omitempty"`
+	Topic   string `json:"topic,omitempty"`
+	Cluster string `json:"cluster,omitempty"` // a Kafka topic's cluster: its first bootstrap server
+	Shard   string `json:"shard,omitempty"`
+	First   string `json:"first,omitempty"` // sequence number (or offset) of the first record taken
+	Last    string `json:"last,omitempty"`  // and of the last
 	// Object inputs.
 	Bucket  string `json:"bucket,omitempty"`
 	Key     string `json:"key,omitempty"`
@@ -52,7 +55,7 @@ type Input struct {
 }
 
 // IsStream reports whether the input is a stream range.
-func (in Input) IsStream() bool { return in.Stream != "" }
+func (in Input) IsStream() bool { return in.Stream != "" || in.Topic != "" }
 
 // Record is the provenance of one object.
 type Record struct {

@@ -20,13 +20,17 @@ const Ext = ".jsonl.gz"
 
 // Source says where a record came from.
 type Source struct {
-	Kind string `json:"kind"` // "kinesis" or "s3"
+	Kind string `json:"kind"` // "kinesis", "kafka" or "s3"
 	// Kinesis
 	Stream       string    `json:"stream,omitempty"`
 	Shard        string    `json:"shard,omitempty"`
 	Sequence     string    `json:"sequence,omitempty"`
 	PartitionKey string    `json:"partition_key,omitempty"`
 	Arrival      time.Time `json:"arrival,omitzero"`
+	// Kafka (Arrival is the record's timestamp)
+	Topic     string `json:"topic,omitempty"`
+	Partition *int32 `json:"partition,omitempty"` // pointers: partition and offset 0 are real positions
+	Offset    *int64 `json:"offset,omitempty"`
 	// S3
 	Bucket  string `json:"bucket,omitempty"`
 	Key     string `json:"key,omitempty"`

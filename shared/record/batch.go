@@ -161,6 +161,17 @@ const WrongStream Code = "dataset_not_of_stream"
 // than routed: the stream's raw archive converts every record with streamDataset's schema, so
 // the record would reach cleansed as one dataset and raw as a broken row of another.
 func (b *Batch) AddFrom(streamDataset string, data []byte, tag int) (dataset string, rej *Reject) {
+	return b.add(streamDataset, "", data, tag)
+}
+
+// AddDefault is Add for a record whose source names a dataset without binding it (a Kafka
+// topic mapped to a dataset): a record without _dataset is of dataset, and a record's _dataset
+// wins, as no archive of the source is converted with one dataset's schema.
+func (b *Batch) AddDefault(dataset string, data []byte, tag int) (string, *Reject) {
+	return b.add("", dataset, data, tag)
+}
+
+func (b *Batch) add(streamDataset, sourceDefault string, data []byte, tag int) (dataset string, rej *Reject) {
 	if len(data) > b.opts.MaxRecordBytes {
 		return "", reject(TooLarge, "", "%d bytes, over the limit of %d", len(data), b.opts.MaxRecordBytes)
 	}
@@ -178,6 +189,9 @@ func (b *Batch) AddFrom(streamDataset string, data []byte, tag int) (dataset str
 	}
 
 	dataset = b.opts.DefaultDataset
+	if sourceDefault != "" {
+		dataset = sourceDefault
+	}
 	if streamDataset != "" {
 		dataset = streamDataset
 	}

@@ -1,0 +1,244 @@
+package ingest_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sluicelake/sluice/shared/ingest"
+	"github.com/sluicelake/sluice/shared/kafkawire"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/provenance"
+	"github.com/sluicelake/sluice/shared/quarantine"
+)
+
+// kafkaFixture is a batch over two topics and three partitions: JSON and Avro values of
+// user_events, one bad JSON record, one Avro value of a schema id nobody mapped, and a tombstone.
+type kafkaFixture struct {
+	batch   ingest.KafkaBatch
+	good    map[string]bool // event ids
+	reasons map[string]int  // quarantined records by reason
+}
+
+func kafkaBatch(t *testing.T, n int) kafkaFixture {
+	reg := mustRegistry(t)
+	f := kafkaFixture{batch: ingest.KafkaBatch{BootstrapServers: "b-1.kafka:9092,b-2.kafka:9092"},
+		good: map[string]bool{}, reasons: map[string]int{}}
+	offsets := map[string]int64{}
+	add := func(topic string, partition int32, value []byte) {
+		k := fmt.Sprint(topic, partition)
+		f.batch.Records = append(f.batch.Records, ingest.KafkaRecord{Topic: topic, Partition: partition, Offset: 40 + offsets[k],
+			Timestamp: now, Value: base64.StdEncoding.EncodeToString(value)})
+		offsets[k]++
+	}
+	// The odd records come first, so that a batch of more records starts with the same ones at
+	// the same offsets, as a retried batch from the same committed offsets does.
+	add("clicks", 0, []byte(`{"event_id":"not a uuid","user_id":"u_1","event_type":"click","timestamp":"2026-11-23T11:00:00Z"}`))
+	f.reasons["pattern_mismatch"]++
+	add("clicks", 1, kafkawire.Append(nil, 99, []byte{2, 4}))
+	f.reasons[string(kafkawire.UnknownSchemaID)]++
+	f.batch.Records = append(f.batch.Records, ingest.KafkaRecord{Topic: "misc", Partition: 0, Offset: 40, Timestamp: now})
+	offsets["misc0"]++
+	f.reasons["empty_record"]++
+	for i := range n {
+		rec, want := goodRecord(i)
+		f.good[want["event_id"].(string)] = true
+		switch i % 3 {
+		case 0: // JSON on a mapped topic, without _dataset: the topic's dataset
+			add("clicks", int32(i%2), []byte(strings.Replace(rec, `"_dataset":"user_events",`, "", 1)))
+		case 1: // Avro in the wire format
+			v, err := kafkawire.Encode(reg["user_events"], 1, []byte(rec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			add("clicks", int32(i%2), v)
+		case 2: // JSON on a topic mapped to customers, whose _dataset wins
+			add("misc", 0, []byte(rec))
+		}
+	}
+	// Lambda groups records by partition; the processor must not depend on the order.
+	recs := f.batch.Records
+	for i := range recs {
+		j := (i * 7919) % len(recs)
+		recs[i], recs[j] = recs[j], recs[i]
+	}
+	return f
+}
+
+func (l lake) kafkaProcessor(t *testing.T) *ingest.Processor {
+	p := l.processor(t)
+	reg := mustRegistry(t)
+	var err error
+	if p.Kafka.Topics, err = ingest.ParseTopics(`{"clicks":"user_events","misc":"customers"}`, reg); err != nil {
+		t.Fatal(err)
+	}
+	if p.Kafka.Schemas, err = kafkawire.ParseRegistry(`{"1":"user_events"}`, reg); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// checkKafka verifies every good record is in the cleansed zone exactly once, every other in
+// quarantine with its reason and position, and every object's provenance names its topic,
+// partition and offsets.
+func checkKafka(t *testing.T, l lake, f kafkaFixture) {
+	t.Helper()
+	seen := map[string]int{}
+	for key, body := range contents(t, l.cleansed) {
+		if strings.HasPrefix(key, provenance.SidecarPrefix) {
+			continue
+		}
+		rows, err := parquetfile.ReadBytes(body)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		for _, row := range rows {
+			seen[row["event_id"].(string)]++
+		}
+	}
+	for id := range f.good {
+		if seen[id] != 1 {
+			t.Errorf("record %s is in the cleansed zone %d times", id, seen[id])
+		}
+	}
+	if len(seen) != len(f.good) {
+		t.Errorf("%d distinct records in cleansed, want %d", len(seen), len(f.good))
+	}
+	reasons := map[string]int{}
+	for _, body := range contents(t, l.quarantine) {
+		entries, err := quarantine.Decode(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			reasons[e.Reason]++
+			if e.Source.Kind != "kafka" || e.Source.Topic == "" || e.Source.Partition == nil || e.Source.Offset == nil || e.Detail == "" {
+				t.Errorf("entry without its reason or position: %+v", e)
+			}
+			if e.Reason == string(kafkawire.UnknownSchemaID) && !bytes.Equal(e.Original, kafkawire.Append(nil, 99, []byte{2, 4})) {
+				t.Errorf("the unknown schema's record is kept as %q, not as received", e.Original)
+			}
+		}
+	}
+	if fmt.Sprint(reasons) != fmt.Sprint(f.reasons) {
+		t.Errorf("quarantined %v, want %v", reasons, f.reasons)
+	}
+	for key, p := range heads(t, l) {
+		in := p.Inputs[0]
+		// <topic>-<partition>-<first offset, 20 digits>
+		first, _ := strconv.ParseInt(in.First, 10, 64)
+		last, _ := strconv.ParseInt(in.Last, 10, 64)
+		name := fmt.Sprintf("%s-%s-%020d", in.Topic, in.Shard, first)
+		if in.Topic == "" || in.Cluster != "b-1.kafka:9092" || in.Stream != "" || !strings.Contains(key, name) || first < 40 || first > last || in.Rows != p.Rows {
+			t.Errorf("%s: provenance input %+v does not name its topic, partition and offsets", key, in)
+		}
+	}
+}
+
+// heads reads the provenance of every object in both zones.
+func heads(t *testing.T, l lake) map[string]*provenance.Record {
+	out := map[string]*provenance.Record{}
+	for _, s := range []objectstore.Store{l.cleansed, l.quarantine} {
+		infos, err := s.List(runCtx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			if strings.HasPrefix(in.Key, provenance.SidecarPrefix) {
+				continue
+			}
+			head, err := s.Head(runCtx, in.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := provenance.Of(runCtx, s, in.Key, head.Metadata)
+			if err != nil {
+				t.Fatalf("%s: %v", in.Key, err)
+			}
+			out[s.Bucket()+"/"+in.Key] = p
+		}
+	}
+	return out
+}
+
+func TestKafkaBatchLandsEveryRecordOnce(t *testing.T) {
+	l := newLake(t)
+	f := kafkaBatch(t, 240)
+	res, err := l.kafkaProcessor(t).ProcessKafka(runCtx, f.batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.In != len(f.batch.Records) || res.Written != len(f.good) || res.Quarantined != 3 || len(res.Failed) != 0 {
+		t.Fatalf("in %d written %d quarantined %d failed %d; want %d %d 3 0", res.In, res.Written, res.Quarantined, len(res.Failed), len(f.batch.Records), len(f.good))
+	}
+	if res.Datasets["user_events"] != len(f.good) {
+		t.Fatalf("datasets %v: the misc topic's records name user_events, which wins over the topic's customers", res.Datasets)
+	}
+	checkKafka(t, l, f)
+}
+
+// A write that fails fails the whole batch (Kafka has no partial batch response). Lambda then
+// retries the same batch, or, with more records waiting, a longer one from the same offsets:
+// either way the lake ends as one clean run leaves it, byte for byte, nothing doubled or lost.
+func TestKafkaFailedBatchRetriedWhole(t *testing.T) {
+	f := kafkaBatch(t, 240)
+	clean := newLake(t)
+	if _, err := clean.kafkaProcessor(t).ProcessKafka(runCtx, f.batch); err != nil {
+		t.Fatal(err)
+	}
+
+	l := newLake(t)
+	p := l.kafkaProcessor(t)
+	// Fail every write of partition 1 of clicks from the middle of the batch on.
+	l.proxy.FailWhen(func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "clicks-1-") && strings.Contains(r.URL.Path, "/hr=11/")
+	})
+	res, err := p.ProcessKafka(runCtx, f.batch)
+	if !errors.Is(err, ingest.ErrRetryBatch) || len(res.Failed) == 0 || l.proxy.Fails == 0 {
+		t.Fatalf("err %v, %d failed, %d writes failed: want the batch failed for a retry", err, len(res.Failed), l.proxy.Fails)
+	}
+	if res.In != res.Written+res.Quarantined+len(res.Failed) {
+		t.Fatalf("unaccounted: %+v", res)
+	}
+	l.proxy.FailWhen(nil)
+	if _, err := p.ProcessKafka(runCtx, f.batch); err != nil {
+		t.Fatal(err)
+	}
+	want, got := contents(t, clean.cleansed), contents(t, l.cleansed)
+	wantQ, gotQ := contents(t, clean.quarantine), contents(t, l.quarantine)
+	if len(got) != len(want) || len(gotQ) != len(wantQ) {
+		t.Fatalf("%d+%d objects after the retry, a clean run writes %d+%d", len(got), len(gotQ), len(want), len(wantQ))
+	}
+	for k, b := range want {
+		if !bytes.Equal(got[k], b) {
+			t.Errorf("%s differs from a clean run's", k)
+		}
+	}
+	checkKafka(t, l, f)
+
+	// A longer retry (more records arrived on every partition) still doubles nothing.
+	more := kafkaBatch(t, 300)
+	if _, err := p.ProcessKafka(runCtx, more.batch); err != nil {
+		t.Fatal(err)
+	}
+	checkKafka(t, l, more)
+}
+
+func TestKafkaSettings(t *testing.T) {
+	reg := mustRegistry(t)
+	for _, bad := range []string{`["clicks"]`, `{"clicks":"orders"}`, `{"":"customers"}`} {
+		if _, err := ingest.ParseTopics(bad, reg); err == nil {
+			t.Errorf("topic map %s accepted", bad)
+		}
+	}
+	m, err := ingest.ParseTopics("", reg)
+	if err != nil || len(m) != 0 {
+		t.Fatalf("empty map: %v %v", m, err)
+	}
+}
