@@ -3,19 +3,14 @@ package promote_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/rclone/gofakes3"
-	"github.com/rclone/gofakes3/s3mem"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -27,41 +22,10 @@ import (
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
-// atomicBackend makes gofakes3's conditional writes atomic, as S3's are: gofakes3 checks
-// If-None-Match / If-Match before calling the backend, and s3mem does not check again as it
-// writes, so two racing conditional writes can both succeed.
-type atomicBackend struct {
-	gofakes3.Backend
-	mu sync.Mutex
-}
-
-func (b *atomicBackend) PutObject(ctx context.Context, bucket, key string, meta map[string]string, input io.Reader, size int64) (gofakes3.PutObjectResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if gofakes3.HasWriteConditions(ctx) {
-		exists, etag := false, ""
-		if obj, err := b.Backend.HeadObject(ctx, bucket, key); err == nil {
-			exists, etag = true, hex.EncodeToString(obj.Hash)
-		}
-		if err := gofakes3.CheckWriteConditions(ctx, exists, etag); err != nil {
-			return gofakes3.PutObjectResult{}, err
-		}
-	}
-	return b.Backend.PutObject(ctx, bucket, key, meta, input, size)
-}
-
-func (b *atomicBackend) DeleteObject(ctx context.Context, bucket, key string) (gofakes3.ObjectDeleteResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Backend.DeleteObject(ctx, bucket, key)
-}
-
-// startAtomicGofakes3 is s3test.StartGofakes3 with atomic conditional writes.
+// startAtomicGofakes3 serves S3 with atomic conditional writes, as S3's are.
 func startAtomicGofakes3(t testing.TB) *s3.Client {
-	faker := gofakes3.New(&atomicBackend{Backend: s3mem.New()}, gofakes3.WithLogger(gofakes3.DiscardLog()))
-	srv := httptest.NewServer(faker.Server())
-	t.Cleanup(srv.Close)
-	return s3test.NewClient(srv.URL, s3test.AccessKey, s3test.SecretKey)
+	client, _ := s3test.StartAtomicGofakes3(t)
+	return client
 }
 
 var testKey = []byte("test-pii-key")
