@@ -88,13 +88,32 @@ func putCleansed(t *testing.T, s objectstore.Store, name string, rows ...custome
 	}
 }
 
-// curatedRows reads every curated file of the test partition.
+// curatedRows reads every curated file of the test partition in the curated table's current
+// snapshot.
 func curatedRows(t *testing.T, s objectstore.Store) (rows []map[string]any, files []objectstore.Info) {
 	t.Helper()
+	return tableRows(t, s, "customers", part)
+}
+
+// tableRows reads the files of a partition in the current snapshot of a dataset's curated table.
+func tableRows(t testing.TB, s objectstore.Store, dataset string, p zone.Partition) (rows []map[string]any, files []objectstore.Info) {
+	t.Helper()
 	ctx := context.Background()
-	files, err := s.List(ctx, zone.Prefix("customers", part))
+	tbl := (&promote.Promoter{Curated: s}).Table(dataset)
+	dfs, err := (&promote.Promoter{Curated: s}).Files(ctx, dataset, p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, df := range dfs {
+		key, err := tbl.Key(df.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Head(ctx, key)
+		if err != nil {
+			t.Fatalf("the table's file %s: %v", key, err)
+		}
+		files = append(files, info)
 	}
 	for _, f := range files {
 		rc, _, err := s.Get(ctx, f.Key)
@@ -142,8 +161,8 @@ func TestPromoteDedupesAndAppliesPII(t *testing.T) {
 		t.Fatalf("result %+v: want 4 files, 11 rows in, 4 out", res)
 	}
 	rows, files := curatedRows(t, curated)
-	if len(files) != 1 || !strings.HasSuffix(files[0].Key, "/part-00000.parquet") {
-		t.Fatalf("curated files %v: want one part-00000.parquet", files)
+	if len(files) != 1 || !strings.HasPrefix(files[0].Key, "customers/data/dt=2026-11-23/hr=09/part-00000-") {
+		t.Fatalf("curated files %v: want one customers/data/dt=2026-11-23/hr=09/part-00000-<hash>.parquet", files)
 	}
 	if len(rows) != 4 {
 		t.Fatalf("%d curated rows, want 4: %v", len(rows), rows)
@@ -200,8 +219,8 @@ func TestPromoteSplitsByTargetSizeAndDeletesStaleFiles(t *testing.T) {
 		t.Fatalf("%d curated files for %d bytes in at a 32 KiB target; want several", len(files), res.BytesIn)
 	}
 	for i, f := range files {
-		if want := fmt.Sprintf("part-%05d.parquet", i); !strings.HasSuffix(f.Key, want) {
-			t.Errorf("file %d is %s, want %s", i, f.Key, want)
+		if want := fmt.Sprintf("/part-%05d-", i); !strings.Contains(f.Key, want) {
+			t.Errorf("file %d is %s, want %s<hash>.parquet", i, f.Key, want)
 		}
 		if f.Size > p.TargetBytes {
 			t.Errorf("%s is %d bytes, over the %d target", f.Key, f.Size, p.TargetBytes)
@@ -218,8 +237,27 @@ func TestPromoteSplitsByTargetSizeAndDeletesStaleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, files2 := curatedRows(t, curated)
-	if len(files2) != 1 || len(res.Deleted) != len(files)-1 || len(got) != 3000 {
-		t.Fatalf("after compaction: files %v, deleted %v, %d rows; want one file, %d deleted, 3000 rows", files2, res.Deleted, len(got), len(files)-1)
+	// Every old file leaves the table, the first too: its part is rewritten under a new name.
+	if len(files2) != 1 || len(res.Deleted) != len(files) || len(got) != 3000 {
+		t.Fatalf("after compaction: files %v, deleted %v, %d rows; want one file, %d deleted, 3000 rows", files2, res.Deleted, len(got), len(files))
+	}
+	// The compaction is one replace snapshot; the files it replaced stay for time travel.
+	st, err := p.Table("customers").Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := st.Meta.History()
+	if len(h) != 2 || h[0].Operation != "append" || h[1].Operation != "replace" || h[1].AddedRows != 3000 || h[1].DeletedRows != 3000 {
+		t.Errorf("history %+v: want an append, then a replace of 3000 rows", h)
+	}
+	for _, f := range files {
+		if _, err := curated.Head(ctx, f.Key); err != nil {
+			t.Errorf("replaced file %s is gone (%v): the first snapshot still reads it", f.Key, err)
+		}
+	}
+	old, err := st.Files(ctx, h[0].SnapshotID)
+	if err != nil || len(old) != len(files) {
+		t.Errorf("the first snapshot lists %d files (%v), want %d", len(old), err, len(files))
 	}
 }
 
