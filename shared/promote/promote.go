@@ -104,8 +104,8 @@ type Result struct {
 	Unchanged  int      // of Files, how many this promotion did not rewrite
 	// Deleted are curated keys the promotion's snapshot removed from the table (their rows
 	// merged elsewhere, or superseded). The objects stay for time travel until snapshot expiry.
-	Deleted []string
-	Recomputed bool     // the partition was recomputed from every cleansed file
+	Deleted    []string
+	Recomputed bool // the partition was recomputed from every cleansed file
 	// Outputs are the curated files written, each with its lineage.
 	Outputs []Output
 	// Absorbed are converted cleansed files whose every row was a duplicate, when no curated
