@@ -25,3 +25,11 @@ func TestStoreCatalogConformance(t *testing.T) {
 		return &iceberg.StoreCatalog{Store: store}, store
 	})
 }
+
+// The catalog over a bucket kept as a directory, as the local query engine reads it.
+func TestDirStoreCatalogConformance(t *testing.T) {
+	catalogtest.Run(t, func(t *testing.T) (iceberg.Catalog, objectstore.Store) {
+		store := iceberg.DirStore{Dir: t.TempDir(), Name: "curated"}
+		return &iceberg.StoreCatalog{Store: store}, store
+	})
+}
