@@ -23,7 +23,11 @@ import (
 	icebergio "github.com/apache/iceberg-go/io"
 	icetable "github.com/apache/iceberg-go/table"
 
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/iceberg"
+	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/tooltest"
 )
 
@@ -276,4 +280,112 @@ func TestNoFunctionLinksIcebergGo(t *testing.T) {
 			t.Errorf("a function links %s: keep iceberg-go (and Arrow) in test code only", line)
 		}
 	}
+}
+
+// clicksV2 is clicks with an optional column added: an evolution CheckEvolution accepts.
+const clicksV2 = `{"type":"record","name":"clicks","sluice.eventTime":"ts","sluice.key":["id"],"fields":[
+ {"name":"id","type":"string"},
+ {"name":"ts","type":{"type":"long","logicalType":"timestamp-millis"}},
+ {"name":"n","type":"long"},
+ {"name":"note","type":["null","string"],"default":null},
+ {"name":"secret","type":["null","string"],"default":null,"sluice.pii":"drop"},
+ {"name":"country","type":["null","string"],"default":null}]}`
+
+type rowV2 struct {
+	Country *string `parquet:"country,optional"`
+	ID      string  `parquet:"id"`
+	N       int64   `parquet:"n"`
+	Note    *string `parquet:"note,optional"`
+	TS      int64   `parquet:"ts,timestamp(millisecond)"`
+}
+
+// An evolved contract becomes a new schema with the old fields' ids kept and a new id for the
+// new field; iceberg-go reads the old snapshot with the old schema and the new one with the
+// new, old rows showing the new column as null.
+func TestEvolvedContractReadsOldAndNewSnapshots(t *testing.T) {
+	tbl, _, c1 := lakeTable(t)
+	c2 := mustContract(t, clicksV2)
+	if err := contract.CheckEvolution(c1, c2); err != nil {
+		t.Fatalf("the evolution is refused: %v", err)
+	}
+	s1 := commit(t, tbl, iceberg.Change{Add: []iceberg.DataFile{putFile(t, tbl, "a", row{ID: "1", N: 1, TS: base})}})
+
+	st, err := tbl.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := st.Meta.CurrentSchema()
+	next, last, err := iceberg.SchemaOf(c2, old, st.Meta.LastColumnID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range old.Fields {
+		if nf, _ := next.Field(f.Name); nf.ID != f.ID {
+			t.Errorf("field %s changes id from %d to %d", f.Name, f.ID, nf.ID)
+		}
+	}
+	if country, ok := next.Field("country"); !ok || country.ID != st.Meta.LastColumnID+1 || country.Required || last != country.ID {
+		t.Errorf("new field country %+v (last column id %d): want optional, id %d", country, last, st.Meta.LastColumnID+1)
+	}
+
+	// A file written under the new contract, committed with the new schema.
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[rowV2](&buf)
+	de := "de"
+	w.Write([]rowV2{{ID: "2", N: 2, TS: base + 1000, Country: &de}})
+	w.Close()
+	key := tbl.DataPrefix() + "dt=2026-11-23/hr=09/b.parquet"
+	if _, err := tbl.Store.Put(context.Background(), key, buf.Bytes(), objectstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s2 := commit(t, tbl, iceberg.Change{Schema: next, LastColumnID: last,
+		Add: []iceberg.DataFile{{Path: tbl.Path(key), Partition: map[string]int{"ts_hour": hourOf(base)}, Records: 1, Size: int64(buf.Len())}}})
+
+	it := oracle(t, tbl)
+	if n := len(it.Metadata().Schemas()); n != 2 {
+		t.Fatalf("iceberg-go sees %d schemas, want 2", n)
+	}
+	if *s1.SchemaID != 0 || *s2.SchemaID != 1 {
+		t.Errorf("snapshots' schema ids %d and %d, want 0 and 1", *s1.SchemaID, *s2.SchemaID)
+	}
+	if _, ok := it.Schema().FindFieldByName("country"); !ok {
+		t.Error("iceberg-go's current schema lacks country")
+	}
+	// The old snapshot reads with its own schema: no country column, its one row.
+	oldRows := scanAll(t, it, s1.SnapshotID)
+	if oldRows.NumRows() != 1 || oldRows.Schema().HasField("country") {
+		t.Errorf("old snapshot: %d rows, schema %v; want 1 row without country", oldRows.NumRows(), oldRows.Schema())
+	}
+	// The new snapshot: both rows, country null for the old one.
+	newRows := scanAll(t, it, s2.SnapshotID)
+	if newRows.NumRows() != 2 || !newRows.Schema().HasField("country") {
+		t.Fatalf("new snapshot: %d rows, schema %v; want 2 rows with country", newRows.NumRows(), newRows.Schema())
+	}
+	countries := map[string]string{}
+	tr := array.NewTableReader(newRows, 16)
+	defer tr.Release()
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		ids, cs := column[*array.String](t, rec, "id"), column[*array.String](t, rec, "country")
+		for i := 0; i < int(rec.NumRows()); i++ {
+			v := "null"
+			if cs.IsValid(i) {
+				v = cs.Value(i)
+			}
+			countries[ids.Value(i)] = v
+		}
+	}
+	if countries["1"] != "null" || countries["2"] != "de" {
+		t.Errorf("countries by id %v, want 1 null (written before the column) and 2 de", countries)
+	}
+}
+
+func scanAll(t *testing.T, it *icetable.Table, id int64) arrow.Table {
+	t.Helper()
+	at, err := it.Scan(icetable.WithSnapshotID(id)).ToArrowTable(context.Background())
+	if err != nil {
+		t.Fatalf("iceberg-go scan of snapshot %d: %v", id, err)
+	}
+	t.Cleanup(at.Release)
+	return at
 }

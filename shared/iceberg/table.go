@@ -597,3 +597,24 @@ func jsonIndent(m *Metadata) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Rollback commits a new snapshot whose files are those of snapshot id: the table's state goes
+// back to it while its history is kept (the snapshots after id stay, for audit and for rolling
+// forward again). run names the run doing it, in the snapshot's summary.
+func (t *Table) Rollback(ctx context.Context, id int64, run string) (*Snapshot, error) {
+	return t.Commit(ctx, func(_ context.Context, s *State) (*Change, error) {
+		if s.Meta.Snapshot(id) == nil {
+			return nil, fmt.Errorf("iceberg: table %s has no snapshot %d to roll back to (expired, or never made): list its history", t.Name, id)
+		}
+		return &Change{Restore: &id, Run: run}, nil
+	})
+}
+
+// History lists the table's snapshots, oldest first.
+func (t *Table) History(ctx context.Context) ([]History, error) {
+	s, err := t.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Meta.History(), nil
+}
