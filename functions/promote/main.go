@@ -9,8 +9,10 @@ import (
 	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 
 	"github.com/sluicelake/sluice/shared/envvar"
+	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
@@ -47,6 +49,9 @@ func main() {
 		TargetBytes: target,
 		StepBytes:   step,
 		Log:         env.Log,
+	}
+	if db := env.Getenv(envvar.IcebergGlueDatabase); db != "" {
+		p.Catalog = &gluecatalog.Catalog{Client: glue.NewFromConfig(env.AWS), Database: db}
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }
