@@ -72,18 +72,25 @@ func (c customer) json() []byte {
 // putCleansed writes rows as one cleansed Parquet file, the way validate and ingest do.
 func putCleansed(t *testing.T, s objectstore.Store, name string, rows ...customer) {
 	t.Helper()
+	putCleansedAt(t, s, part, name, rows...)
+}
+
+// putCleansedAt is putCleansed into another hour of 2026-11-23.
+func putCleansedAt(t testing.TB, s objectstore.Store, pt zone.Partition, name string, rows ...customer) {
+	t.Helper()
 	reg, _ := events.Registry()
-	b := record.NewBatch(reg, record.Options{DefaultDataset: "customers", Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }})
+	b := record.NewBatch(reg, record.Options{DefaultDataset: "customers", Now: func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }})
 	for i, r := range rows {
-		if _, rej := b.Add(r.json(), i); rej != nil {
-			t.Fatalf("record %s: %v", r.json(), rej)
+		js := bytes.Replace(r.json(), []byte("T09:"), fmt.Appendf(nil, "T%02d:", pt.Hour), 1)
+		if _, rej := b.Add(js, i); rej != nil {
+			t.Fatalf("record %s: %v", js, rej)
 		}
 	}
 	var buf bytes.Buffer
 	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), zone.Key("customers", part, name), buf.Bytes(), objectstore.PutOptions{}); err != nil {
+	if _, err := s.Put(context.Background(), zone.Key("customers", pt, name), buf.Bytes(), objectstore.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
