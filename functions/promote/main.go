@@ -9,7 +9,6 @@ import (
 	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/glue"
 
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
@@ -51,7 +50,7 @@ func main() {
 		Log:         env.Log,
 	}
 	if db := env.Getenv(envvar.IcebergGlueDatabase); db != "" {
-		p.Catalog = &gluecatalog.Catalog{Client: glue.NewFromConfig(env.AWS), Database: db}
+		p.Catalog = gluecatalog.New(env.AWS, db, env.Getenv)
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }

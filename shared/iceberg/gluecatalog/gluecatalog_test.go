@@ -80,8 +80,21 @@ func (v *versionCheck) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v.next.ServeHTTP(w, r)
 }
 
-// startGlue runs moto with its Glue behind versionCheck, with database lake created.
-func startGlue(t *testing.T) (*glue.Client, *s3.Client, *versionCheck) {
+// catalog is the adapter under test, pointed at endpoint as a function would be.
+func catalog(endpoint string) *gluecatalog.Catalog {
+	cfg := aws.Config{Region: s3test.Region, HTTPClient: awshttp.NewBuildableClient(),
+		Credentials: credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, "")}
+	return gluecatalog.New(cfg, "lake", func(name string) string {
+		if name == "AWS_ENDPOINT_URL_GLUE" {
+			return endpoint
+		}
+		return ""
+	})
+}
+
+// startGlue runs moto with its Glue behind versionCheck, with database lake created. The SDK
+// client it returns (test code only) reads what the adapter wrote; the adapter goes to url.
+func startGlue(t *testing.T) (*glue.Client, *s3.Client, *versionCheck, string) {
 	s3c, endpoint := s3test.StartMoto(t)
 	u, _ := url.Parse(endpoint)
 	vc := &versionCheck{next: httputil.NewSingleHostReverseProxy(u), moto: glueClient(endpoint)}
@@ -91,16 +104,16 @@ func startGlue(t *testing.T) (*glue.Client, *s3.Client, *versionCheck) {
 	if _, err := client.CreateDatabase(context.Background(), &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("lake")}}); err != nil {
 		t.Fatal(err)
 	}
-	return client, s3c, vc
+	return client, s3c, vc, srv.URL
 }
 
 func TestGlueCatalogConformance(t *testing.T) {
 	var checks []*versionCheck
 	catalogtest.Run(t, func(t *testing.T) (iceberg.Catalog, objectstore.Store) {
-		client, s3c, vc := startGlue(t)
+		_, s3c, vc, url := startGlue(t)
 		checks = append(checks, vc)
 		bucket := s3test.CreateBucket(t, s3c, "curated")
-		return &gluecatalog.Catalog{Client: client, Database: "lake"}, s3store.New(s3c, bucket)
+		return catalog(url), s3store.New(s3c, bucket)
 	})
 	fails := 0
 	for _, vc := range checks {
@@ -113,10 +126,10 @@ func TestGlueCatalogConformance(t *testing.T) {
 
 // A table as Glue holds it: what Athena needs to read it as Iceberg.
 func TestGlueTableIsIceberg(t *testing.T) {
-	client, s3c, _ := startGlue(t)
+	client, s3c, _, url := startGlue(t)
 	bucket := s3test.CreateBucket(t, s3c, "curated")
 	store := s3store.New(s3c, bucket)
-	tbl := &iceberg.Table{Name: "clicks", Store: store, Catalog: &gluecatalog.Catalog{Client: client, Database: "lake"}, Root: "clicks"}
+	tbl := &iceberg.Table{Name: "clicks", Store: store, Catalog: catalog(url), Root: "clicks"}
 	s := &iceberg.Schema{Type: "struct", Fields: []iceberg.Field{{ID: 1, Name: "ts", Required: true, Type: "timestamptz"}, {ID: 2, Name: "n", Type: "long", Doc: "a counter"},
 		{ID: 3, Name: "tags", Type: &iceberg.MapType{Type: "map", KeyID: 4, Key: "string", ValueID: 5, Value: "string"}}}}
 	m, err := iceberg.NewMetadata(tbl.Location(), s, 5, "ts", time.Now())
@@ -159,13 +172,27 @@ func TestGlueTableIsIceberg(t *testing.T) {
 
 // A Glue table that is not Iceberg is refused with a message saying what to do.
 func TestGlueRefusesNonIcebergTable(t *testing.T) {
-	client, _, _ := startGlue(t)
+	client, _, _, url := startGlue(t)
 	if _, err := client.CreateTable(context.Background(), &glue.CreateTableInput{DatabaseName: aws.String("lake"),
 		TableInput: &types.TableInput{Name: aws.String("hive"), Parameters: map[string]string{"classification": "parquet"}}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := (&gluecatalog.Catalog{Client: client, Database: "lake"}).Load(context.Background(), "hive")
+	_, err := catalog(url).Load(context.Background(), "hive")
 	if err == nil || !strings.Contains(err.Error(), "not an Iceberg table") {
 		t.Fatalf("Load of a Hive table: %v, want an error saying it is not Iceberg", err)
+	}
+}
+
+// A Glue that refuses the call: the error names the permission and keeps Glue's message.
+func TestGlueErrorSaysWhatToGrant(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"com.amazonaws.glue#AccessDeniedException","Message":"not authorized to perform glue:GetTable"}`)
+	}))
+	defer srv.Close()
+	_, err := catalog(srv.URL).Load(context.Background(), "clicks")
+	if err == nil || !strings.Contains(err.Error(), "the role needs glue:GetTable") || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("Load refused: %v, want the permission to grant and Glue's error", err)
 	}
 }
