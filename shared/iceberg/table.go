@@ -28,6 +28,10 @@ type Table struct {
 	Root string
 	// MaxAttempts bounds how often a commit that loses a race re-plans; zero means 10.
 	MaxAttempts int
+	// MaxManifests bounds the manifests of a snapshot: a commit that would list more merges
+	// them into one, so that reading a table (which every promotion does) stays a few requests
+	// however many snapshots made it. Zero means 64.
+	MaxManifests int
 	// Now stamps snapshots; nil means time.Now.
 	Now func() time.Time
 }
@@ -396,6 +400,17 @@ func (t *Table) apply(ctx context.Context, s *State, ch *Change) (*Snapshot, err
 			list = append([]manifestFile{mf}, list...)
 		}
 	}
+	limit := t.MaxManifests
+	if limit <= 0 {
+		limit = 64
+	}
+	if len(list) > limit {
+		merged, err := t.merge(ctx, list, schema, spec, id, seq)
+		if err != nil {
+			return nil, err
+		}
+		list = []manifestFile{merged}
+	}
 	listBody, err := writeManifestList(id, parentID(parent), seq, list)
 	if err != nil {
 		return nil, err
@@ -617,4 +632,27 @@ func (t *Table) History(ctx context.Context) ([]History, error) {
 		return nil, err
 	}
 	return s.Meta.History(), nil
+}
+
+// merge rewrites manifests as one: entries this snapshot added or deleted keep their status,
+// others become existing, and entries deleted by earlier snapshots are dropped.
+func (t *Table) merge(ctx context.Context, list []manifestFile, schema *Schema, spec *PartitionSpec, id, seq int64) (manifestFile, error) {
+	var all []manifestEntry
+	for _, mf := range list {
+		entries, err := t.entries(ctx, mf.Path)
+		if err != nil {
+			return manifestFile{}, err
+		}
+		for _, e := range entries {
+			ours := e.SnapshotID != nil && *e.SnapshotID == id
+			switch {
+			case e.Status == statusDeleted && !ours:
+				continue
+			case !ours:
+				e.Status = statusExisting
+			}
+			all = append(all, e)
+		}
+	}
+	return t.putManifest(ctx, schema, spec, all, id, seq)
 }

@@ -271,3 +271,45 @@ func TestExpireReturnsOnlyUnreferencedFiles(t *testing.T) {
 		t.Errorf("expire older than s3 with s3 and s4 left: expired %v (err %v), want none", ex.Snapshots, err)
 	}
 }
+
+// Many commits do not make many manifests: past MaxManifests a commit merges them, and every
+// snapshot still lists its files; iceberg-go reads the merged table.
+func TestManifestsAreMerged(t *testing.T) {
+	tbl, _, _ := lakeTable(t)
+	tbl.MaxManifests = 3
+	var all []string
+	var snaps []*iceberg.Snapshot
+	var prev iceberg.DataFile
+	for i := range 8 {
+		f := putFile(t, tbl, fmt.Sprintf("f%d", i), row{ID: fmt.Sprint(i), N: int64(i), TS: base + int64(i)})
+		ch := iceberg.Change{Add: []iceberg.DataFile{f}}
+		if i == 5 { // one overwrite among the appends: its deleted entry must not come back
+			ch.Remove = []string{prev.Path}
+			all = slices.DeleteFunc(all, func(p string) bool { return p == prev.Path })
+		}
+		snaps = append(snaps, commit(t, tbl, ch))
+		all = append(all, f.Path)
+		prev = f
+	}
+	st, err := tbl.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := filesOf(t, tbl, 0); !slices.Equal(got, sorted(all...)) {
+		t.Errorf("current files %v, want %v", got, sorted(all...))
+	}
+	if got := filesOf(t, tbl, snaps[2].SnapshotID); len(got) != 3 {
+		t.Errorf("snapshot 3 lists %d files, want 3", len(got))
+	}
+	it := oracle(t, tbl)
+	if got := oracleRows(t, it, 0); len(got) != len(all) {
+		t.Errorf("iceberg-go reads %d rows, want %d", len(got), len(all))
+	}
+	mfs, err := it.CurrentSnapshot().Manifests(storeIO{tbl})
+	if err != nil || len(mfs) > tbl.MaxManifests || len(mfs) == 0 {
+		t.Errorf("the current snapshot lists %d manifests (%v), want 1 to %d", len(mfs), err, tbl.MaxManifests)
+	}
+	if len(st.Meta.Snapshots) != 8 {
+		t.Errorf("%d snapshots, want 8", len(st.Meta.Snapshots))
+	}
+}
