@@ -1,13 +1,18 @@
 package promote_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/iceberg"
+	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -141,6 +146,84 @@ func TestReaderSeesWholePromotionsOnly(t *testing.T) {
 	for _, s := range h[1:] {
 		if s.Operation != iceberg.OpOverwrite {
 			t.Errorf("snapshot %d is a %s; a promotion updating keys is an overwrite", s.SnapshotID, s.Operation)
+		}
+	}
+}
+
+// A contract evolved between promotions (a new optional column) becomes the table's new
+// schema, field ids kept; the snapshot before it still reads its files, without the column.
+func TestEvolvedContractIsANewTableSchema(t *testing.T) {
+	p, cleansed, curated := lake(t)
+	ctx := context.Background()
+	putCleansed(t, cleansed, "a.parquet", customer{1, 1, "one", ""})
+	if _, err := p.Promote(ctx, "customers", part); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../events/customers.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evolved := bytes.Replace(src, []byte(`"fields": [`), []byte(`"fields": [
+    {"name": "country", "type": ["null", "string"], "default": null},`), 1)
+	next, err := contract.Parse("customers.avsc", evolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := contract.CheckEvolution(p.Contracts["customers"], next); err != nil {
+		t.Fatalf("the test's evolution is refused: %v", err)
+	}
+	p.Contracts = map[string]*contract.Contract{"customers": next}
+	putCleansed(t, cleansed, "b.parquet", customer{2, 2, "two", ""})
+	if _, err := p.Promote(ctx, "customers", part); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := p.Table("customers").Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Meta.Schemas) != 2 || st.Meta.CurrentSchemaID != 1 {
+		t.Fatalf("schemas %d, current %d: want the evolved contract as schema 1", len(st.Meta.Schemas), st.Meta.CurrentSchemaID)
+	}
+	old, cur := &st.Meta.Schemas[0], st.Meta.CurrentSchema()
+	for _, f := range old.Fields {
+		if nf, ok := cur.Field(f.Name); !ok || nf.ID != f.ID {
+			t.Errorf("field %s: id %d before, %d after", f.Name, f.ID, nf.ID)
+		}
+	}
+	if country, ok := cur.Field("country"); !ok || country.ID <= old.Fields[len(old.Fields)-1].ID || country.ID != st.Meta.LastColumnID || country.Required {
+		t.Errorf("country %+v (last column id %d): want a new optional field with the next id", country, st.Meta.LastColumnID)
+	}
+	h := st.Meta.History()
+	if len(h) != 2 || *st.Meta.Snapshots[0].SchemaID != 0 || *st.Meta.Snapshots[1].SchemaID != 1 {
+		t.Fatalf("history %+v: want a snapshot under each schema", h)
+	}
+	// The first snapshot's files still read, without the new column; the current ones have it.
+	files, err := st.Files(ctx, h[0].SnapshotID)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("first snapshot files %v %v", files, err)
+	}
+	key, _ := p.Table("customers").Key(files[0].Path)
+	rc, _, err := curated.Get(ctx, key)
+	if err != nil {
+		t.Fatalf("the first snapshot's file is gone: %v", err)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	rows, err := parquetfile.ReadBytes(body)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("first snapshot rows %v %v", rows, err)
+	}
+	if _, ok := rows[0]["country"]; ok {
+		t.Errorf("the first snapshot's row has country: %v", rows[0])
+	}
+	now, _ := curatedRows(t, curated)
+	if len(now) != 2 {
+		t.Fatalf("current rows %v, want 2", now)
+	}
+	for _, r := range now {
+		if v, ok := r["country"]; !ok || v != nil {
+			t.Errorf("current row %v: want a null country", r)
 		}
 	}
 }
