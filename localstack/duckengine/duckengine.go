@@ -139,7 +139,7 @@ func (e *Engine) CuratedFiles(ctx context.Context, dataset string, at iceberg.At
 		bucket = string(zone.Curated)
 	}
 	store := iceberg.DirStore{Dir: filepath.Join(e.opts.LakeDir, bucket), Name: bucket}
-	tbl := &iceberg.Table{Name: dataset, Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: dataset}
+	tbl := iceberg.Dataset(store, nil, dataset)
 	_, files, err := tbl.FilesAt(ctx, at)
 	if err != nil {
 		return nil, err

@@ -81,7 +81,7 @@ func commitCurated(t testing.TB, dir string, c *contract.Contract, ch iceberg.Ch
 	t.Helper()
 	ctx := context.Background()
 	store := iceberg.DirStore{Dir: filepath.Join(dir, "curated"), Name: "curated"}
-	tbl := &iceberg.Table{Name: "user_events", Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: "user_events"}
+	tbl := iceberg.Dataset(store, nil, "user_events")
 	if _, err := tbl.Load(ctx); errors.Is(err, iceberg.ErrNoTable) {
 		s, last, err := iceberg.SchemaOf(c, nil, 0)
 		if err != nil {
@@ -373,7 +373,7 @@ func TestCuratedReadsTheTablesSnapshot(t *testing.T) {
 	}
 
 	store := iceberg.DirStore{Dir: filepath.Join(dir, "curated"), Name: "curated"}
-	st, err := (&iceberg.Table{Name: "user_events", Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: "user_events"}).Load(ctx)
+	st, err := iceberg.Dataset(store, nil, "user_events").Load(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

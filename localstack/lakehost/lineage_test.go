@@ -365,7 +365,7 @@ func liveCurated(t *testing.T, dir string) map[string]bool {
 	store := iceberg.DirStore{Dir: filepath.Join(dir, bucket), Name: bucket}
 	live := map[string]bool{}
 	for ds := range reg {
-		tbl := &iceberg.Table{Name: ds, Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: ds}
+		tbl := iceberg.Dataset(store, nil, ds)
 		_, files, err := tbl.FilesAt(context.Background(), iceberg.At{})
 		if errors.Is(err, iceberg.ErrNoTable) {
 			continue

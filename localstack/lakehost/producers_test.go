@@ -187,7 +187,7 @@ func zoneRows(t *testing.T, dir string, z zone.Zone, dataset string) []map[strin
 		// Curated is an Iceberg table: its current snapshot, not every file on disk.
 		bucket := lakehost.Buckets[zone.Curated]
 		store := iceberg.DirStore{Dir: filepath.Join(dir, bucket), Name: bucket}
-		tbl := &iceberg.Table{Name: dataset, Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: dataset}
+		tbl := iceberg.Dataset(store, nil, dataset)
 		_, files, err := tbl.FilesAt(context.Background(), iceberg.At{})
 		if err != nil {
 			t.Fatal(err)

@@ -130,7 +130,7 @@ func Print(w io.Writer, counts []Count) {
 // curatedTable opens the curated table of dataset in the bucket directory root.
 func curatedTable(root, dataset string) *iceberg.Table {
 	store := iceberg.DirStore{Dir: root, Name: filepath.Base(root)}
-	return &iceberg.Table{Name: dataset, Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: dataset}
+	return iceberg.Dataset(store, nil, dataset)
 }
 
 // curatedDatasets lists the datasets of the curated bucket directory root that have a table.

@@ -25,7 +25,7 @@ func TestSummaryOfACuratedTable(t *testing.T) {
 	c := reg["customers"]
 	bucket := lakehost.Buckets[zone.Curated]
 	store := iceberg.DirStore{Dir: filepath.Join(dir, bucket), Name: bucket}
-	tbl := &iceberg.Table{Name: "customers", Store: store, Catalog: &iceberg.StoreCatalog{Store: store}, Root: "customers"}
+	tbl := iceberg.Dataset(store, nil, "customers")
 	s, last, err := iceberg.SchemaOf(c, nil, 0)
 	if err != nil {
 		t.Fatal(err)

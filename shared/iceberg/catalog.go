@@ -105,3 +105,12 @@ func (c *StoreCatalog) Swap(ctx context.Context, table string, expected Pointer,
 	}
 	return Pointer{Location: u.Location, Version: strings.Trim(info.ETag, `"`)}, nil
 }
+
+// Dataset is the curated table of a dataset: rooted at <dataset>/ in store, cataloged by cat,
+// or, when cat is nil, by a StoreCatalog in the same bucket (the local lake's, and the default).
+func Dataset(store objectstore.Store, cat Catalog, dataset string) *Table {
+	if cat == nil {
+		cat = &StoreCatalog{Store: store}
+	}
+	return &Table{Name: dataset, Store: store, Catalog: cat, Root: dataset}
+}

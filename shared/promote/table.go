@@ -44,11 +44,7 @@ func partNum(key string) (int, error) {
 
 // Table is the curated Iceberg table of dataset.
 func (p *Promoter) Table(dataset string) *iceberg.Table {
-	cat := p.Catalog
-	if cat == nil {
-		cat = &iceberg.StoreCatalog{Store: p.Curated}
-	}
-	return &iceberg.Table{Name: dataset, Store: p.Curated, Catalog: cat, Root: dataset}
+	return iceberg.Dataset(p.Curated, p.Catalog, dataset)
 }
 
 // Files lists the curated data files of a partition in the table's current snapshot: what a
