@@ -17,10 +17,12 @@ import (
 
 	sluiceevents "github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
+	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/record"
+	"github.com/sluicelake/sluice/shared/zone"
 )
 
 // build builds this function as `make build` does.
@@ -180,19 +182,28 @@ func TestBuiltBinary(t *testing.T) {
 	}
 }
 
-// curated reads the curated partition: its rows, and its keys with their ETags.
+// curated reads the curated partition in the curated table's current snapshot: its rows, and
+// its keys with their ETags.
 func curated(t *testing.T, client *s3.Client) ([]map[string]any, []string) {
 	t.Helper()
 	ctx := context.Background()
-	list, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("curated"), Prefix: aws.String(prefix)})
+	p := &promote.Promoter{Curated: s3store.New(client, "curated")}
+	files, err := p.Files(ctx, "customers", zone.Partition{Date: "2026-11-23", Hour: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows []map[string]any
 	var keys []string
-	for _, o := range list.Contents {
-		keys = append(keys, *o.Key+" "+*o.ETag)
-		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("curated"), Key: o.Key})
+	for _, f := range files {
+		key, err := p.Table("customers").Key(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("curated"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key+" "+aws.ToString(obj.ETag))
 		if err != nil {
 			t.Fatal(err)
 		}

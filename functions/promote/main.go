@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sluicelake/sluice/shared/envvar"
+	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
@@ -47,6 +48,9 @@ func main() {
 		TargetBytes: target,
 		StepBytes:   step,
 		Log:         env.Log,
+	}
+	if db := env.Getenv(envvar.IcebergGlueDatabase); db != "" {
+		p.Catalog = gluecatalog.New(env.AWS, db, env.Getenv)
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }

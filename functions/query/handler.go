@@ -146,7 +146,8 @@ func (p *zoneProbe) hasData(z zone.Zone, dataset string) bool {
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	out, err := p.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(p.bucket), Prefix: aws.String(dataset + "/"), MaxKeys: aws.Int32(1)})
+	// Data files, not the table's metadata: a table is made before its first data lands.
+	out, err := p.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(p.bucket), Prefix: aws.String(dataset + "/" + zone.TableData + "/"), MaxKeys: aws.Int32(1)})
 	if err != nil {
 		return true // cannot tell: the documented default
 	}

@@ -112,8 +112,16 @@ func TestHandlerOnMoto(t *testing.T) {
 		t.Errorf("malformed id: %d %s", resp.StatusCode, resp.Body)
 	}
 
-	// Once curated holds the dataset, it is the default zone.
-	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(curated), Key: aws.String("customers/dt=2026-11-23/hr=09/a.parquet"), Body: strings.NewReader("x")}); err != nil {
+	// A curated table's metadata alone is not data.
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(curated), Key: aws.String("customers/metadata/00000-x.metadata.json"), Body: strings.NewReader("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	probe.no = map[string]time.Time{}
+	if probe.hasData(zone.Curated, "customers") {
+		t.Error("curated has only the customers table's metadata, no data yet")
+	}
+	// Once curated holds the dataset's data, it is the default zone.
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(curated), Key: aws.String("customers/data/dt=2026-11-23/hr=09/a.parquet"), Body: strings.NewReader("x")}); err != nil {
 		t.Fatal(err)
 	}
 	probe.no = map[string]time.Time{} // forget the cached "no" instead of waiting a minute

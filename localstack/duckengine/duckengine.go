@@ -15,6 +15,7 @@ package duckengine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -128,9 +130,40 @@ func (e *Engine) Glob(z zone.Zone, dataset string) string {
 	return filepath.Join(e.opts.LakeDir, bucket, dataset, "dt=*", "hr=*", ext)
 }
 
+// CuratedFiles lists the local paths of the data files of dataset's curated Iceberg table in
+// the snapshot at names: the current one for a zero At, an earlier one by id or time for time
+// travel. A table with no snapshot yet has none; a dataset never promoted wraps
+// iceberg.ErrNoTable.
+func (e *Engine) CuratedFiles(ctx context.Context, dataset string, at iceberg.At) ([]string, error) {
+	bucket := e.opts.Buckets[zone.Curated]
+	if bucket == "" {
+		bucket = string(zone.Curated)
+	}
+	store := iceberg.DirStore{Dir: filepath.Join(e.opts.LakeDir, bucket), Name: bucket}
+	tbl := iceberg.Dataset(store, nil, dataset)
+	_, files, err := tbl.FilesAt(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(files))
+	for _, f := range files {
+		key, err := tbl.Key(f.Path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, filepath.Join(store.Dir, filepath.FromSlash(key)))
+	}
+	return out, nil
+}
+
 // HasData reports whether a zone holds any file of a dataset: the compiler's HasData, which
-// picks curated, or cleansed until curated has data.
+// picks curated, or cleansed until curated has data. Curated has data once its table's
+// current snapshot has a file.
 func (e *Engine) HasData(z zone.Zone, dataset string) bool {
+	if z == zone.Curated {
+		files, _ := e.CuratedFiles(context.Background(), dataset, iceberg.At{})
+		return len(files) > 0
+	}
 	m, _ := filepath.Glob(e.Glob(z, dataset))
 	if len(m) == 0 && z == table.Zone && dataset == table.Dataset {
 		// Lineage whose objects were all compacted is still lineage.
@@ -189,7 +222,18 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 			return nil, nil, 0, fmt.Errorf("table %q is not <zone>_<dataset>", name)
 		}
 		glob := e.Glob(z, dataset)
-		files, _ := filepath.Glob(glob)
+		var files []string
+		if z == zone.Curated {
+			// The table's current snapshot, not every file under the dataset: replaced files
+			// stay there for time travel.
+			var err error
+			if files, err = e.CuratedFiles(ctx, dataset, iceberg.At{}); err != nil && !errors.Is(err, iceberg.ErrNoTable) {
+				return nil, nil, 0, fmt.Errorf("bind %s: %w", name, err)
+			}
+			glob = "the current snapshot of the curated table " + dataset
+		} else {
+			files, _ = filepath.Glob(glob)
+		}
 		if len(files) == 0 && (z == table.Zone || z == audit.Zone) {
 			// Either lineage table may be empty (nothing compacted yet, or everything), and
 			// the audit table before its first request: an empty table, as Athena sees a
@@ -211,7 +255,15 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 		// A view per connection: it sees the files present now, and no other query's views.
 		// union_by_name would follow added columns across files, but reads every footer:
 		// 5x slower on 240 files, so a table's columns are those of its first file.
-		if _, err := conn.ExecContext(ctx, viewSQL(name, z, glob)); err != nil {
+		src := literal(glob)
+		if z == zone.Curated {
+			quoted := make([]string, len(files))
+			for i, f := range files {
+				quoted[i] = literal(f)
+			}
+			src = "[" + strings.Join(quoted, ", ") + "]"
+		}
+		if _, err := conn.ExecContext(ctx, viewSQL(name, z, src)); err != nil {
 			return nil, nil, 0, fmt.Errorf("bind %s to %s: %w", name, glob, err)
 		}
 	}
@@ -341,17 +393,18 @@ func (e *Engine) Explain(ctx context.Context, q *query.Query) (string, error) {
 }
 
 // viewSQL binds a table name to its files.
-func viewSQL(name string, z zone.Zone, glob string) string {
+// src is the SQL of the files to read: a quoted glob, or a list of quoted paths.
+func viewSQL(name string, z zone.Zone, src string) string {
 	const hive = `hive_partitioning=true, hive_types={'dt': DATE, 'hr': INTEGER}`
 	if name == table.Tables[1] {
 		// Parquet timestamps adjusted to UTC read as TIMESTAMPTZ; the Glue column, like the
 		// JSON table's, is a plain timestamp in UTC.
 		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * REPLACE (timezone('UTC', "event_time") AS "event_time") FROM read_parquet(%s, %s)`,
-			quoteIdent(name), literal(glob), hive)
+			quoteIdent(name), src, hive)
 	}
 	c := jsonContract(z, strings.TrimPrefix(name, string(z)+"_"))
 	if c == nil {
-		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, %s)`, quoteIdent(name), literal(glob), hive)
+		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_parquet(%s, %s)`, quoteIdent(name), src, hive)
 	}
 	// JSON carries no schema: the contract's columns, typed, so that a column no row has yet is
 	// still there (as NULL) and event_time is a TIMESTAMP rather than whatever sampling guesses.
@@ -360,7 +413,7 @@ func viewSQL(name string, z zone.Zone, glob string) string {
 		cols[i] = literal(c.Fields[i].Name) + ": " + literal(duckType(&c.Fields[i]))
 	}
 	return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_json(%s, format='newline_delimited', compression='gzip', columns={%s}, timestampformat=%s, %s)`,
-		quoteIdent(name), literal(glob), strings.Join(cols, ", "), literal("%Y-%m-%d %H:%M:%S.%g"), hive)
+		quoteIdent(name), src, strings.Join(cols, ", "), literal("%Y-%m-%d %H:%M:%S.%g"), hive)
 }
 
 // jsonContract is the contract of a table kept as gzip'd JSON lines (the lineage and audit

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/duckengine"
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/querytest"
@@ -22,8 +25,10 @@ import (
 )
 
 // writeLake writes events as the ingest function would: one Parquet file per hour partition
-// under <dir>/<bucket>/user_events/dt=…/hr=…/. It returns the number of files.
-func writeLake(t testing.TB, dir, bucket string, es []querytest.Event) int {
+// under <dir>/<bucket>/user_events/dt=…/hr=…/. It returns the number of files. In curated,
+// the files go under user_events/data/ and are committed as one snapshot of the Iceberg table
+// that removes the files named by replace.
+func writeLake(t testing.TB, dir, bucket string, es []querytest.Event, replace ...string) int {
 	t.Helper()
 	reg, err := events.Registry()
 	if err != nil {
@@ -42,12 +47,21 @@ func writeLake(t testing.TB, dir, bucket string, es []querytest.Event) int {
 		p := zone.PartitionOf(tab.EventTime(i))
 		parts[p] = append(parts[p], i)
 	}
+	var added []iceberg.DataFile
 	for p, rows := range parts {
 		var buf bytes.Buffer
 		if err := parquetfile.Write(&buf, tab, rows, parquetfile.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(dir, bucket, zone.Key("user_events", p, "part-0.parquet"))
+		key := zone.Key("user_events", p, "part-0.parquet")
+		if bucket == "curated" {
+			// Curated is an Iceberg table: data files under data/, committed below.
+			key = fmt.Sprintf("user_events/data/%s/part-0-%d.parquet", p.Path(), time.Now().UnixNano())
+			day, _ := time.Parse(time.DateOnly, p.Date)
+			added = append(added, iceberg.DataFile{Path: "s3://curated/" + key, Partition: map[string]int{"timestamp_hour": int(day.Unix()/3600) + p.Hour},
+				Records: int64(len(rows)), Size: int64(buf.Len())})
+		}
+		path := filepath.Join(dir, bucket, key)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +69,37 @@ func writeLake(t testing.TB, dir, bucket string, es []querytest.Event) int {
 			t.Fatal(err)
 		}
 	}
+	if bucket == "curated" {
+		commitCurated(t, dir, reg["user_events"], iceberg.Change{Add: added, Remove: replace})
+	}
 	return len(parts)
+}
+
+// commitCurated commits ch to the user_events table of the curated bucket in dir, creating
+// the table on first use, and returns the snapshot.
+func commitCurated(t testing.TB, dir string, c *contract.Contract, ch iceberg.Change) *iceberg.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	store := iceberg.DirStore{Dir: filepath.Join(dir, "curated"), Name: "curated"}
+	tbl := iceberg.Dataset(store, nil, "user_events")
+	if _, err := tbl.Load(ctx); errors.Is(err, iceberg.ErrNoTable) {
+		s, last, err := iceberg.SchemaOf(c, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := iceberg.NewMetadata(tbl.Location(), s, last, c.Fields[c.EventTime].Name, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tbl.Create(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := tbl.Commit(ctx, func(context.Context, *iceberg.State) (*iceberg.Change, error) { return &ch, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
 }
 
 func open(t testing.TB, dir string) *duckengine.Engine {
@@ -298,5 +342,52 @@ func TestLatency(t *testing.T) {
 	}
 	if eng.Started() != 1 {
 		t.Fatalf("Started() = %d, want 1", eng.Started())
+	}
+}
+
+// Curated is read from its Iceberg table: a query sees the current snapshot's files only (not
+// the replaced ones still on disk for time travel), and CuratedFiles reads an earlier snapshot.
+func TestCuratedReadsTheTablesSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	writeLake(t, dir, "curated", querytest.Generate(240, 1))
+	eng := open(t, dir)
+	first, err := eng.CuratedFiles(ctx, "user_events", iceberg.At{})
+	if err != nil || len(first) == 0 {
+		t.Fatalf("files of the first snapshot: %v %v", first, err)
+	}
+	var replace []string
+	for _, f := range first {
+		rel, _ := filepath.Rel(filepath.Join(dir, "curated"), f)
+		replace = append(replace, "s3://curated/"+filepath.ToSlash(rel))
+	}
+	writeLake(t, dir, "curated", querytest.Generate(100, 1), replace...)
+
+	c := compiler(t, eng)
+	q := compile(t, c, `{"dataset":"user_events","aggregates":[{"fn":"count","as":"n"}]}`)
+	if q.Zone != zone.Curated {
+		t.Fatalf("default zone %s with a curated table holding data", q.Zone)
+	}
+	if got := run(t, eng, q).Rows; len(got) != 1 || got[0][0] != int64(100) {
+		t.Fatalf("count %v, want the current snapshot's 100 rows (not 340: replaced files are not read)", got)
+	}
+
+	store := iceberg.DirStore{Dir: filepath.Join(dir, "curated"), Name: "curated"}
+	st, err := iceberg.Dataset(store, nil, "user_events").Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := st.Meta.History()
+	if len(h) != 2 || h[1].Operation != "overwrite" {
+		t.Fatalf("history %+v: want an append then an overwrite", h)
+	}
+	for _, at := range []iceberg.At{{SnapshotID: h[0].SnapshotID}, {Time: h[0].Time}} {
+		old, err := eng.CuratedFiles(ctx, "user_events", at)
+		if err != nil || fmt.Sprint(old) != fmt.Sprint(first) {
+			t.Errorf("files at %+v: %v (%v), want the first snapshot's %v", at, old, err, first)
+		}
+	}
+	if _, err := eng.CuratedFiles(ctx, "user_events", iceberg.At{SnapshotID: 42}); err == nil {
+		t.Error("files of a snapshot the table never had: want an error")
 	}
 }

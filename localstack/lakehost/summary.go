@@ -1,6 +1,7 @@
 package lakehost
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -38,6 +41,16 @@ func Summarize(dir string) ([]Count, error) {
 	var out []Count
 	for _, z := range zone.All {
 		root := filepath.Join(dir, Buckets[z])
+		if z == zone.Curated {
+			// Curated holds Iceberg tables: what they hold is their current snapshots, not
+			// every file on disk (replaced ones stay for time travel).
+			cs, err := curatedCounts(root)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cs...)
+			continue
+		}
 		counts := map[string]*Count{}
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -112,4 +125,68 @@ func Print(w io.Writer, counts []Count) {
 			fmt.Fprintf(w, "quarantine reasons for %s: %v\n", c.Dataset, c.Reasons)
 		}
 	}
+}
+
+// curatedTable opens the curated table of dataset in the bucket directory root.
+func curatedTable(root, dataset string) *iceberg.Table {
+	store := iceberg.DirStore{Dir: root, Name: filepath.Base(root)}
+	return iceberg.Dataset(store, nil, dataset)
+}
+
+// curatedDatasets lists the datasets of the curated bucket directory root that have a table.
+func curatedDatasets(root string) []string {
+	var out []string
+	dirs, _ := os.ReadDir(root)
+	for _, d := range dirs {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") && !strings.HasPrefix(d.Name(), "_") {
+			if _, err := os.Stat(filepath.Join(root, d.Name(), zone.TableMetadata, iceberg.PointerName)); err == nil {
+				out = append(out, d.Name())
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func curatedCounts(root string) ([]Count, error) {
+	var out []Count
+	for _, ds := range curatedDatasets(root) {
+		tbl := curatedTable(root, ds)
+		_, files, err := tbl.FilesAt(context.Background(), iceberg.At{})
+		if err != nil {
+			return nil, fmt.Errorf("curated table %s: %w", ds, err)
+		}
+		c := Count{Zone: zone.Curated, Dataset: ds, Dir: filepath.Join(root, ds), Objects: len(files)}
+		for _, f := range files {
+			c.Rows += f.Records
+			c.Bytes += f.Size
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// PrintTables writes each curated table's snapshots, oldest first: what time travel and
+// rollback can reach.
+func PrintTables(w io.Writer, dir string) error {
+	root := filepath.Join(dir, Buckets[zone.Curated])
+	for _, ds := range curatedDatasets(root) {
+		h, err := curatedTable(root, ds).History(context.Background())
+		if err != nil {
+			return fmt.Errorf("curated table %s: %w", ds, err)
+		}
+		fmt.Fprintf(w, "curated table %s: %d snapshots\n", ds, len(h))
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  SNAPSHOT\tTIME\tOPERATION\tFILES +/-\tROWS +/-\tTOTAL ROWS\tRUN")
+		for _, s := range h {
+			cur := ""
+			if s.Current {
+				cur = " (current)"
+			}
+			fmt.Fprintf(tw, "  %d%s\t%s\t%s\t+%d/-%d\t+%d/-%d\t%d\t%s\n", s.SnapshotID, cur, s.Time.Format(time.RFC3339Nano), s.Operation,
+				s.AddedFiles, s.DeletedFiles, s.AddedRows, s.DeletedRows, s.TotalRows, s.Run)
+		}
+		tw.Flush()
+	}
+	return nil
 }

@@ -150,6 +150,10 @@ func run() int {
 	}
 	lakehost.Print(os.Stdout, counts)
 	fmt.Println()
+	if err := lakehost.PrintTables(os.Stdout, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "local: curated tables:", err)
+	}
+	fmt.Println()
 	for _, s := range lake.AllStreams() {
 		ms := lake.Mappings[s].Stats()
 		fmt.Printf("event source mapping %s: %d invocations, %d records, %d retries, %d to the dead-letter folder %s\n",

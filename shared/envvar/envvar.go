@@ -38,6 +38,9 @@ const (
 	PIIKey             = "SLUICE_PII_KEY"              // promote: the key itself, where there is no secret (the local host)
 	PromoteTargetBytes = "SLUICE_PROMOTE_TARGET_BYTES" // promote: curated file size
 	PromoteStepBytes   = "SLUICE_PROMOTE_STEP_BYTES"   // promote: bytes converted per step
+	// promote: the Glue database that catalogs the curated Iceberg tables; unset keeps each
+	// table's pointer in the curated bucket.
+	IcebergGlueDatabase = "SLUICE_ICEBERG_GLUE_DATABASE"
 
 	StreamName        = "SLUICE_STREAM_NAME"         // lineage: the stream ingest reads, an input of cleansed files; collect: the shared stream
 	OpenLineageURL    = "SLUICE_OPENLINEAGE_URL"     // lineage: where run events are forwarded, if set
@@ -91,7 +94,7 @@ var Functions = map[string]Vars{
 	},
 	"promote": {
 		Set:     with(CleansedBucket, CuratedBucket, PIIKeySecretARN),
-		Tunable: tunable(PIIKey, PromoteTargetBytes, PromoteStepBytes),
+		Tunable: tunable(PIIKey, PromoteTargetBytes, PromoteStepBytes, IcebergGlueDatabase),
 	},
 	"lineage": {
 		Set: with(LineageBucket, OpenLineageURL, RawBucket, CleansedBucket, CuratedBucket, QuarantineBucket, StreamName),

@@ -183,11 +183,12 @@ func getObject(b testing.TB, s objectstore.Store, key string) []byte {
 	return body
 }
 
-// saveCurated returns the partition's curated files and manifest.
+// saveCurated returns the curated table (data files, metadata, catalog pointer) and the
+// partition's promotion manifest.
 func saveCurated(b testing.TB, s objectstore.Store, pt zone.Partition) map[string][]byte {
 	ctx := context.Background()
 	out := map[string][]byte{}
-	infos, err := s.List(ctx, zone.Prefix("user_events", pt))
+	infos, err := s.List(ctx, "user_events/")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func saveCurated(b testing.TB, s objectstore.Store, pt zone.Partition) map[strin
 
 func emptyCurated(b testing.TB, s objectstore.Store, pt zone.Partition) {
 	ctx := context.Background()
-	infos, err := s.List(ctx, zone.Prefix("user_events", pt))
+	infos, err := s.List(ctx, "user_events/")
 	if err != nil {
 		b.Fatal(err)
 	}

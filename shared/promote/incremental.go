@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/provenance"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -85,16 +85,16 @@ func (st *state) load(m *manifest, cleansed, curated []objectstore.Info) string 
 		listed[in.Key] = in
 	}
 	if len(m.Files) != len(curated) {
-		return fmt.Sprintf("the partition holds %d curated files, its manifest %d", len(curated), len(m.Files))
+		return fmt.Sprintf("the curated table's partition holds %d files, its manifest %d", len(curated), len(m.Files))
 	}
 	for _, e := range m.Files {
 		in, ok := listed[e.Key]
-		if !ok || trimETag(in.ETag) != e.ETag {
+		if !ok || (in.ETag != "" && trimETag(in.ETag) != e.ETag) {
 			return fmt.Sprintf("curated file %s differs from the manifest", e.Key)
 		}
-		var num int
-		if _, err := fmt.Sscanf(path.Base(e.Key), "part-%05d.parquet", &num); err != nil {
-			return fmt.Sprintf("curated file %s is not named part-NNNNN.parquet", e.Key)
+		num, err := partNum(e.Key)
+		if err != nil {
+			return err.Error()
 		}
 		e.Size = in.Size
 		st.files = append(st.files, &curFile{entry: e, num: num})
@@ -143,8 +143,10 @@ func (st *state) run() error {
 	return st.compact()
 }
 
-// finish fills the result and records the partition in its manifest.
-func (st *state) finish(mkey, metag string) error {
+// finish fills the result, commits the partition's new files as one snapshot of the curated
+// table, and records the partition in its manifest. before are the partition's files in the
+// snapshot the promotion started from.
+func (st *state) finish(mkey, metag string, before []objectstore.Info) error {
 	res := st.res
 	m := &manifest{Inputs: st.inputs}
 	for _, f := range st.files {
@@ -157,6 +159,25 @@ func (st *state) finish(mkey, metag string) error {
 	}
 	if !st.changed {
 		return nil
+	}
+	// Deleted are the files the snapshot takes out of the table: those removed, and the former
+	// versions of parts rewritten under new names.
+	kept := map[string]bool{}
+	for _, e := range m.Files {
+		kept[e.Key] = true
+	}
+	for _, in := range before {
+		if !kept[in.Key] {
+			res.Deleted = append(res.Deleted, in.Key)
+		}
+	}
+	// Files removed with no new cleansed rows are a compaction: the same rows in other files.
+	op := iceberg.OpOverwrite
+	if res.FilesIn == 0 {
+		op = iceberg.OpReplace
+	}
+	if err := st.p.commit(st.ctx, st.c, st.part, before, m.Files, op); err != nil {
+		return err
 	}
 	return writeManifest(st.ctx, st.p.Curated, mkey, m, metag)
 }
@@ -463,9 +484,9 @@ func (st *state) compact() error {
 	return nil
 }
 
-func (st *state) fileOf(key string) *curFile {
+func (st *state) fileOfNum(num int) *curFile {
 	for _, f := range st.files {
-		if f.Key == key {
+		if f.num == num {
 			return f
 		}
 	}
@@ -493,12 +514,10 @@ func (st *state) markAbsorbed(inputs []Input, dups int64) error {
 	return nil
 }
 
+// remove takes a file out of the partition; the snapshot drops it from the table, and its
+// object stays for older snapshots until they expire.
 func (st *state) remove(key string) error {
-	if err := st.p.Curated.Delete(st.ctx, key); err != nil {
-		return fmt.Errorf("promote: delete %s/%s: %w", st.p.Curated.Bucket(), key, err)
-	}
 	st.files = slices.DeleteFunc(st.files, func(f *curFile) bool { return f.Key == key })
-	st.res.Deleted = append(st.res.Deleted, key)
 	st.changed = true
 	return nil
 }
@@ -591,15 +610,18 @@ func (ch *chain) addFile(f *curFile) error {
 	return nil
 }
 
-func (ch *chain) name() string {
+// slot is the part number of the next file: that of the next file being replaced, else a new one.
+func (ch *chain) slot() int {
 	if len(ch.names) > 0 {
 		n := ch.names[0]
 		ch.names = ch.names[1:]
-		return n
+		if num, err := partNum(n); err == nil {
+			return num
+		}
 	}
 	st := ch.st
 	st.next++
-	return zone.Key(st.c.Name, st.part, fmt.Sprintf("part-%05d.parquet", st.next-1))
+	return st.next - 1
 }
 
 // flush writes the file assembled so far.
@@ -613,7 +635,8 @@ func (ch *chain) flush() error {
 	if err != nil {
 		return fmt.Errorf("promote: finish curated file: %w", err)
 	}
-	key := ch.name()
+	num := ch.slot()
+	key := dataKey(st.c.Name, st.part, num, body)
 	out := Output{Bucket: st.p.Curated.Bucket(), Key: key, Rows: rows, Bytes: int64(len(body)), Inputs: ch.inputs, Duplicates: ch.dups}
 	if !ch.flushed {
 		ch.flushed = true
@@ -624,15 +647,10 @@ func (ch *chain) flush() error {
 		out.Duplicates += ch.carryDups
 	}
 	ch.inputs, ch.dups = nil, 0
-	prev := st.fileOf(key)
-	etag, same := "", false
-	if prev != nil {
-		if etag, same, err = st.p.holds(st.ctx, key, prev.Size, body); err != nil {
-			return err
-		}
-	}
-	if same {
-		out.ETag, out.Unchanged = etag, true
+	prev := st.fileOfNum(num)
+	// The same name is the same bytes (the name carries their hash): a replay, left alone.
+	if same := prev != nil && prev.Key == key; same {
+		out.ETag, out.Unchanged = prev.ETag, true
 		// Not rewritten, so no new version says which files' rows it dropped: a marker does.
 		var others []Input
 		for _, in := range out.Inputs {
@@ -661,8 +679,6 @@ func (ch *chain) flush() error {
 	if prev != nil {
 		*prev = curFile{entry: e, num: prev.num}
 	} else {
-		var num int
-		fmt.Sscanf(path.Base(key), "part-%05d.parquet", &num)
 		st.files = append(st.files, &curFile{entry: e, num: num})
 		slices.SortFunc(st.files, func(a, b *curFile) int { return a.num - b.num })
 	}

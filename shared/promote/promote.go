@@ -17,16 +17,17 @@
 // promoted by an older version, a crash between writes, a cleansed file removed or replaced),
 // the partition is recomputed from every cleansed file, as before manifests existed.
 //
-// What a reader (Athena) may see while a promotion writes: curated files are replaced in place
-// (same key, one atomic PUT each) or added, and a file is deleted only after the files holding
-// its surviving rows are written. A row is therefore never missing; a key whose newer version
-// arrives in this promotion is visible twice (old and new version) between the PUT of the file
-// receiving the new version and the PUT rewriting the file that held the old one, and rows of
-// small files merged by compaction are visible twice between the PUT of the merged file and the
-// DELETE of the small ones. Both windows last a few requests.
+// What a reader (Athena) may see: each dataset's curated zone is an Iceberg table (package
+// iceberg), and a promotion writes new, immutable data files under <dataset>/data/dt=…/hr=…/,
+// then commits exactly one snapshot that adds them and drops the files they replace (append;
+// overwrite when rows change; replace for a compaction). A reader sees the partition as it was
+// before the promotion or after it, never a key twice nor half a promotion. Replaced files stay
+// for time travel until snapshot expiry.
 //
-// Names are deterministic: part-00000.parquet, part-00001.parquet, … in the order files are
-// made. Which rows land in which part depends on the order cleansed files were promoted in.
+// Names are deterministic: part-00000-<hash>.parquet, part-00001-<hash>.parquet, … where the
+// number is the file's place in the partition, in the order files are made, and the hash is
+// of the file's bytes: a replay that makes the same bytes makes the same name and writes
+// nothing. Which rows land in which part depends on the order cleansed files were promoted in.
 //
 // Ties: two rows with the same key and event time resolve to the later object key, then the
 // later row, when promoted together; a new row that ties an already curated row loses (an equal
@@ -50,6 +51,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/provenance"
@@ -67,6 +69,9 @@ type Promoter struct {
 	Contracts map[string]*contract.Contract
 	Cleansed  objectstore.Store
 	Curated   objectstore.Store
+	// Catalog holds each curated table's current metadata; nil keeps it in the curated bucket
+	// (iceberg.StoreCatalog), as the local lake does.
+	Catalog iceberg.Catalog
 	// PIIKey keys the HMAC of fields whose policy is hash. Required when a contract hashes.
 	PIIKey []byte
 	// TargetBytes bounds each curated file; zero means DefaultTargetBytes.
@@ -97,8 +102,10 @@ type Result struct {
 	BytesOut   int64    // bytes written to curated
 	Files      []string // every curated key of the partition afterwards
 	Unchanged  int      // of Files, how many this promotion did not rewrite
-	Deleted    []string // curated keys removed (their rows merged elsewhere, or superseded)
-	Recomputed bool     // the partition was recomputed from every cleansed file
+	// Deleted are curated keys the promotion's snapshot removed from the table (their rows
+	// merged elsewhere, or superseded). The objects stay for time travel until snapshot expiry.
+	Deleted    []string
+	Recomputed bool // the partition was recomputed from every cleansed file
 	// Outputs are the curated files written, each with its lineage.
 	Outputs []Output
 	// Absorbed are converted cleansed files whose every row was a duplicate, when no curated
@@ -295,9 +302,11 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 			cleansed = append(cleansed, in)
 		}
 	}
-	curated, err := p.Curated.List(ctx, prefix)
+	// The partition's curated files are those of the table's current snapshot: replaced files
+	// stay in the bucket for older snapshots, so a listing would show them too.
+	curated, err := p.current(ctx, c, part)
 	if err != nil {
-		return fmt.Errorf("promote: list %s/%s: %w", p.Curated.Bucket(), prefix, err)
+		return err
 	}
 	mkey := ManifestKey(c.Name, part)
 	m, metag, err := readManifest(ctx, p.Curated, mkey)
@@ -309,7 +318,7 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	if why == "" {
 		err := st.run()
 		if err == nil {
-			return st.finish(mkey, metag)
+			return st.finish(mkey, metag, curated)
 		}
 		if !errors.Is(err, errRecompute) {
 			return err
@@ -322,6 +331,11 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	*res = Result{Dataset: c.Name, Partition: part, Recomputed: true}
 	files, inputs, err := p.recompute(ctx, c, part, cleansed, curated, res)
 	if err != nil {
+		return err
+	}
+	// The snapshot first, then the manifest: a manifest never lists files the table lacks, and
+	// a crash between the two makes the next promotion recompute the partition.
+	if err := p.commit(ctx, c, part, curated, files, iceberg.OpOverwrite); err != nil {
 		return err
 	}
 	return writeManifest(ctx, p.Curated, mkey, &manifest{Inputs: inputs, Files: files}, metag)
@@ -347,35 +361,13 @@ func (p *Promoter) putCurated(ctx context.Context, c *contract.Contract, key str
 }
 
 // MetaSHA256 is the metadata key (x-amz-meta-sluice-sha256) of the hex SHA-256 of a curated
-// file's bytes, which promote stores with every file it writes.
+// file's bytes, which promote stores with every file it writes (its name carries a prefix of
+// the same hash).
 const MetaSHA256 = "sluice-sha256"
 
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// holds reports whether the curated object at key already holds body, and its ETag if so: a
-// replayed promotion then leaves it, so that readers, caches and lineage see no new version.
-// The ETag cannot tell (on SSE-KMS buckets it is not the MD5 of the bytes); the hash promote
-// stored with the object can. size is the object's size as listed or in the manifest, which
-// spares the HEAD when the bytes cannot be the same. An object written before the hash was
-// stored is rewritten once.
-func (p *Promoter) holds(ctx context.Context, key string, size int64, body []byte) (string, bool, error) {
-	if size != int64(len(body)) {
-		return "", false, nil
-	}
-	info, err := p.Curated.Head(ctx, key)
-	if errors.Is(err, objectstore.ErrNotFound) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("promote: head %s/%s: %w", p.Curated.Bucket(), key, err)
-	}
-	if info.Size != int64(len(body)) || info.Metadata[MetaSHA256] != sha256Hex(body) {
-		return "", false, nil
-	}
-	return trimETag(info.ETag), true, nil
 }
 
 // open reads one cleansed file into memory (compressed, as stored) and binds its columns.

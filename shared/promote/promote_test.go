@@ -3,19 +3,14 @@ package promote_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/rclone/gofakes3"
-	"github.com/rclone/gofakes3/s3mem"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -27,41 +22,10 @@ import (
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
-// atomicBackend makes gofakes3's conditional writes atomic, as S3's are: gofakes3 checks
-// If-None-Match / If-Match before calling the backend, and s3mem does not check again as it
-// writes, so two racing conditional writes can both succeed.
-type atomicBackend struct {
-	gofakes3.Backend
-	mu sync.Mutex
-}
-
-func (b *atomicBackend) PutObject(ctx context.Context, bucket, key string, meta map[string]string, input io.Reader, size int64) (gofakes3.PutObjectResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if gofakes3.HasWriteConditions(ctx) {
-		exists, etag := false, ""
-		if obj, err := b.Backend.HeadObject(ctx, bucket, key); err == nil {
-			exists, etag = true, hex.EncodeToString(obj.Hash)
-		}
-		if err := gofakes3.CheckWriteConditions(ctx, exists, etag); err != nil {
-			return gofakes3.PutObjectResult{}, err
-		}
-	}
-	return b.Backend.PutObject(ctx, bucket, key, meta, input, size)
-}
-
-func (b *atomicBackend) DeleteObject(ctx context.Context, bucket, key string) (gofakes3.ObjectDeleteResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Backend.DeleteObject(ctx, bucket, key)
-}
-
-// startAtomicGofakes3 is s3test.StartGofakes3 with atomic conditional writes.
+// startAtomicGofakes3 serves S3 with atomic conditional writes, as S3's are.
 func startAtomicGofakes3(t testing.TB) *s3.Client {
-	faker := gofakes3.New(&atomicBackend{Backend: s3mem.New()}, gofakes3.WithLogger(gofakes3.DiscardLog()))
-	srv := httptest.NewServer(faker.Server())
-	t.Cleanup(srv.Close)
-	return s3test.NewClient(srv.URL, s3test.AccessKey, s3test.SecretKey)
+	client, _ := s3test.StartAtomicGofakes3(t)
+	return client
 }
 
 var testKey = []byte("test-pii-key")
@@ -108,29 +72,55 @@ func (c customer) json() []byte {
 // putCleansed writes rows as one cleansed Parquet file, the way validate and ingest do.
 func putCleansed(t *testing.T, s objectstore.Store, name string, rows ...customer) {
 	t.Helper()
+	putCleansedAt(t, s, part, name, rows...)
+}
+
+// putCleansedAt is putCleansed into another hour of 2026-11-23.
+func putCleansedAt(t testing.TB, s objectstore.Store, pt zone.Partition, name string, rows ...customer) {
+	t.Helper()
 	reg, _ := events.Registry()
-	b := record.NewBatch(reg, record.Options{DefaultDataset: "customers", Now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }})
+	b := record.NewBatch(reg, record.Options{DefaultDataset: "customers", Now: func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }})
 	for i, r := range rows {
-		if _, rej := b.Add(r.json(), i); rej != nil {
-			t.Fatalf("record %s: %v", r.json(), rej)
+		js := bytes.Replace(r.json(), []byte("T09:"), fmt.Appendf(nil, "T%02d:", pt.Hour), 1)
+		if _, rej := b.Add(js, i); rej != nil {
+			t.Fatalf("record %s: %v", js, rej)
 		}
 	}
 	var buf bytes.Buffer
 	if err := parquetfile.WriteTable(&buf, b.Tables()[0], parquetfile.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Put(context.Background(), zone.Key("customers", part, name), buf.Bytes(), objectstore.PutOptions{}); err != nil {
+	if _, err := s.Put(context.Background(), zone.Key("customers", pt, name), buf.Bytes(), objectstore.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// curatedRows reads every curated file of the test partition.
+// curatedRows reads every curated file of the test partition in the curated table's current
+// snapshot.
 func curatedRows(t *testing.T, s objectstore.Store) (rows []map[string]any, files []objectstore.Info) {
 	t.Helper()
+	return tableRows(t, s, "customers", part)
+}
+
+// tableRows reads the files of a partition in the current snapshot of a dataset's curated table.
+func tableRows(t testing.TB, s objectstore.Store, dataset string, p zone.Partition) (rows []map[string]any, files []objectstore.Info) {
+	t.Helper()
 	ctx := context.Background()
-	files, err := s.List(ctx, zone.Prefix("customers", part))
+	tbl := (&promote.Promoter{Curated: s}).Table(dataset)
+	dfs, err := (&promote.Promoter{Curated: s}).Files(ctx, dataset, p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, df := range dfs {
+		key, err := tbl.Key(df.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Head(ctx, key)
+		if err != nil {
+			t.Fatalf("the table's file %s: %v", key, err)
+		}
+		files = append(files, info)
 	}
 	for _, f := range files {
 		rc, _, err := s.Get(ctx, f.Key)
@@ -178,8 +168,8 @@ func TestPromoteDedupesAndAppliesPII(t *testing.T) {
 		t.Fatalf("result %+v: want 4 files, 11 rows in, 4 out", res)
 	}
 	rows, files := curatedRows(t, curated)
-	if len(files) != 1 || !strings.HasSuffix(files[0].Key, "/part-00000.parquet") {
-		t.Fatalf("curated files %v: want one part-00000.parquet", files)
+	if len(files) != 1 || !strings.HasPrefix(files[0].Key, "customers/data/dt=2026-11-23/hr=09/part-00000-") {
+		t.Fatalf("curated files %v: want one customers/data/dt=2026-11-23/hr=09/part-00000-<hash>.parquet", files)
 	}
 	if len(rows) != 4 {
 		t.Fatalf("%d curated rows, want 4: %v", len(rows), rows)
@@ -236,8 +226,8 @@ func TestPromoteSplitsByTargetSizeAndDeletesStaleFiles(t *testing.T) {
 		t.Fatalf("%d curated files for %d bytes in at a 32 KiB target; want several", len(files), res.BytesIn)
 	}
 	for i, f := range files {
-		if want := fmt.Sprintf("part-%05d.parquet", i); !strings.HasSuffix(f.Key, want) {
-			t.Errorf("file %d is %s, want %s", i, f.Key, want)
+		if want := fmt.Sprintf("/part-%05d-", i); !strings.Contains(f.Key, want) {
+			t.Errorf("file %d is %s, want %s<hash>.parquet", i, f.Key, want)
 		}
 		if f.Size > p.TargetBytes {
 			t.Errorf("%s is %d bytes, over the %d target", f.Key, f.Size, p.TargetBytes)
@@ -254,8 +244,27 @@ func TestPromoteSplitsByTargetSizeAndDeletesStaleFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, files2 := curatedRows(t, curated)
-	if len(files2) != 1 || len(res.Deleted) != len(files)-1 || len(got) != 3000 {
-		t.Fatalf("after compaction: files %v, deleted %v, %d rows; want one file, %d deleted, 3000 rows", files2, res.Deleted, len(got), len(files)-1)
+	// Every old file leaves the table, the first too: its part is rewritten under a new name.
+	if len(files2) != 1 || len(res.Deleted) != len(files) || len(got) != 3000 {
+		t.Fatalf("after compaction: files %v, deleted %v, %d rows; want one file, %d deleted, 3000 rows", files2, res.Deleted, len(got), len(files))
+	}
+	// The compaction is one replace snapshot; the files it replaced stay for time travel.
+	st, err := p.Table("customers").Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := st.Meta.History()
+	if len(h) != 2 || h[0].Operation != "append" || h[1].Operation != "replace" || h[1].AddedRows != 3000 || h[1].DeletedRows != 3000 {
+		t.Errorf("history %+v: want an append, then a replace of 3000 rows", h)
+	}
+	for _, f := range files {
+		if _, err := curated.Head(ctx, f.Key); err != nil {
+			t.Errorf("replaced file %s is gone (%v): the first snapshot still reads it", f.Key, err)
+		}
+	}
+	old, err := st.Files(ctx, h[0].SnapshotID)
+	if err != nil || len(old) != len(files) {
+		t.Errorf("the first snapshot lists %d files (%v), want %d", len(old), err, len(files))
 	}
 }
 

@@ -50,7 +50,7 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 	var files []entry
 	taken := map[int]int64{} // rows of the file being written, by source
 	fw := &fileWriter{o: out, target: target, rgRows: 256, emit: func(i int, body []byte) error {
-		key := zone.Key(c.Name, part, fmt.Sprintf("part-%05d.parquet", i))
+		key := dataKey(c.Name, part, i, body)
 		o := Output{Bucket: p.Curated.Bucket(), Key: key, Bytes: int64(len(body))}
 		for si, s := range sources {
 			in := Input{Bucket: p.Cleansed.Bucket(), Key: s.name, ETag: inputs[si].ETag, Rows: taken[si]}
@@ -66,18 +66,14 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 		clear(taken)
 		written[key] = true
 		res.Files = append(res.Files, key)
-		// An object with these very bytes is already there (a replay): leave it.
-		size, listed := sizes[key]
-		etag, same := "", false
-		if listed {
-			var err error
-			if etag, same, err = p.holds(ctx, key, size, body); err != nil {
-				return err
+		// The table already has a file with these very bytes (its name says so): leave it.
+		if _, listed := sizes[key]; listed {
+			info, err := p.Curated.Head(ctx, key)
+			if err != nil {
+				return fmt.Errorf("promote: head %s/%s: %w", p.Curated.Bucket(), key, err)
 			}
-		}
-		if same {
 			res.Unchanged++
-			o.ETag, o.Unchanged = etag, true
+			o.ETag, o.Unchanged = trimETag(info.ETag), true
 		} else {
 			info, err := p.putCurated(ctx, c, key, body, &o)
 			if err != nil {
@@ -95,14 +91,12 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 		return nil, nil, err
 	}
 	res.Duplicates = res.RowsIn - res.RowsOut
+	// Files not made again leave the table with the snapshot; their objects stay for the
+	// snapshots that still read them.
 	for _, in := range existing {
-		if written[in.Key] {
-			continue
+		if !written[in.Key] {
+			res.Deleted = append(res.Deleted, in.Key)
 		}
-		if err := p.Curated.Delete(ctx, in.Key); err != nil {
-			return nil, nil, fmt.Errorf("promote: delete stale %s/%s: %w", p.Curated.Bucket(), in.Key, err)
-		}
-		res.Deleted = append(res.Deleted, in.Key)
 	}
 	return files, inputs, nil
 }

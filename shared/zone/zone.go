@@ -29,10 +29,21 @@ const (
 const Unknown = "_unknown"
 
 // IsBookkeeping reports whether key is one of the lake's own bookkeeping objects rather than
-// data: a key starting with an underscore, other than the Unknown dataset's.
+// data: a key starting with an underscore, other than the Unknown dataset's, or a curated
+// table's metadata (<dataset>/metadata/…: Iceberg metadata, manifests, catalog pointer).
 func IsBookkeeping(key string) bool {
+	if _, rest, ok := strings.Cut(key, "/"); ok && strings.HasPrefix(rest, TableMetadata+"/") {
+		return true
+	}
 	return strings.HasPrefix(key, "_") && !strings.HasPrefix(key, Unknown+"/")
 }
+
+// TableData and TableMetadata are the folders of a curated (Iceberg) table under its dataset:
+// <dataset>/data/dt=…/hr=…/<file> and <dataset>/metadata/<file>.
+const (
+	TableData     = "data"
+	TableMetadata = "metadata"
+)
 
 // All lists the zones in flow order.
 var All = []Zone{Raw, Cleansed, Curated, Quarantine}
@@ -59,8 +70,13 @@ func Prefix(dataset string, p Partition) string { return dataset + "/" + p.Path(
 func Key(dataset string, p Partition, name string) string { return Prefix(dataset, p) + name }
 
 // ParseKey splits a key made by Key. Keys of other shapes are an error that says which.
+//
+// A curated table's data file, <dataset>/data/dt=YYYY-MM-DD/hr=HH/<name>, parses the same way.
 func ParseKey(key string) (dataset string, p Partition, name string, err error) {
 	parts := strings.Split(key, "/")
+	if len(parts) == 5 && parts[1] == TableData {
+		parts = append(parts[:1], parts[2:]...)
+	}
 	if len(parts) != 4 || !strings.HasPrefix(parts[1], "dt=") || !strings.HasPrefix(parts[2], "hr=") {
 		return "", p, "", fmt.Errorf("key %q is not <dataset>/dt=YYYY-MM-DD/hr=HH/<name>", key)
 	}

@@ -50,10 +50,22 @@ func ExampleKey() {
 	// Output: user_events/dt=2026-11-23/hr=14/shardId-000000000001-4959.parquet
 }
 
+func TestParseKeyOfACuratedTableDataFile(t *testing.T) {
+	ds, p, name, err := zone.ParseKey("customers/data/dt=2026-11-23/hr=09/part-00000-0123.parquet")
+	if err != nil || ds != "customers" || p != (zone.Partition{Date: "2026-11-23", Hour: 9}) || name != "part-00000-0123.parquet" {
+		t.Fatalf("ParseKey: %q %v %q %v", ds, p, name, err)
+	}
+	if _, _, _, err := zone.ParseKey("customers/metadata/dt=2026-11-23/hr=09/x"); err == nil {
+		t.Error("a five-part key outside data/ parsed")
+	}
+}
+
 func TestIsBookkeeping(t *testing.T) {
 	for key, want := range map[string]bool{
 		"_locks/user_events/dt=2026-11-23/hr=09": true, "_lineage/a.parquet.json": true, "_reports/customers/x.json": true,
 		"_unknown/dt=2026-11-23/hr=09/s-1.jsonl.gz": false, "user_events/dt=2026-11-23/hr=09/a.parquet": false, "_unknownish/x": true,
+		"customers/metadata/00001-x.metadata.json": true, "customers/metadata/sluice-catalog.json": true,
+		"customers/data/dt=2026-11-23/hr=09/part-00000-0123.parquet": false, "metadata/x": false,
 	} {
 		if got := zone.IsBookkeeping(key); got != want {
 			t.Errorf("IsBookkeeping(%q) = %v, want %v", key, got, want)

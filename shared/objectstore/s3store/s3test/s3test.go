@@ -12,6 +12,7 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,6 +71,44 @@ func StartGofakes3(t testing.TB) (*s3.Client, string) {
 	srv := httptest.NewServer(faker.Server())
 	t.Cleanup(srv.Close)
 	return NewClient(srv.URL, AccessKey, SecretKey), srv.URL
+}
+
+// StartAtomicGofakes3 is StartGofakes3 with atomic conditional writes, as S3's are: gofakes3
+// checks If-None-Match / If-Match before calling the backend, and s3mem does not check again as
+// it writes, so two racing conditional writes could both succeed. Tests of compare-and-swap
+// (locks, manifests, table commits) need this one.
+func StartAtomicGofakes3(t testing.TB) (*s3.Client, string) {
+	t.Helper()
+	faker := gofakes3.New(&atomicBackend{Backend: s3mem.New()}, gofakes3.WithLogger(gofakes3.DiscardLog()))
+	srv := httptest.NewServer(faker.Server())
+	t.Cleanup(srv.Close)
+	return NewClient(srv.URL, AccessKey, SecretKey), srv.URL
+}
+
+type atomicBackend struct {
+	gofakes3.Backend
+	mu sync.Mutex
+}
+
+func (b *atomicBackend) PutObject(ctx context.Context, bucket, key string, meta map[string]string, input io.Reader, size int64) (gofakes3.PutObjectResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if gofakes3.HasWriteConditions(ctx) {
+		exists, etag := false, ""
+		if obj, err := b.Backend.HeadObject(ctx, bucket, key); err == nil {
+			exists, etag = true, hex.EncodeToString(obj.Hash)
+		}
+		if err := gofakes3.CheckWriteConditions(ctx, exists, etag); err != nil {
+			return gofakes3.PutObjectResult{}, err
+		}
+	}
+	return b.Backend.PutObject(ctx, bucket, key, meta, input, size)
+}
+
+func (b *atomicBackend) DeleteObject(ctx context.Context, bucket, key string) (gofakes3.ObjectDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Backend.DeleteObject(ctx, bucket, key)
 }
 
 // StartMoto runs moto_server on a free 127.0.0.1 port until the test ends. When moto_server
