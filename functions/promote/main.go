@@ -50,7 +50,7 @@ func main() {
 		Log:         env.Log,
 	}
 	if db := env.Getenv(envvar.IcebergGlueDatabase); db != "" {
-		p.Catalog = gluecatalog.New(env.AWS, db, env.Getenv)
+		p.Catalog = gluecatalog.Curated(env.AWS, db, env.Getenv)
 	}
 	lambda.Start(newHandler(p, env.Log, os.Stdout).handle)
 }

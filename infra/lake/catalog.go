@@ -27,10 +27,13 @@ type Catalog struct {
 }
 
 // TableZones are the zones with tables, and the key prefix a dataset's data sits under in each.
+//
+// Curated is not among them: each dataset's curated table is an Iceberg table that promote
+// creates in the same database (curated_<dataset>, table_type=ICEBERG) at its first commit and
+// moves forward with every snapshot, which a template cannot describe.
 var TableZones = []struct{ Zone, Prefix string }{
 	{"raw", "archive/"}, // the Firehose archive; landing/ holds file drops in their own formats
 	{"cleansed", ""},
-	{"curated", ""},
 }
 
 // TableName is the Glue table of a dataset in a zone.

@@ -128,6 +128,8 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.CleansedBucket:  st.Cleansed.BucketName(),
 				envvar.CuratedBucket:   st.Curated.BucketName(),
 				envvar.PIIKeySecretARN: piiKey.SecretArn(),
+				// Curated tables are Iceberg tables in the lake's Glue database.
+				envvar.IcebergGlueDatabase: jsii.String(l.Catalog.Name),
 			},
 			statements: []awsiam.PolicyStatement{
 				allow([]string{"s3:GetObject"}, objects(st.Cleansed, "*")),
@@ -135,6 +137,9 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				// Compaction rewrites a partition's curated files and removes the ones it merged.
 				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}, objects(st.Curated, "*")),
 				allow([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, piiKey.SecretArn()),
+				// Each commit swaps curated_<dataset>'s metadata location at the Glue version it read.
+				allow([]string{"glue:GetTable", "glue:CreateTable", "glue:UpdateTable"},
+					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/curated_*")),
 				allow(encrypt, key),
 			},
 		},

@@ -324,8 +324,9 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 		},
 		"PromoteRole": {
 			actions: concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
-				"s3:ListBucket", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+				"s3:ListBucket", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable"}),
 			constructs: []string{"PromoteLogs", "CleansedBucket", "CuratedBucket", "LakeKey", "PromoteQueue", "PiiHashKey"},
+			literals:   []string{"/*", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/curated_*", "arn:", ":", ""},
 		},
 		"LineageRole": {
 			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"}),

@@ -59,6 +59,7 @@ const (
 	DatasetStreams = "SLUICE_DATASET_STREAMS"
 
 	QueryURL = "SLUICE_QUERY_URL" // the query CLI (make query, make lineage): the API's base URL
+	Caller   = "SLUICE_CALLER"    // the query CLI against the local host: the caller ARN requests are made as
 
 	// Tools and LocalQueryLatency configure the local host, not a function: where `make tools`
 	// put the npm stand-ins, and the least time each local query takes (as Athena's 1-2 s).
@@ -93,8 +94,8 @@ var Functions = map[string]Vars{
 		Tunable: tunable(ValidateChunkRows, ValidateMaxGunzipBytes),
 	},
 	"promote": {
-		Set:     with(CleansedBucket, CuratedBucket, PIIKeySecretARN),
-		Tunable: tunable(PIIKey, PromoteTargetBytes, PromoteStepBytes, IcebergGlueDatabase),
+		Set:     with(CleansedBucket, CuratedBucket, PIIKeySecretARN, IcebergGlueDatabase),
+		Tunable: tunable(PIIKey, PromoteTargetBytes, PromoteStepBytes),
 	},
 	"lineage": {
 		Set: with(LineageBucket, OpenLineageURL, RawBucket, CleansedBucket, CuratedBucket, QuarantineBucket, StreamName),

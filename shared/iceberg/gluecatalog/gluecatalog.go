@@ -27,6 +27,9 @@ import (
 // Catalog keeps tables in one Glue database.
 type Catalog struct {
 	Database string
+	// Prefix goes before a table's name in Glue: curated_, so that the dataset's table is
+	// curated_<dataset> beside raw_ and cleansed_, as the query compiler names it.
+	Prefix string
 	// Endpoint is Glue's URL, e.g. https://glue.eu-west-1.amazonaws.com.
 	Endpoint string
 	// Sign signs a request with its body (SigV4 for the glue service).
@@ -134,6 +137,7 @@ func isType(err error, typ string) bool {
 
 // Load reads the table's metadata_location and Glue version.
 func (c *Catalog) Load(ctx context.Context, table string) (iceberg.Pointer, error) {
+	table = c.Prefix + table
 	var out struct {
 		Table struct {
 			Parameters map[string]string
@@ -156,6 +160,8 @@ func (c *Catalog) Load(ctx context.Context, table string) (iceberg.Pointer, erro
 
 // Swap creates the table, or updates it at the Glue version expected names.
 func (c *Catalog) Swap(ctx context.Context, table string, expected iceberg.Pointer, u iceberg.Update) (iceberg.Pointer, error) {
+	reload := table
+	table = c.Prefix + table
 	in := tableInput(table, u)
 	if expected == (iceberg.Pointer{}) {
 		err := c.call(ctx, "CreateTable", map[string]any{"DatabaseName": c.Database, "TableInput": in}, nil)
@@ -165,7 +171,7 @@ func (c *Catalog) Swap(ctx context.Context, table string, expected iceberg.Point
 		if err != nil {
 			return iceberg.Pointer{}, fmt.Errorf("gluecatalog: create table %s.%s (the role needs glue:CreateTable): %w", c.Database, table, err)
 		}
-		return c.Load(ctx, table)
+		return c.Load(ctx, reload)
 	}
 	in.Parameters[ParamPrevious] = expected.Location
 	err := c.call(ctx, "UpdateTable", map[string]any{"DatabaseName": c.Database, "TableInput": in, "VersionId": expected.Version, "SkipArchive": false}, nil)
@@ -177,7 +183,7 @@ func (c *Catalog) Swap(ctx context.Context, table string, expected iceberg.Point
 	}
 	// The version after the update is read back; a commit only ever uses a pointer it has just
 	// loaded, so another update landing in between is caught by the next Swap, not missed.
-	return c.Load(ctx, table)
+	return c.Load(ctx, reload)
 }
 
 type column struct {
@@ -231,4 +237,11 @@ func glueType(t any) string {
 		return v
 	}
 	return fmt.Sprint(t)
+}
+
+// Curated is the catalog of the lake's curated tables in database: curated_<dataset>.
+func Curated(cfg aws.Config, database string, getenv func(string) string) *Catalog {
+	c := New(cfg, database, getenv)
+	c.Prefix = "curated_"
+	return c
 }

@@ -28,7 +28,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	file := fs.String("f", "", "file holding the query JSON (- for stdin)")
 	inline := fs.String("q", "", "the query JSON itself")
 	sign := fs.Bool("sigv4", false, "sign requests with the AWS credentials of the environment (the deployed API uses IAM auth)")
-	as := fs.String("as", os.Getenv("SLUICE_CALLER"), "local host only: the caller (a principal ARN) the request is made as, sent in "+CallerHeader+" (default $SLUICE_CALLER)")
+	as := fs.String("as", os.Getenv(envvar.Caller), "local host only: the caller (a principal ARN) the request is made as, sent in "+CallerHeader+" (default $"+envvar.Caller+")")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
 	maxRows := fs.Int("max-rows", 10000, "stop after this many rows")
 	lineage := fs.String("lineage", "", "print the lineage graph of dataset=<[zone/]dataset> or object=s3://<bucket>/<key> instead of querying (URL default "+LocalURL+")")
