@@ -5,11 +5,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/kafkawire"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -240,5 +246,71 @@ func TestKafkaSettings(t *testing.T) {
 	m, err := ingest.ParseTopics("", reg)
 	if err != nil || len(m) != 0 {
 		t.Fatalf("empty map: %v %v", m, err)
+	}
+}
+
+// A topic whose dataset is a change stream carries Debezium change events: each lands in the
+// cleansed zone as a row with its operation and the source's position, a delete as the row it
+// removed; tombstones and what is not a change are quarantined with their reason.
+func TestKafkaChangeEvents(t *testing.T) {
+	l := newLake(t)
+	p := l.processor(t)
+	b, err := os.ReadFile("../cdc/testdata/customers_changes.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := contract.Parse("customers_changes.avsc", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Contracts = maps.Clone(p.Contracts)
+	p.Contracts[cs.Name] = cs
+	p.Kafka.Topics = map[string]string{"dbserver1.inventory.customers": cs.Name}
+	ts := now.Add(-time.Hour).UnixMilli()
+	change := func(op, before, after string, lsn int) string {
+		return fmt.Sprintf(`{"schema":{"type":"struct"},"payload":{"before":%s,"after":%s,"op":%q,"ts_ms":%d,`+
+			`"source":{"connector":"postgresql","db":"inventory","schema":"public","table":"customers","ts_ms":%d,"lsn":%d}}}`,
+			before, after, op, ts+5, ts, lsn)
+	}
+	row := func(id int, name string) string {
+		return fmt.Sprintf(`{"id":%d,"first_name":%q,"last_name":"K","email":null}`, id, name)
+	}
+	values := []string{
+		change("r", "null", row(1, "Anne"), 100),
+		change("c", "null", row(2, "Bob"), 200),
+		change("u", row(2, "Bob"), row(2, "Robert"), 300),
+		change("d", row(1, "Anne"), "null", 400),
+		"", // the tombstone after the delete
+		`{"op":"t","source":{"lsn":500}}`,
+	}
+	var batch ingest.KafkaBatch
+	for i, v := range values {
+		batch.Records = append(batch.Records, ingest.KafkaRecord{Topic: "dbserver1.inventory.customers", Offset: int64(i),
+			Timestamp: now, Value: base64.StdEncoding.EncodeToString([]byte(v))})
+	}
+	res, err := p.ProcessKafka(runCtx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 4 || res.Quarantined != 2 || res.Reasons["cdc_tombstone"] != 1 || res.Reasons["cdc_unsupported_op"] != 1 {
+		t.Fatalf("result %+v: want 4 changes written, the tombstone and the truncate quarantined", res)
+	}
+	var got []string
+	for key, body := range contents(t, l.cleansed) {
+		if !strings.HasPrefix(key, cs.Name+"/") {
+			t.Errorf("%s: not under %s/", key, cs.Name)
+		}
+		rows, err := parquetfile.ReadBytes(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			got = append(got, fmt.Sprintf("%v %v %v %v", r["cdc_position"], r["cdc_op"], r["id"], r["first_name"]))
+		}
+	}
+	sort.Strings(got)
+	want := []string{"00000000000000000100 r 1 Anne", "00000000000000000200 c 2 Bob", "00000000000000000300 u 2 Robert", "00000000000000000400 d 1 Anne"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cleansed rows %q, want %q", got, want)
 	}
 }
