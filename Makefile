@@ -9,7 +9,7 @@ export GOFLAGS := -buildvcs=false
 
 TOOLS      := $(CURDIR)/.tools
 BUILD      := $(CURDIR)/.build
-NPM_PKGS   := kinesis-local@0.6.2 aws-cdk@2.1148.1 aws-cdk-local@3.0.4
+NPM_PKGS   := kinesis-local@0.6.2 aws-cdk@2.1148.1 aws-cdk-local@3.0.4 playwright-core@1.65.1
 # Python tools the tests run; installed into PY_VENV only when missing from PATH (shared/tooltest
 # names the same pins).
 PY_PKGS    := moto[server]==5.2.1 cfn-lint==1.51.0
@@ -24,7 +24,7 @@ ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 export PATH := $(PY_VENV)/bin:$(PATH)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run produce produce-http query lineage bench bench-query bench-promote fuzz cost infer clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run console produce produce-http query lineage bench bench-query bench-promote fuzz cost infer clean
 
 tools: $(TOOLS)/.installed
 
@@ -52,6 +52,13 @@ LOCAL_TEMPLATE ?= $(CURDIR)/infra/cdk.out/sluice-$(or $(STAGE),dev).template.jso
 
 local: tools build synth
 	go run ./localstack/local --bin-dir $(BUILD)/$(ARCH) --template "$(LOCAL_TEMPLATE)" $(LOCAL_ARGS)
+
+# The web console against a deployed lake: serves it on 127.0.0.1:8089 and signs its API calls
+# with this shell's AWS credentials (SigV4), so the browser never holds keys. `make local`
+# serves the same console at http://127.0.0.1:8088/console/ without any of this.
+console:
+	@[ -n "$(URL)" ] || { echo "console: give the deployed API's URL: make console URL=<ApiUrl output>" >&2; exit 2; }
+	go run ./localstack/consolecmd -url "$(URL)" $(CONSOLE_ARGS)
 
 # The same sample to completion: checks that every record is accounted for and that no call was
 # denied, then exits.

@@ -103,4 +103,9 @@ func TestBuiltBinary(t *testing.T) {
 	if outcomes[audit.OK] != 1 || outcomes[audit.Invalid] != 1 || len(list.Contents) != 2 {
 		t.Errorf("audit records %v, want one ok and one invalid", outcomes)
 	}
+	// The catalog, wired from the zone buckets set (curated only here).
+	code, body = invoke(httpEvent("GET", "/datasets/customers", "", nil))
+	if zones, _ := body["zones"].([]any); code != 200 || len(zones) != 1 {
+		t.Errorf("GET /datasets/customers: %d %v", code, body)
+	}
 }

@@ -70,6 +70,8 @@ type settings struct {
 	rawSQL        bool
 	curatedBucket string
 	auditBucket   string
+	// zoneBuckets are the zones the catalog (GET /datasets) reads, those whose bucket is set.
+	zoneBuckets map[zone.Zone]string
 }
 
 // readSettings reads the function's environment.
@@ -78,6 +80,13 @@ func readSettings(getenv func(string) string) (settings, error) {
 		athena:        athena.Options{Database: getenv(envvar.GlueDatabase), WorkGroup: getenv(envvar.AthenaWorkGroup)},
 		curatedBucket: getenv(envvar.CuratedBucket),
 		auditBucket:   getenv(envvar.AuditBucket),
+	}
+	s.zoneBuckets = map[zone.Zone]string{}
+	for z, v := range map[zone.Zone]string{zone.Raw: envvar.RawBucket, zone.Cleansed: envvar.CleansedBucket,
+		zone.Curated: envvar.CuratedBucket, zone.Quarantine: envvar.QuarantineBucket} {
+		if b := getenv(v); b != "" {
+			s.zoneBuckets[z] = b
+		}
 	}
 	if s.athena.Database == "" || s.athena.WorkGroup == "" || s.auditBucket == "" {
 		return s, fmt.Errorf("set %s, %s and %s (every request is recorded there)", envvar.GlueDatabase, envvar.AthenaWorkGroup, envvar.AuditBucket)

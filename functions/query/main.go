@@ -9,12 +9,15 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/catalog"
+	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
+	"github.com/sluicelake/sluice/shared/zone"
 )
 
 func main() {
@@ -39,5 +42,12 @@ func main() {
 	}
 	// Every request is recorded before it is answered.
 	svc.Audit = audit.Store{Objects: s3store.New(env.S3(), settings.auditBucket)}
+	if len(settings.zoneBuckets) > 0 {
+		stores := map[zone.Zone]objectstore.Store{}
+		for z, b := range settings.zoneBuckets {
+			stores[z] = s3store.New(env.S3(), b)
+		}
+		svc.Catalog = &catalog.Catalog{Contracts: env.Contracts, Stores: stores, Lineage: api.LineageNeighbours(eng, svc.Compiler)}
+	}
 	lambda.Start(newHandler(svc).handle)
 }

@@ -182,10 +182,17 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.RawSQL:                   jsii.String(strconv.FormatBool(s.RawSQL)),
 				envvar.CuratedBucket:            st.Curated.BucketName(),
 				envvar.AuditBucket:              st.Audit.BucketName(),
+				// The catalog (GET /datasets) lists every zone and reads Parquet footers.
+				envvar.RawBucket:        st.Raw.BucketName(),
+				envvar.CleansedBucket:   st.Cleansed.BucketName(),
+				envvar.QuarantineBucket: st.Quarantine.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				// Each request's record, written once; reading the trail back is a query.
 				allow([]string{"s3:PutObject"}, objects(st.Audit, "audit/*")),
+				// The catalog's quality: the rejected records' reasons, shown masked.
+				allow([]string{"s3:ListBucket"}, st.Quarantine.BucketArn()),
+				allow([]string{"s3:GetObject"}, objects(st.Quarantine, "*")),
 				allow([]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"},
 					jsii.String(fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", *stack.Partition(), *stack.Region(), *stack.Account(), *l.Catalog.WorkGroup.Ref()))),
 				// Tables come and go with contracts: the grant covers the stage's database, not a list.

@@ -336,7 +336,7 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 				"athena:StopQueryExecution", "athena:GetWorkGroup", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
 				"glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject", "s3:AbortMultipartUpload",
 				"s3:ListMultipartUploadParts"}),
-			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "LineageBucket", "AuditBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
+			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "LineageBucket", "AuditBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
 			literals:   []string{"/archive/*", "/results/*", "/lineage/*", "/compacted/*", "/audit/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/*", "arn:", ":", ""},
 		},
 		"FirehoseRole": {

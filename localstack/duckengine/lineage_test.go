@@ -114,7 +114,7 @@ func TestLineageAPI(t *testing.T) {
 		"/lineage":                                    "give dataset",
 		"/lineage?dataset=user_events&depth=11":       "depth: give a depth from 1 to 10, not 11",
 		"/lineage?dataset=user_events&depth=two":      `depth: give a whole number from 1 to 10, not \"two\"`,
-		"/lineage?dataset=user_events&format=svg":     "format: json (the default) or mermaid",
+		"/lineage?dataset=user_events&format=dot":     "format: json (the default), mermaid or svg",
 		"/lineage?datset=user_events":                 `unknown parameter \"datset\"`,
 		"/lineage?object=raw/landing/x.csv":           "not an object URL",
 		"/lineage?dataset=a&dataset=b":                "dataset: give it once",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/catalog"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
@@ -44,6 +45,9 @@ type ServeOptions struct {
 	// Routes are further handlers on the same address, by path pattern of http.ServeMux (the
 	// local host's POST /events, say); everything else is the query API.
 	Routes map[string]http.Handler
+	// Catalog, when set, answers GET /datasets; without its own Lineage it reads the
+	// neighbours through this engine.
+	Catalog *catalog.Catalog
 }
 
 // Serve opens an engine over the lake directory and serves the query API until Close.
@@ -71,6 +75,12 @@ func Serve(opts ServeOptions) (*Server, error) {
 		Log:      opts.Log,
 		Identify: api.HeaderCaller,
 		Audit:    opts.Audit,
+	}
+	if opts.Catalog != nil {
+		if opts.Catalog.Lineage == nil {
+			opts.Catalog.Lineage = api.LineageNeighbours(eng, svc.Compiler)
+		}
+		svc.Catalog = opts.Catalog
 	}
 	var h http.Handler = svc
 	if len(opts.Routes) > 0 {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/localstack/console"
 	"github.com/sluicelake/sluice/localstack/duckengine"
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
@@ -211,12 +211,17 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		return 1
 	}
+	cat, err := lake.Catalog()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: catalog:", err)
+		return 1
+	}
 	opts := duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
-		Contracts: reg, Addr: *queryAddr, Access: policy,
+		Contracts: reg, Addr: *queryAddr, Access: policy, Catalog: cat, Routes: console.Routes(),
 		Audit: audit.Store{Objects: s3store.New(lake.S3Client, lakehost.Buckets[audit.Zone])}}
 	if events := lake.EventsAPI(); events != nil {
-		opts.Routes = map[string]http.Handler{"/events": events, "/events/": events}
+		opts.Routes["/events"], opts.Routes["/events/"] = events, events
 	}
 	api, err := duckengine.Serve(opts)
 	if err != nil {
@@ -225,6 +230,7 @@ func run() int {
 	}
 	defer api.Close()
 	fmt.Printf("\nquery API (the deployed API's twin, embedded engine over the local files): %s\n  %s\n", api.URL, api.SampleCurl())
+	fmt.Printf("web console (datasets, quality, lineage, queries): %s%s\n", api.URL, console.Path)
 	if lake.Collect != nil {
 		fmt.Printf("events API (POST /events/{dataset}: the built collect function, as API Gateway invokes it):\n  curl -s -X POST %s/events/user_events --data-binary @events.jsonl\n", api.URL)
 	}

@@ -99,7 +99,7 @@ var Functions = map[string]Vars{
 		Tunable: []string{OpenLineageAPIKey},
 	},
 	"query": {
-		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket, AuditBucket),
+		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket, AuditBucket, RawBucket, CleansedBucket, QuarantineBucket),
 		Tunable: tunable(),
 	},
 	"collect": {

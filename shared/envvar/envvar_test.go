@@ -26,7 +26,7 @@ func TestCheck(t *testing.T) {
 		{"ingest", envvar.CleansedBucket, true},
 		{"ingest", envvar.Tracing, true},
 		{"ingest", envvar.CuratedBucket, false},
-		{"query", envvar.CleansedBucket, false},
+		{"query", envvar.StreamName, false},
 		{"query", "AWS_REGION", true}, // Lambda's own
 		{"nosuch", envvar.LogLevel, false},
 	} {
@@ -34,7 +34,7 @@ func TestCheck(t *testing.T) {
 			t.Errorf("Check(%s, %s) = %v, want ok=%v", tc.fn, tc.name, err, tc.ok)
 		}
 	}
-	if err := envvar.Check("query", envvar.CleansedBucket); err == nil || !strings.Contains(err.Error(), "infra/lake/functions.go") {
+	if err := envvar.Check("query", envvar.StreamName); err == nil || !strings.Contains(err.Error(), "infra/lake/functions.go") {
 		t.Errorf("the error %v does not say where to declare the variable", err)
 	}
 }

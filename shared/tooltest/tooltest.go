@@ -21,6 +21,7 @@ var Install = map[string]string{
 	"git":         "apt-get install git",
 	"go":          "install Go 1.26 from https://go.dev/dl and put it on PATH",
 	"node":        "install Node.js 20 and put it on PATH",
+	"chromium":    "apt-get install chromium (`make test-tools` installs it when /usr/bin/chromium is missing)",
 }
 
 // InCI reports whether the environment says this is a CI run (CI=true, as CI services set it).

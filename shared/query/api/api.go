@@ -6,8 +6,10 @@
 //	                                              (with wait: 200 with the first page when it finishes in time)
 //	GET  /queries/{id}                            state, bytes scanned, run time, error
 //	GET  /queries/{id}/results?page_size=&page_token=   a page of rows
-//	GET  /lineage?dataset=<[zone/]dataset>|object=s3://<bucket>/<key>[&depth=<1-10>&format=json|mermaid]
+//	GET  /lineage?dataset=<[zone/]dataset>|object=s3://<bucket>/<key>[&depth=<1-10>&format=json|mermaid|svg]
 //	                                              the lineage graph up and down (shared/lineage/graph)
+//	GET  /datasets                                the catalog: every dataset the caller may read, its zones and freshness
+//	GET  /datasets/{name}                         one dataset: contract, zones, quality, lineage neighbours (shared/catalog)
 //
 // Problems with a request are 400s whose message says what is wrong; an unknown id is a 404;
 // results asked for before the query succeeded are a 409 that carries the state.
@@ -31,6 +33,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/catalog"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -48,6 +51,8 @@ type Service struct {
 	// Identify names the caller of a plain HTTP request (ServeHTTP, the local host); nil
 	// leaves every such caller anonymous. The Lambda takes the caller from API Gateway instead.
 	Identify func(*http.Request) access.Caller
+	// Catalog answers GET /datasets; nil answers those routes 404 with what to configure.
+	Catalog *catalog.Catalog
 }
 
 // Request is one API call.
@@ -147,6 +152,8 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		path = path[i:]
 	} else if strings.HasSuffix(strings.TrimSuffix(path, "/"), "/lineage") {
 		path = "/lineage"
+	} else if i := strings.Index(path, "/datasets"); i >= 0 {
+		path = path[i:]
 	}
 	path = strings.TrimSuffix(path, "/")
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
@@ -157,6 +164,8 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		}
 		rec.Datasets, rec.Zones = r.Query.Get("dataset"), "lineage"
 		return s.lineage(ctx, r.Query)
+	case parts[0] == "datasets" && len(parts) <= 2:
+		return s.datasets(ctx, r, parts[1:])
 	case len(parts) == 1 && parts[0] == "queries":
 		if r.Method != http.MethodPost {
 			return errorf(http.StatusMethodNotAllowed, "use POST /queries to start a query")
@@ -179,7 +188,7 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		rec.QueryID = parts[1]
 		return s.results(ctx, r.Caller, parts[1], r.Query.Get("page_token"), size, rec)
 	}
-	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage", r.Method, clip(r.Path))
+	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage, GET /datasets[/{name}]", r.Method, clip(r.Path))
 }
 
 func (s *Service) start(ctx context.Context, r Request, rec *audit.Record) Response {

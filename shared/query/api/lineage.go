@@ -17,6 +17,9 @@ import (
 // Mermaid is the content type of a lineage graph drawn as a Mermaid flowchart.
 const Mermaid = "text/plain; charset=utf-8"
 
+// SVG is the content type of a lineage graph drawn as an image (format=svg).
+const SVG = "image/svg+xml"
+
 var lineageParams = []string{"dataset", "object", "depth", "since", "format"}
 
 // lineage answers GET /lineage: the graph as JSON, or as Mermaid text with format=mermaid.
@@ -46,8 +49,8 @@ func (s *Service) lineage(ctx context.Context, q url.Values) Response {
 		req.Depth = n
 	}
 	format := q.Get("format")
-	if format != "" && format != "json" && format != "mermaid" {
-		return errorf(http.StatusBadRequest, "format: json (the default) or mermaid, not %q", clip(format))
+	if format != "" && format != "json" && format != "mermaid" && format != "svg" {
+		return errorf(http.StatusBadRequest, "format: json (the default), mermaid or svg, not %q", clip(format))
 	}
 	if s.Compiler != nil && s.Compiler.HasData != nil && !s.Compiler.HasData(table.Zone, table.Dataset) {
 		return errorf(http.StatusNotFound, "no lineage is recorded yet: the lineage function writes it to the lineage bucket as objects arrive in the zones")
@@ -62,6 +65,9 @@ func (s *Service) lineage(ctx context.Context, q url.Values) Response {
 	}
 	if format == "mermaid" {
 		return Response{Status: http.StatusOK, Body: []byte(g.Mermaid()), ContentType: Mermaid}
+	}
+	if format == "svg" {
+		return Response{Status: http.StatusOK, Body: []byte(g.SVG()), ContentType: SVG}
 	}
 	return jsonResponse(http.StatusOK, g)
 }
