@@ -256,18 +256,7 @@ func TestKafkaSettings(t *testing.T) {
 // removed; tombstones and what is not a change are quarantined with their reason.
 func TestKafkaChangeEvents(t *testing.T) {
 	l := newLake(t)
-	p := l.processor(t)
-	b, err := os.ReadFile("../cdc/testdata/customers_changes.avsc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := contract.Parse("customers_changes.avsc", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Contracts = maps.Clone(p.Contracts)
-	p.Contracts[cs.Name] = cs
-	p.Kafka.Topics = map[string]string{"dbserver1.inventory.customers": cs.Name}
+	p, cs := changeStreamProcessor(t, l, "dbserver1.inventory.customers")
 	ts := now.Add(-time.Hour).UnixMilli()
 	change := func(op, before, after string, lsn int) string {
 		return fmt.Sprintf(`{"schema":{"type":"struct"},"payload":{"before":%s,"after":%s,"op":%q,"ts_ms":%d,`+
@@ -323,19 +312,8 @@ func TestKafkaChangeEvents(t *testing.T) {
 // latest change of each key by source position, deletes removed, is the model table row for row.
 func TestChangeStreamRebuildsTheModelTable(t *testing.T) {
 	l := newLake(t)
-	p := l.processor(t)
-	b, err := os.ReadFile("../cdc/testdata/customers_changes.avsc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := contract.Parse("customers_changes.avsc", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Contracts = maps.Clone(p.Contracts)
-	p.Contracts[cs.Name] = cs
 	const topic = "dbserver1.public.customers"
-	p.Kafka.Topics = map[string]string{topic: cs.Name}
+	p, _ := changeStreamProcessor(t, l, topic)
 
 	sim := cdc.NewSimulator(7, now.Add(-2*time.Hour))
 	var log [3][]ingest.KafkaRecord // per partition, as Kafka keeps it: a key's changes in one partition, in order
@@ -430,4 +408,23 @@ func TestChangeStreamRebuildsTheModelTable(t *testing.T) {
 	if rebuilt != len(model) || len(model) < 100 || tombstones < 300 {
 		t.Errorf("rebuilt %d rows, the model has %d (%d changes, %d tombstones)", rebuilt, len(model), changes, tombstones)
 	}
+}
+
+// changeStreamProcessor is l's processor with the change stream of shared/cdc's tests as the
+// dataset of topic.
+func changeStreamProcessor(t *testing.T, l lake, topic string) (*ingest.Processor, *contract.Contract) {
+	t.Helper()
+	p := l.processor(t)
+	b, err := os.ReadFile("../cdc/testdata/customers_changes.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := contract.Parse("customers_changes.avsc", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Contracts = maps.Clone(p.Contracts)
+	p.Contracts[cs.Name] = cs
+	p.Kafka.Topics = map[string]string{topic: cs.Name}
+	return p, cs
 }
