@@ -105,6 +105,7 @@ fuzz:
 	go test -run XXX -fuzz FuzzAdd -fuzztime $(or $(FUZZTIME),60s) ./shared/record/
 	go test -run XXX -fuzz FuzzSplitBody -fuzztime $(or $(FUZZTIME),60s) ./shared/collect/
 	go test -run XXX -fuzz FuzzToJSON -fuzztime $(or $(FUZZTIME),60s) ./shared/kafkawire/
+	go test -run XXX -fuzz FuzzDecode -fuzztime $(or $(FUZZTIME),60s) ./shared/cdc/
 
 # A month's AWS bill per item for a traffic (infra/cost): RATE=records/s SIZE=bytes, COST_ARGS='-md -queries 500 ...'.
 cost:

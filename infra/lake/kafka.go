@@ -293,9 +293,9 @@ func newKafkaSource(stack awscdk.Stack, s Settings, l *Lake) {
 			StartingPosition:     awslambda.StartingPosition(k.StartingPosition),
 			BatchSize:            jsii.Number(k.BatchSize),
 			MaxBatchingWindow:    awscdk.Duration_Seconds(jsii.Number(k.BatchWindowSecs)),
-			// A batch the function cannot write (it fails the batch whole: Kafka has no partial
-			// batch response) is retried until its records expire, then its topic, partition and
-			// offsets go here, to be replayed with the same object names.
+			// A batch the function cannot write (it fails the batch whole) is retried; with an
+			// on-failure destination Lambda stops after 10 retries and sends the batch's topic,
+			// partitions and offsets here, to be replayed with the same object names.
 			OnFailure: awslambdaeventsources.NewSqsDlq(dlq),
 		}
 		if len(access) > 0 {

@@ -130,25 +130,31 @@ func DirDestination(dir string) Destination {
 		path := filepath.Join(dir, "aws", "lambda", rec.MappingUUID, rec.KinesisBatchInfo.ShardID,
 			now.Format("2006"), now.Format("01"), now.Format("02"),
 			now.Format("2006-01-02T15.04.05")+"-"+uuid.NewString())
-		b, err := json.MarshalIndent(rec, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("on-failure directory: %w", err)
-		}
-		// Write then rename, so a reader never sees half a record.
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("on-failure record: %w", err)
-		}
-		return os.Rename(tmp, path)
+		return WriteRecordFile(path, rec)
 	})
 }
 
-// ReadFailures reads the failure records DirDestination wrote under dir, oldest first.
-func ReadFailures(dir string) ([]FailureRecord, error) {
-	var out []FailureRecord
+// WriteRecordFile writes v as an indented JSON file at path, creating its directory. It writes
+// then renames, so a reader (ReadRecordFiles) never sees half a record.
+func WriteRecordFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("on-failure directory: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("on-failure record: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadRecordFiles reads every JSON file WriteRecordFile wrote under dir, in the order of their
+// paths; a dir that does not exist holds none.
+func ReadRecordFiles[T any](dir string) ([]T, error) {
+	var out []T
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(path, ".tmp") {
 			return err
@@ -157,7 +163,7 @@ func ReadFailures(dir string) ([]FailureRecord, error) {
 		if err != nil {
 			return err
 		}
-		var rec FailureRecord
+		var rec T
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -167,6 +173,12 @@ func ReadFailures(dir string) ([]FailureRecord, error) {
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
+	return out, err
+}
+
+// ReadFailures reads the failure records DirDestination wrote under dir, oldest first.
+func ReadFailures(dir string) ([]FailureRecord, error) {
+	out, err := ReadRecordFiles[FailureRecord](dir)
 	slices.SortStableFunc(out, compareFailures)
 	return out, err
 }

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -446,43 +445,12 @@ func (f DestinationFunc) Send(ctx context.Context, rec FailureRecord) error { re
 func DirDestination(dir string) Destination {
 	return DestinationFunc(func(_ context.Context, rec FailureRecord) error {
 		now := time.Now().UTC()
-		path := filepath.Join(dir, "aws", "lambda", rec.MappingUUID, now.Format("2006"), now.Format("01"), now.Format("02"),
-			now.Format("2006-01-02T15.04.05")+"-"+uuid.NewString())
-		b, err := json.MarshalIndent(rec, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("on-failure directory: %w", err)
-		}
-		tmp := path + ".tmp" // write then rename: a reader never sees half a record
-		if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("on-failure record: %w", err)
-		}
-		return os.Rename(tmp, path)
+		return esm.WriteRecordFile(filepath.Join(dir, "aws", "lambda", rec.MappingUUID, now.Format("2006"), now.Format("01"), now.Format("02"),
+			now.Format("2006-01-02T15.04.05")+"-"+uuid.NewString()), rec)
 	})
 }
 
 // ReadFailures reads the failure records DirDestination wrote under dir.
 func ReadFailures(dir string) ([]FailureRecord, error) {
-	var out []FailureRecord
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, ".tmp") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		var rec FailureRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		out = append(out, rec)
-		return nil
-	})
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	return out, err
+	return esm.ReadRecordFiles[FailureRecord](dir)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/kafkawire"
 	"github.com/sluicelake/sluice/shared/record"
@@ -131,7 +132,8 @@ func (p *Processor) ProcessKafka(ctx context.Context, b KafkaBatch) (Result, err
 // decoding base64 and wire-format values. What cannot be decoded carries its Reject.
 func (p *Processor) kafkaRecords(group []KafkaRecord, cluster string) []Record {
 	recs := make([]Record, len(group))
-	arena := make([]byte, 0, 64<<10) // the JSON of Avro values
+	arena := make([]byte, 0, 64<<10)           // the JSON of Avro values and change events
+	changes := map[string]*contract.Contract{} // topic → its change stream's contract, nil if none
 	for i, kr := range group {
 		r := &recs[i]
 		*r = Record{Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Cluster: cluster, Arrival: kr.Timestamp,
@@ -144,7 +146,16 @@ func (p *Processor) kafkaRecords(group []KafkaRecord, cluster string) []Record {
 			continue
 		}
 		r.Data = value
+		c, known := changes[kr.Topic]
+		if !known {
+			if c = p.Contracts[r.SourceDataset]; c != nil && !cdc.IsChangeStream(c) {
+				c = nil
+			}
+			changes[kr.Topic] = c
+		}
 		switch {
+		case c != nil:
+			decodeChange(r, value, c, &arena)
 		case len(value) == 0:
 			// A null value, a tombstone: Lambda's event has no value. Nothing to store, but the
 			// record entered, so it is accounted for in quarantine.
@@ -187,5 +198,24 @@ func (p *Processor) decodeWire(r *Record, value []byte, arena *[]byte) {
 		r.Reject = rej
 		return
 	}
+	r.Data, r.Original = out[start:len(out):len(out)], value
+}
+
+// decodeChange reads a Debezium change event of a change stream's topic into the row its
+// contract accepts: the row image with the operation, position and source time (shared/cdc).
+func decodeChange(r *Record, value []byte, c *contract.Contract, arena *[]byte) {
+	r.Dataset = c.Name // a change event names no dataset of its own: the topic's is bound
+	ch, rej := cdc.Decode(value)
+	if rej != nil {
+		r.Reject = rej
+		return
+	}
+	start := len(*arena)
+	out, rej := ch.AppendRecord(*arena)
+	if rej != nil {
+		r.Reject = rej
+		return
+	}
+	*arena = out
 	r.Data, r.Original = out[start:len(out):len(out)], value
 }

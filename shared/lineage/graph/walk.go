@@ -11,7 +11,11 @@ import (
 	"github.com/sluicelake/sluice/shared/query"
 )
 
-func isStream(namespace string) bool { return strings.HasPrefix(namespace, "kinesis://") }
+// isStream says whether an input namespace is a stream's: a Kinesis stream or a Kafka cluster
+// (whose names are its topics).
+func isStream(namespace string) bool {
+	return strings.HasPrefix(namespace, "kinesis://") || strings.HasPrefix(namespace, "kafka://")
+}
 
 // timeOf reads a timestamp column (the engines write them in query.TimestampFormat).
 func timeOf(row []any, cols map[string]int, column string) time.Time {
@@ -56,7 +60,7 @@ func (w *datasetWalker) start() []selector {
 
 // The stream's name is grouped on, an object's key is not: a dataset is many objects.
 var datasetEdgesSQL = `SELECT "output_zone", "output_dataset", "input_namespace", "input_zone", "input_dataset", ` +
-	`CASE WHEN "input_namespace" LIKE 'kinesis://%' THEN "input_name" ELSE '' END AS "input_stream", "job_name", ` +
+	`CASE WHEN "input_namespace" LIKE 'kinesis://%' OR "input_namespace" LIKE 'kafka://%' THEN "input_name" ELSE '' END AS "input_stream", "job_name", ` +
 	`sum(coalesce("input_rows", "output_rows")) AS "edge_rows", count(DISTINCT "run_id") AS "runs", max("event_time") AS "latest" ` +
 	`FROM ` + lineageFrom + ` WHERE "input_name" <> '' AND %s GROUP BY 1, 2, 3, 4, 5, 6, 7`
 
