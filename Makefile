@@ -24,7 +24,7 @@ ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 export PATH := $(PY_VENV)/bin:$(PATH)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run console produce produce-http query lineage bench bench-query bench-promote fuzz cost infer clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run console produce produce-http query lineage history rollback bench bench-query bench-promote fuzz cost infer clean
 
 tools: $(TOOLS)/.installed
 
@@ -146,3 +146,11 @@ test: tools test-tools fmt-check vet vet-noxray infra-lint
 
 clean:
 	rm -rf $(BUILD) .local
+
+# A curated table's snapshots, and a rollback to one (a new snapshot with that one's rows):
+# DATASET=user_events [SNAPSHOT=<id>] [AS=<caller ARN> locally | URL=<ApiUrl> SIGV4=1].
+history:
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -history $(or $(DATASET),user_events) $(if $(SIGV4),-sigv4) $(if $(AS),-as $(AS))
+
+rollback:
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -rollback $(DATASET) -snapshot $(SNAPSHOT) $(if $(SIGV4),-sigv4) $(if $(AS),-as $(AS))

@@ -9,6 +9,8 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/iceberg"
+	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
 	"github.com/sluicelake/sluice/shared/catalog"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
@@ -39,6 +41,13 @@ func main() {
 		Compiler: &query.Compiler{Contracts: env.Contracts, RawSQL: settings.rawSQL, HasData: probe.hasData, Access: policy},
 		Engine:   eng,
 		Log:      env.Log,
+	}
+	if settings.curatedBucket != "" {
+		// History and rollback of the curated Iceberg tables, cataloged in Glue as promote
+		// commits them.
+		curated := s3store.New(env.S3(), settings.curatedBucket)
+		glue := gluecatalog.Curated(env.AWS, settings.athena.Database, env.Getenv)
+		svc.Tables = func(dataset string) *iceberg.Table { return iceberg.Dataset(curated, glue, dataset) }
 	}
 	// Every request is recorded before it is answered.
 	svc.Audit = audit.Store{Objects: s3store.New(env.S3(), settings.auditBucket)}

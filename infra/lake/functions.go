@@ -195,6 +195,10 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 			statements: []awsiam.PolicyStatement{
 				// Each request's record, written once; reading the trail back is a query.
 				allow([]string{"s3:PutObject"}, objects(st.Audit, "audit/*")),
+				// A rollback (POST /tables/{dataset}/rollback) writes a curated table's new
+				// metadata and swaps it in Glue; data files are never written here.
+				allow([]string{"s3:PutObject"}, objects(st.Curated, "*/metadata/*")),
+				allow([]string{"glue:UpdateTable"}, glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/curated_*")),
 				// The catalog's quality: the rejected records' reasons, shown masked.
 				allow([]string{"s3:ListBucket"}, st.Quarantine.BucketArn()),
 				allow([]string{"s3:GetObject"}, objects(st.Quarantine, "*")),

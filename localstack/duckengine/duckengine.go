@@ -133,14 +133,20 @@ func (e *Engine) Glob(z zone.Zone, dataset string) string {
 // CuratedFiles lists the local paths of the data files of dataset's curated Iceberg table in
 // the snapshot at names: the current one for a zero At, an earlier one by id or time for time
 // travel. A table with no snapshot yet has none; a dataset never promoted wraps
-// iceberg.ErrNoTable.
-func (e *Engine) CuratedFiles(ctx context.Context, dataset string, at iceberg.At) ([]string, error) {
+// Table is a dataset's curated table in the lake directory, with the lake's own catalog
+// pointer beside it.
+func (e *Engine) Table(dataset string) *iceberg.Table {
 	bucket := e.opts.Buckets[zone.Curated]
 	if bucket == "" {
 		bucket = string(zone.Curated)
 	}
-	store := iceberg.DirStore{Dir: filepath.Join(e.opts.LakeDir, bucket), Name: bucket}
-	tbl := iceberg.Dataset(store, nil, dataset)
+	return iceberg.Dataset(iceberg.DirStore{Dir: filepath.Join(e.opts.LakeDir, bucket), Name: bucket}, nil, dataset)
+}
+
+// iceberg.ErrNoTable.
+func (e *Engine) CuratedFiles(ctx context.Context, dataset string, at iceberg.At) ([]string, error) {
+	tbl := e.Table(dataset)
+	store := tbl.Store.(iceberg.DirStore)
 	_, files, err := tbl.FilesAt(ctx, at)
 	if err != nil {
 		return nil, err
@@ -227,7 +233,11 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 			// The table's current snapshot, not every file under the dataset: replaced files
 			// stay there for time travel.
 			var err error
-			if files, err = e.CuratedFiles(ctx, dataset, iceberg.At{}); err != nil && !errors.Is(err, iceberg.ErrNoTable) {
+			var at iceberg.At
+			if q.AsOf != nil {
+				at = iceberg.At{SnapshotID: q.AsOf.SnapshotID, Time: q.AsOf.Time}
+			}
+			if files, err = e.CuratedFiles(ctx, dataset, at); err != nil && (q.AsOf != nil || !errors.Is(err, iceberg.ErrNoTable)) {
 				return nil, nil, 0, fmt.Errorf("bind %s: %w", name, err)
 			}
 			glob = "the current snapshot of the curated table " + dataset
@@ -271,7 +281,8 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 	for i, p := range q.Params {
 		args[i] = p.Value
 	}
-	rs, err := conn.QueryContext(ctx, q.SQL, args...)
+	// Athena reads a snapshot by the SQL's AS OF clause; here the view is bound to its files.
+	rs, err := conn.QueryContext(ctx, q.WithoutAsOf(), args...)
 	if err != nil {
 		return nil, nil, scanned, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/catalog"
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 )
@@ -39,6 +40,9 @@ type ServeOptions struct {
 	// Access is what each caller may read (events.Access()); callers name themselves in the
 	// X-Sluice-Caller header, since the local host has no IAM to verify a signature.
 	Access *access.Policy
+	// Tables gives a dataset's curated table for GET /tables/{dataset}/history and rollback;
+	// nil reads them from the lake directory (the local lake's own catalog pointer).
+	Tables func(dataset string) *iceberg.Table
 	// Audit records every request (the local host writes to its audit bucket); nil records none.
 	Audit audit.Sink
 	Log   *slog.Logger
@@ -75,6 +79,10 @@ func Serve(opts ServeOptions) (*Server, error) {
 		Log:      opts.Log,
 		Identify: api.HeaderCaller,
 		Audit:    opts.Audit,
+		Tables:   opts.Tables,
+	}
+	if svc.Tables == nil {
+		svc.Tables = eng.Table
 	}
 	if opts.Catalog != nil {
 		if opts.Catalog.Lineage == nil {

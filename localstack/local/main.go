@@ -21,6 +21,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/envvar"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/streamput"
@@ -223,7 +224,11 @@ func run() int {
 	opts := duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
 		Contracts: reg, Addr: *queryAddr, Access: policy, Catalog: cat, Routes: console.Routes(),
-		Audit: audit.Store{Objects: s3store.New(lake.S3Client, lakehost.Buckets[audit.Zone])}}
+		Audit: audit.Store{Objects: s3store.New(lake.S3Client, lakehost.Buckets[audit.Zone])},
+		// History and rollback through the S3 stand-in, as promote commits.
+		Tables: func(dataset string) *iceberg.Table {
+			return iceberg.Dataset(s3store.New(lake.S3Client, lakehost.Buckets[zone.Curated]), nil, dataset)
+		}}
 	if events := lake.EventsAPI(); events != nil {
 		opts.Routes["/events"], opts.Routes["/events/"] = events, events
 	}

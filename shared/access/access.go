@@ -79,6 +79,9 @@ type Grant struct {
 	// PII are the PII classes (mask, hash, drop, or "*") whose columns the grant opens in zones
 	// other than curated. Without it a grant opens only the columns whose policy is keep.
 	PII []contract.PII `json:"pii,omitempty"`
+	// Manage lets the callers change the curated tables of the grant's datasets: roll one back
+	// to an earlier snapshot (POST /tables/{dataset}/rollback).
+	Manage bool `json:"manage,omitempty"`
 
 	file string
 }
@@ -252,9 +255,15 @@ type Denied struct {
 	// Column is set when the zone is readable but the column is not.
 	Column string
 	PII    contract.PII
+	// Action is set when what was refused is a change, not a read: "manage".
+	Action string
 }
 
 func (d *Denied) Error() string {
+	if d.Action != "" {
+		return fmt.Sprintf("%s may not %s the curated table of %s: add a grant in events/access with datasets [%q] and \"manage\": true for this caller",
+			d.Caller, d.Action, d.Dataset, d.Dataset)
+	}
 	if d.Column != "" {
 		return fmt.Sprintf("%s may not read column %q of %s in zone %s: its PII policy is %s and no grant in events/access opens PII class %s there; add a grant with datasets [%q], zones [%q], pii [%q], or leave the column out",
 			d.Caller, d.Column, d.Dataset, d.Zone, d.PII, d.PII, d.Dataset, d.Zone, d.PII)
@@ -292,6 +301,17 @@ func (p *Policy) Column(c Caller, dataset string, z zone.Zone, f *contract.Field
 		}
 	}
 	return &Denied{Caller: c, Dataset: dataset, Zone: z, Column: f.Name, PII: f.PII}
+}
+
+// Manage says whether c may change dataset's curated table (a rollback): only a grant with
+// manage set, covering the dataset, allows it.
+func (p *Policy) Manage(c Caller, dataset string) error {
+	for _, g := range p.Grants() {
+		if g.Manage && (slices.Contains(g.Datasets, "*") || slices.Contains(g.Datasets, dataset)) && g.Matches(c) {
+			return nil
+		}
+	}
+	return &Denied{Caller: c, Dataset: dataset, Zone: zone.Curated, Action: "manage"}
 }
 
 // Readable lists the zones of a dataset that c may read, in flow order.

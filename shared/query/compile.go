@@ -35,6 +35,9 @@ type Query struct {
 	// Columns are the columns the query names or returns (for a raw query, every column of its
 	// tables): what the audit trail records it touched.
 	Columns []string
+	// AsOf, when set, reads the curated table at a snapshot (time travel); the SQL carries it
+	// as Athena's FOR VERSION/TIMESTAMP AS OF clause (AsOf.SQL).
+	AsOf *AsOf
 	// Owner names who started the query (an opaque hash of the caller), kept by the engine with
 	// the query so that its status and results go to no one else, across API instances.
 	Owner string
@@ -243,6 +246,13 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 
 	tables := []string{TableName(z, ct.Name)}
 	from := quote(tables[0])
+	asOf, err := parseAsOf(r.AsOf, z)
+	if err != nil {
+		return nil, err
+	}
+	if asOf != nil {
+		from += " " + asOf.SQL()
+	}
 	if z == table.Zone {
 		// The lineage dataset is its objects and their compacted form, each row read once.
 		tables, from = table.Tables, table.From()
@@ -267,7 +277,7 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 	// An int cannot carry SQL; it is written as digits.
 	sql.WriteString(" LIMIT ")
 	sql.WriteString(strconv.Itoa(limit))
-	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params, Columns: b.columns}, nil
+	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params, Columns: b.columns, AsOf: asOf}, nil
 }
 
 func (c *Compiler) defaultLimit() int {

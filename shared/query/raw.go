@@ -28,6 +28,9 @@ func (c *Compiler) compileRaw(r *Request) (*Query, error) {
 		r.GroupBy != nil || r.Aggregates != nil || r.OrderBy != nil || r.Limit != 0 {
 		return nil, invalid("sql", "give either sql alone or the structured fields, not both")
 	}
+	if r.AsOf != nil {
+		return nil, invalid("as_of", "give as_of with a structured query; in raw SQL write FOR VERSION AS OF <snapshot id> after the table")
+	}
 	if len(r.SQL) > maxSQLLen {
 		return nil, invalid("sql", "at most %d bytes", maxSQLLen)
 	}

@@ -37,6 +37,9 @@ type Request struct {
 	Limit int `json:"limit,omitempty"`
 	// SQL is a raw SELECT over the lake's tables, accepted only where the deployment enables it.
 	SQL string `json:"sql,omitempty"`
+	// AsOf reads the curated table as it was: a snapshot id (a JSON number, from GET
+	// /tables/{dataset}/history) or a time (an RFC 3339 string), the snapshot current then.
+	AsOf json.RawMessage `json:"as_of,omitempty"`
 }
 
 // Condition is one predicate: column op value.

@@ -34,6 +34,7 @@ import (
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/catalog"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/query"
 )
 
@@ -53,6 +54,9 @@ type Service struct {
 	Identify func(*http.Request) access.Caller
 	// Catalog answers GET /datasets; nil answers those routes 404 with what to configure.
 	Catalog *catalog.Catalog
+	// Tables gives a dataset's curated Iceberg table, for its history and rollback; nil
+	// answers those routes 404.
+	Tables func(dataset string) *iceberg.Table
 }
 
 // Request is one API call.
@@ -154,6 +158,8 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		path = "/lineage"
 	} else if i := strings.Index(path, "/datasets"); i >= 0 {
 		path = path[i:]
+	} else if i := strings.Index(path, "/tables/"); i >= 0 {
+		path = path[i:]
 	}
 	path = strings.TrimSuffix(path, "/")
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
@@ -164,6 +170,8 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		}
 		rec.Datasets, rec.Zones = r.Query.Get("dataset"), "lineage"
 		return s.lineage(ctx, r.Query)
+	case parts[0] == "tables":
+		return s.tables(ctx, r, parts, rec)
 	case parts[0] == "datasets" && len(parts) <= 2:
 		return s.datasets(ctx, r, parts[1:])
 	case len(parts) == 1 && parts[0] == "queries":

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -30,6 +31,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sign := fs.Bool("sigv4", false, "sign requests with the AWS credentials of the environment (the deployed API uses IAM auth)")
 	as := fs.String("as", os.Getenv(envvar.Caller), "local host only: the caller (a principal ARN) the request is made as, sent in "+CallerHeader+" (default $"+envvar.Caller+")")
 	asJSON := fs.Bool("json", false, "print the result as JSON instead of a table")
+	history := fs.String("history", "", "print the snapshots of this dataset's curated table (GET /tables/{dataset}/history) instead of querying")
+	rollback := fs.String("rollback", "", "roll this dataset's curated table back to -snapshot (POST /tables/{dataset}/rollback): a new snapshot with that one's rows")
+	snapshot := fs.Int64("snapshot", 0, "with -rollback: the snapshot id to restore")
 	maxRows := fs.Int("max-rows", 10000, "stop after this many rows")
 	lineage := fs.String("lineage", "", "print the lineage graph of dataset=<[zone/]dataset> or object=s3://<bucket>/<key> instead of querying (URL default "+LocalURL+")")
 	depth := fs.Int("depth", 0, "with -lineage: hops walked up and down (default 3, at most 10)")
@@ -41,6 +45,33 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *history != "" || *rollback != "" {
+		if *base == "" {
+			*base = LocalURL
+		}
+		ctx := context.Background()
+		c := &Client{BaseURL: *base}
+		var err error
+		if c.Sign, err = signer(ctx, *sign, *as); err != nil {
+			fmt.Fprintf(stderr, "query: %v\n", err)
+			return 1
+		}
+		var out any
+		if *history != "" {
+			err = c.call(ctx, http.MethodGet, "/tables/"+url.PathEscape(*history)+"/history", nil, &out)
+		} else {
+			body, _ := json.Marshal(RollbackRequest{SnapshotID: *snapshot})
+			err = c.call(ctx, http.MethodPost, "/tables/"+url.PathEscape(*rollback)+"/rollback", body, &out)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "query: %v\n", err)
+			return 1
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+		return 0
 	}
 	if *lineage != "" {
 		if *inline != "" || *file != "" {
