@@ -397,7 +397,14 @@ func TestMask(t *testing.T) {
 			t.Errorf("Mask(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	if got := catalog.MaskDetail(`"bob@x" does not match ^a$; 12 is outside [0, 5]`); strings.Contains(got, "bob") || strings.Contains(got, "12") {
-		t.Errorf("MaskDetail left a value: %s", got)
+	for in, want := range map[string]string{
+		`"bob@x" does not match ^[a-z]{2,8}$`: `"•••" does not match ^[a-z]{2,8}$`,
+		`491234567 is outside [0, 5]`:         `••• is outside [0, 5]`,
+		`-1.5e3 is not a whole number`:        `••• is not a whole number`,
+		`"a\"b" is not one of [x y]`:          `"•••" is not one of [x y]`,
+	} {
+		if got := catalog.MaskDetail(in); got != want {
+			t.Errorf("MaskDetail(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
