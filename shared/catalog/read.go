@@ -116,7 +116,7 @@ func (c *Catalog) read(ctx context.Context, st objectstore.Store, z zone.Zone, i
 		fail error
 	)
 	for _, o := range todo {
-		if !b.take() {
+		if ctx.Err() != nil || !b.take() {
 			break
 		}
 		wg.Add(1)
@@ -126,9 +126,12 @@ func (c *Catalog) read(ctx context.Context, st objectstore.Store, z zone.Zone, i
 			r := readObject(ctx, st, z, o)
 			mu.Lock()
 			defer mu.Unlock()
-			if ctx.Err() != nil {
-				fail = ctx.Err()
+			if b.parent.Err() != nil {
+				fail = b.parent.Err()
 				return
+			}
+			if ctx.Err() != nil {
+				return // out of time: left unread, counted as uncounted
 			}
 			out[o.Key] = r
 			if r.err == "" {
