@@ -78,6 +78,9 @@ type Scenario struct {
 	LogBytesPerInvoke    float64 // platform START/REPORT records plus our JSON lines
 	KMSDataKeyUsers      float64 // principal-and-resource pairs asking KMS for a data key every 5 minutes
 	SQSPollers           float64 // Lambda's long pollers per SQS queue, 20 s a poll
+	// CloudTrailDataEvents prices the cloudTrailDataEvents setting: every S3 request on the zone
+	// and audit buckets becomes a data event.
+	CloudTrailDataEvents bool
 
 	FreeTier bool // subtract the account's monthly free tier
 }
@@ -449,6 +452,12 @@ func (m *month) queries() {
 	m.add("S3", "Athena's GETs and result PUTs", num(gets+2*queries), gets/1000*p.S3GetPer1000+2*queries/1000*p.S3PutPer1000)
 	api := m.invocations["query"]
 	m.add("API Gateway", "HTTP API requests (under 512 KB each)", num(api), api/1e6*p.HTTPAPIPerMillion)
+	// The audit trail: one write-once object per API request.
+	m.add("S3", "audit records (a PUT per API request)", num(api), api/1000*p.S3PutPer1000)
+	if s.CloudTrailDataEvents {
+		events := m.puts + m.gets + gets + 2*queries + api
+		m.add("CloudTrail", "S3 data events on the zone and audit buckets (cloudTrailDataEvents)", num(events), events/1e5*p.CloudTrailDataEventsPer100k)
+	}
 	glue := m.free(queries*3, p.Free.GlueRequests)
 	m.add("Glue", "Data Catalog requests (Athena's table lookups)", num(queries*3), glue/1e6*p.GluePerMillionRequests)
 }

@@ -31,6 +31,9 @@ type Prices struct {
 	S3GlacierIRGBMonth float64 // Glacier Instant Retrieval
 	S3PutPer1000       float64 // PUT, COPY, POST, LIST
 	S3GetPer1000       float64 // GET and all other requests
+	// CloudTrailDataEventsPer100k is CloudTrail's price of data events delivered by a trail,
+	// https://aws.amazon.com/cloudtrail/pricing/: $0.10 per 100,000.
+	CloudTrailDataEventsPer100k float64
 
 	// AWS KMS, https://aws.amazon.com/kms/pricing/
 	KMSKeyMonth         float64 // per customer-managed key
@@ -82,37 +85,38 @@ var USEast1 = Prices{
 	Region: "us-east-1",
 	AsOf:   "2026-12-04",
 
-	KinesisStreamHour:         0.04, // unconfirmed
-	KinesisIngestGB:           0.08, // unconfirmed
-	KinesisRetrievalGB:        0.04, // unconfirmed
-	KinesisShardHour:          0.015,
-	KinesisPUTUnitsPerMillion: 0.014,
-	FirehoseIngestGB:          0.029, // unconfirmed
-	FirehoseConversionGB:      0.018, // unconfirmed
-	FirehosePartitionGB:       0.020, // unconfirmed
-	FirehosePer1000Objects:    0.005, // unconfirmed
-	FirehoseJQHour:            0.07,  // unconfirmed
-	LambdaGBSecond:            0.0000133334,
-	LambdaRequestsPerMillion:  0.20,
-	S3StandardGBMonth:         0.023,
-	S3IAGBMonth:               0.0125, // unconfirmed
-	S3GlacierIRGBMonth:        0.004,  // unconfirmed
-	S3PutPer1000:              0.005,
-	S3GetPer1000:              0.0004,
-	KMSKeyMonth:               1.00,
-	KMSPer10000Requests:       0.03,
-	AthenaPerTB:               5.00,
-	AthenaMinQueryBytes:       10 * mib,
-	XRayPerMillionRecorded:    5.00,
-	LogsIngestGB:              0.50,
-	LogsStoreGBMonth:          0.03,
-	AlarmMetricMonth:          0.10,
-	DashboardMonth:            3.00,
-	CustomMetricMonth:         0.30,
-	SQSPerMillion:             0.40,
-	HTTPAPIPerMillion:         1.00,
-	SecretMonth:               0.40, // unconfirmed
-	GluePerMillionRequests:    1.00,
+	KinesisStreamHour:           0.04, // unconfirmed
+	KinesisIngestGB:             0.08, // unconfirmed
+	KinesisRetrievalGB:          0.04, // unconfirmed
+	KinesisShardHour:            0.015,
+	KinesisPUTUnitsPerMillion:   0.014,
+	FirehoseIngestGB:            0.029, // unconfirmed
+	FirehoseConversionGB:        0.018, // unconfirmed
+	FirehosePartitionGB:         0.020, // unconfirmed
+	FirehosePer1000Objects:      0.005, // unconfirmed
+	FirehoseJQHour:              0.07,  // unconfirmed
+	LambdaGBSecond:              0.0000133334,
+	LambdaRequestsPerMillion:    0.20,
+	S3StandardGBMonth:           0.023,
+	S3IAGBMonth:                 0.0125, // unconfirmed
+	S3GlacierIRGBMonth:          0.004,  // unconfirmed
+	S3PutPer1000:                0.005,
+	S3GetPer1000:                0.0004,
+	CloudTrailDataEventsPer100k: 0.10,
+	KMSKeyMonth:                 1.00,
+	KMSPer10000Requests:         0.03,
+	AthenaPerTB:                 5.00,
+	AthenaMinQueryBytes:         10 * mib,
+	XRayPerMillionRecorded:      5.00,
+	LogsIngestGB:                0.50,
+	LogsStoreGBMonth:            0.03,
+	AlarmMetricMonth:            0.10,
+	DashboardMonth:              3.00,
+	CustomMetricMonth:           0.30,
+	SQSPerMillion:               0.40,
+	HTTPAPIPerMillion:           1.00,
+	SecretMonth:                 0.40, // unconfirmed
+	GluePerMillionRequests:      1.00,
 	// "State change events published by AWS services are free": S3's object-created events
 	// reach our rules on the default bus at no charge. Unconfirmed.
 	EventBridgeAWSEventsPerMillion: 0,

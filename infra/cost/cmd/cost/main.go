@@ -46,6 +46,7 @@ func main() {
 		return nil
 	})
 	flag.BoolVar(&s.FreeTier, "free-tier", s.FreeTier, "subtract the account's monthly free tier")
+	flag.BoolVar(&s.CloudTrailDataEvents, "cloudtrail", s.CloudTrailDataEvents, "price the cloudTrailDataEvents setting (S3 data events on the zone and audit buckets)")
 	flag.BoolVar(&s.StreamRetained, "stream-retained", s.StreamRetained, "make destroy leaves the stream (the CDK default)")
 	destroyed := flag.Float64("destroyed", 0, "print instead what bills after make destroy with this many months of data kept")
 	markdown := flag.Bool("md", false, "print a Markdown table")
