@@ -5,13 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/console"
@@ -19,6 +25,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/shared/catalog"
+	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/tooltest"
 )
 
@@ -88,6 +95,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	tools := toolsDir(t)
 	// Absolute now: the local engine changes the working directory to the lake's.
 	script, err := filepath.Abs(filepath.Join("browsertest", "console.cjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyScript, err := filepath.Abs(filepath.Join("browsertest", "proxy.cjs"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,5 +250,63 @@ func TestConsoleInABrowser(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(testdata, "console.png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// The same console through the signing proxy (make console), here in front of the local API:
+	// the page comes from the proxy, and every API call leaves it signed.
+	throughProxy(t, ctx, node, proxyScript, chromium, tools, srv.URL)
+}
+
+// signedCounter sends requests on, counting those that carry a SigV4 signature.
+type signedCounter struct{ n *atomic.Int64 }
+
+func (s signedCounter) Do(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") {
+		s.n.Add(1)
+	}
+	return http.DefaultClient.Do(r)
+}
+
+func throughProxy(t *testing.T, ctx context.Context, node, script, chromium, tools, apiURL string) {
+	t.Helper()
+	target, err := url.Parse(apiURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed atomic.Int64
+	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")
+	proxy := &http.Server{Handler: console.Proxy(l.Addr().String(), target, api.SigV4(creds, "us-east-1"), signedCounter{&signed})}
+	go proxy.Serve(l)
+	defer proxy.Close()
+
+	cmd := exec.CommandContext(ctx, node, script, "http://"+l.Addr().String(), chromium, t.TempDir())
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(tools, "node_modules"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var s struct {
+		External      []string `json:"external"`
+		ConsoleErrors []string `json:"consoleErrors"`
+		Fatal         string   `json:"fatal"`
+		URL           string   `json:"url"`
+		Names         []string `json:"names"`
+		Rows          int      `json:"rows"`
+	}
+	if jerr := json.Unmarshal(out, &s); jerr != nil || err != nil || s.Fatal != "" {
+		t.Fatalf("the proxy's browser script: %v %v %s\nstdout: %s\nstderr: %s", err, jerr, s.Fatal, out, stderr.String())
+	}
+	if !strings.HasSuffix(s.URL, "/console/") || !slices.Contains(s.Names, "customers") || s.Rows != 5 {
+		t.Errorf("through the proxy: %s", out)
+	}
+	if len(s.External) > 0 || len(s.ConsoleErrors) > 0 {
+		t.Errorf("through the proxy: requests elsewhere %v, console errors %v", s.External, s.ConsoleErrors)
+	}
+	// The datasets list twice (the list page, the query page's dataset names) and the query.
+	if n := signed.Load(); n < 3 {
+		t.Errorf("%d signed API calls went through the proxy, want at least 3", n)
 	}
 }

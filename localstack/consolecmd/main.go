@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,51 +30,61 @@ import (
 var apiHost = regexp.MustCompile(`^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
 
 func main() {
-	os.Exit(run())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run() int {
-	target := flag.String("url", "", "the deployed API's URL (the stack's ApiUrl output), e.g. https://abc123.execute-api.eu-west-1.amazonaws.com")
-	addr := flag.String("addr", "127.0.0.1:8089", "where the console listens (loopback only)")
-	region := flag.String("region", "", "the API's region (default: from the URL, else the AWS configuration)")
-	flag.Parse()
+// regionOf is the region an API Gateway endpoint's host names, or "".
+func regionOf(host string) string {
+	if m := apiHost.FindStringSubmatch(host); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("url", "", "the deployed API's URL (the stack's ApiUrl output), e.g. https://abc123.execute-api.eu-west-1.amazonaws.com")
+	addr := fs.String("addr", "127.0.0.1:8089", "where the console listens (loopback only)")
+	region := fs.String("region", "", "the API's region (default: from the URL, else the AWS configuration)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 	u, err := url.Parse(*target)
 	if *target == "" || err != nil || u.Scheme == "" || u.Host == "" {
-		fmt.Fprintln(os.Stderr, "console: give the deployed API's URL: make console URL=https://<id>.execute-api.<region>.amazonaws.com (the stack's ApiUrl output)")
+		fmt.Fprintln(stderr, "console: give the deployed API's URL: make console URL=https://<id>.execute-api.<region>.amazonaws.com (the stack's ApiUrl output)")
 		return 2
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil || !net.ParseIP(host).IsLoopback() {
-		fmt.Fprintf(os.Stderr, "console: listen on a loopback address such as 127.0.0.1:8089, not %q: the proxy signs with your credentials\n", *addr)
+		fmt.Fprintf(stderr, "console: listen on a loopback address such as 127.0.0.1:8089, not %q: the proxy signs with your credentials\n", *addr)
 		return 2
 	}
 	if *region == "" {
-		if m := apiHost.FindStringSubmatch(u.Hostname()); m != nil {
-			*region = m[1]
-		}
+		*region = regionOf(u.Hostname())
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var opts []func(*config.LoadOptions) error
 	if *region != "" {
 		opts = append(opts, config.WithRegion(*region))
 	}
 	cfg, err := awsconfig.Load(ctx, opts...)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "console:", err)
+		fmt.Fprintln(stderr, "console:", err)
 		return 1
 	}
 	if cfg.Region == "" {
-		fmt.Fprintln(os.Stderr, "console: no region: give -region or set AWS_REGION")
+		fmt.Fprintln(stderr, "console: no region: give -region or set AWS_REGION")
 		return 2
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "console: no AWS credentials to sign with (%v): run aws configure, or set AWS_PROFILE\n", err)
+		fmt.Fprintf(stderr, "console: no AWS credentials to sign with (%v): run aws configure, or set AWS_PROFILE\n", err)
 		return 1
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "console:", err)
+		fmt.Fprintln(stderr, "console:", err)
 		return 1
 	}
 	srv := &http.Server{Handler: console.Proxy(l.Addr().String(), u, api.SigV4(cfg.Credentials, cfg.Region), cfg.HTTPClient),
@@ -82,9 +93,9 @@ func run() int {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	fmt.Printf("console: http://%s%s (API %s, region %s, signed with your AWS credentials; Ctrl-C stops)\n", l.Addr(), console.Path, u, cfg.Region)
+	fmt.Fprintf(stdout, "console: http://%s%s (API %s, region %s, signed with your AWS credentials; Ctrl-C stops)\n", l.Addr(), console.Path, u, cfg.Region)
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintln(os.Stderr, "console:", err)
+		fmt.Fprintln(stderr, "console:", err)
 		return 1
 	}
 	return 0

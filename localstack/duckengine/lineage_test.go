@@ -110,6 +110,12 @@ func TestLineageAPI(t *testing.T) {
 		t.Errorf("%d %s\n%s\nwant\n%s", code, typ, body, want)
 	}
 
+	// The drawing the console shows: a node per dataset the walk found.
+	if code, typ, body := get("/lineage?dataset=user_events&format=svg"); code != 200 || typ != "image/svg+xml" ||
+		!strings.HasPrefix(body, "<svg ") || !strings.Contains(body, `data-id="curated/user_events"`) || strings.Count(body, `class="node"`) < 4 {
+		t.Errorf("format=svg: %d %s %s", code, typ, body)
+	}
+
 	for path, msg := range map[string]string{
 		"/lineage":                                    "give dataset",
 		"/lineage?dataset=user_events&depth=11":       "depth: give a depth from 1 to 10, not 11",

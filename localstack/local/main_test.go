@@ -42,6 +42,9 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 			t.Errorf("the banner names no stream for %s:\n%s", ds, out)
 		}
 	}
+	if !regexp.MustCompile(`web console \(datasets, quality, lineage, queries\): http://127\.0\.0\.1:\d+/console/`).Match(out) {
+		t.Errorf("the banner names no console:\n%s", out)
+	}
 	m := regexp.MustCompile(`accounted: (\d+) sent = (\d+) cleansed \+ (\d+) quarantined \((\d+) produced bad\): OK`).FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("no accounting line in:\n%s", out)

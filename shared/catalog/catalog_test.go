@@ -397,7 +397,47 @@ func TestMask(t *testing.T) {
 			t.Errorf("Mask(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
-	if got := catalog.MaskDetail(`"bob@x" does not match ^a$; 12 is outside [0, 5]`); strings.Contains(got, "bob") || strings.Contains(got, "12") {
-		t.Errorf("MaskDetail left a value: %s", got)
+	for in, want := range map[string]string{
+		`"bob@x" does not match ^[a-z]{2,8}$`: `"•••" does not match ^[a-z]{2,8}$`,
+		`491234567 is outside [0, 5]`:         `••• is outside [0, 5]`,
+		`-1.5e3 is not a whole number`:        `••• is not a whole number`,
+		`"a\"b" is not one of [x y]`:          `"•••" is not one of [x y]`,
+	} {
+		if got := catalog.MaskDetail(in); got != want {
+			t.Errorf("MaskDetail(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// stuck is a store whose listings never finish before the request's context ends.
+type stuck struct{ objectstore.Store }
+
+func (stuck) List(ctx context.Context, prefix string) ([]objectstore.Info, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestTimeout: a zone that cannot be listed in time is reported, not fatal: the answer comes
+// back with what was listed before, saying which zone is left out; a caller that goes away
+// gets an error.
+func TestTimeout(t *testing.T) {
+	l := newLake(t, 200)
+	c := l.catalog()
+	c.Stores[zone.Cleansed] = stuck{c.Stores[zone.Cleansed]}
+	c.Timeout = 200 * time.Millisecond
+	d, err := c.Get(context.Background(), "user_events", catalog.Access{})
+	if err != nil {
+		t.Fatalf("Get with a stuck zone: %v", err)
+	}
+	if d.Zones[0].Zone != zone.Raw || d.Zones[0].Error != "" || d.Zones[0].Rows == 0 {
+		t.Errorf("raw, listed before the stuck zone: %+v", d.Zones[0])
+	}
+	if d.Zones[1].Zone != zone.Cleansed || !strings.Contains(d.Zones[1].Error, "did not finish within 200ms") {
+		t.Errorf("cleansed: %+v", d.Zones[1])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Get(ctx, "user_events", catalog.Access{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Get for a caller gone away: %v, want context.Canceled", err)
 	}
 }

@@ -110,12 +110,14 @@ func isKey(s string, end int) bool {
 
 var (
 	quoted  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	numeric = regexp.MustCompile(`-?\b\d[\d.eE+-]*`)
+	leading = regexp.MustCompile(`^-?\d[\d.eE+-]*`)
 )
 
-// MaskDetail masks what a reject's detail quotes of a value (validation details quote the
-// value, as "%q does not match ..." or "12 is outside ..."), for a field that is not shown.
+// MaskDetail masks what a reject's detail says of a value, for a field that is not shown.
+// shared/record's details quote a text value ("%q does not match ...") and put a number first
+// ("12 is outside [0, 5]", "3 bytes, want 8 to 64"); the rest (a pattern, the bounds, the
+// symbols) comes from the contract and stays.
 func MaskDetail(detail string) string {
 	detail = quoted.ReplaceAllString(detail, `"`+Masked+`"`)
-	return numeric.ReplaceAllString(detail, Masked)
+	return leading.ReplaceAllString(detail, Masked)
 }

@@ -23,11 +23,13 @@ type read struct {
 	samples []quarantine.Entry
 }
 
-// maxSamplesPerObject bounds what the cache keeps of each quarantine object's records.
-const maxSamplesPerObject = 5
+// maxSamplesPerObject bounds what the cache keeps of each quarantine object's records: an
+// answer shows the latest few of all objects, so the newest of each is enough.
+const maxSamplesPerObject = 3
 
-// maxCached bounds the cache; past it, it starts again (a full cache is ~100 MB at most).
-const maxCached = 200_000
+// maxCachedBytes bounds the cache's memory, roughly counted (keys, reasons, samples): past it,
+// it starts again. The query function has 128 MB; 16 MB holds the footers of ~100,000 objects.
+const maxCachedBytes = 16 << 20
 
 // maxQuarantineObject bounds the bytes read of one quarantine object: ingest's are a batch's
 // rejects (at most 6 MB of records), a whole file validate refused can be large, and one
@@ -37,8 +39,22 @@ const maxQuarantineObject = 64 << 20
 // objectCache keeps what was read of an object by bucket, key and ETag: an object rewritten
 // (a new ETag) is read again, one unchanged never is.
 type objectCache struct {
-	mu sync.Mutex
-	m  map[string]read
+	mu    sync.Mutex
+	m     map[string]read
+	bytes int
+}
+
+// size is roughly what an entry keeps in memory.
+func (r read) size(key string) int {
+	n := len(key) + len(r.err) + 96
+	for k := range r.reasons {
+		n += len(k) + 48
+	}
+	for _, e := range r.samples {
+		n += len(e.Preview) + len(e.Detail) + len(e.Field) + len(e.Reason) + len(e.Source.Stream) + len(e.Source.Shard) +
+			len(e.Source.Key) + len(e.Source.Bucket) + 160
+	}
+	return n
 }
 
 func cacheKey(bucket string, o objectstore.Info) string {
@@ -55,10 +71,11 @@ func (c *objectCache) get(k string) (read, bool) {
 func (c *objectCache) put(k string, r read) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCached {
-		c.m = map[string]read{}
+	if c.m == nil || c.bytes >= maxCachedBytes {
+		c.m, c.bytes = map[string]read{}, 0
 	}
 	c.m[k] = r
+	c.bytes += r.size(k)
 }
 
 // countable reports whether the catalog can count an object's rows without reading its data:
@@ -99,7 +116,7 @@ func (c *Catalog) read(ctx context.Context, st objectstore.Store, z zone.Zone, i
 		fail error
 	)
 	for _, o := range todo {
-		if !b.take() {
+		if ctx.Err() != nil || !b.take() {
 			break
 		}
 		wg.Add(1)
@@ -109,9 +126,12 @@ func (c *Catalog) read(ctx context.Context, st objectstore.Store, z zone.Zone, i
 			r := readObject(ctx, st, z, o)
 			mu.Lock()
 			defer mu.Unlock()
-			if ctx.Err() != nil {
-				fail = ctx.Err()
+			if b.parent.Err() != nil {
+				fail = b.parent.Err()
 				return
+			}
+			if ctx.Err() != nil {
+				return // out of time: left unread, counted as uncounted
 			}
 			out[o.Key] = r
 			if r.err == "" {

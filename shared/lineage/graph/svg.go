@@ -83,6 +83,7 @@ func (g *Graph) SVG() string {
 	for i, n := range g.Nodes {
 		index[n.ID] = i
 	}
+	var placed [][4]int // label boxes drawn so far: x0, y0, x1, y1
 	for _, e := range g.Edges {
 		from, okF := index[e.From]
 		to, okT := index[e.To]
@@ -102,8 +103,10 @@ func (g *Graph) SVG() string {
 		if e.Runs > 1 {
 			label += ", " + strconv.Itoa(e.Runs) + " runs"
 		}
-		fmt.Fprintf(&b, `<g class="edge" data-from="%s" data-to="%s"><path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#777" stroke-width="1.5" marker-end="url(#arrow)"/><text x="%d" y="%d" text-anchor="middle" font-size="11" fill="#444">%s</text></g>`,
-			esc(e.From), esc(e.To), x1, y1, mx, y1, mx, y2, x2, y2, mx, (y1+y2)/2-4, esc(label))
+		ly := freeSpot(&placed, mx, (y1+y2)/2-4, len([]rune(label))*6)
+		// A white halo under the label keeps it readable where it crosses another edge.
+		fmt.Fprintf(&b, `<g class="edge" data-from="%s" data-to="%s"><path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#777" stroke-width="1.5" marker-end="url(#arrow)"/><text x="%d" y="%d" text-anchor="middle" font-size="11" fill="#444" stroke="#fff" stroke-width="3" paint-order="stroke">%s</text></g>`,
+			esc(e.From), esc(e.To), x1, y1, mx, y1, mx, y2, x2, y2, mx, ly, esc(label))
 	}
 	for i, n := range g.Nodes {
 		px, py := pos[i][0], pos[i][1]
@@ -230,4 +233,31 @@ func (g *Graph) columns() []int {
 		}
 	}
 	return col
+}
+
+// freeSpot is the baseline nearest y at which a label of width w centred on x overlaps no label
+// placed before it (edges crossing between two columns would put theirs on one spot), and
+// records it as taken.
+func freeSpot(placed *[][4]int, x, y, w int) int {
+	const lineH = 13
+	for i := 0; i < 40; i++ {
+		// 0, -1, +1, -2, +2 ... lines away.
+		dy := (i + 1) / 2 * lineH
+		if i%2 == 1 {
+			dy = -dy
+		}
+		box := [4]int{x - w/2, y + dy - 10, x + w/2, y + dy + 3}
+		free := true
+		for _, p := range *placed {
+			if box[0] < p[2] && p[0] < box[2] && box[1] < p[3] && p[1] < box[3] {
+				free = false
+				break
+			}
+		}
+		if free {
+			*placed = append(*placed, box)
+			return y + dy
+		}
+	}
+	return y
 }

@@ -93,3 +93,20 @@ func TestSVGEmptyAndCycle(t *testing.T) {
 		t.Errorf("cycle: %s", svg)
 	}
 }
+
+// TestSVGLabelsApart: two edges crossing between the same columns put their labels at one
+// spot; the second moves to a free line.
+func TestSVGLabelsApart(t *testing.T) {
+	g := &graph.Graph{Root: "a",
+		Nodes: []graph.Node{{ID: "a", Kind: graph.KindDataset, Name: "a"}, {ID: "b", Kind: graph.KindDataset, Name: "b"},
+			{ID: "c", Kind: graph.KindDataset, Name: "c"}, {ID: "d", Kind: graph.KindDataset, Name: "d"}},
+		Edges: []graph.Edge{{From: "a", To: "d", Job: "one"}, {From: "b", To: "c", Job: "two"}},
+	}
+	m := regexp.MustCompile(`<text x="(\d+)" y="(\d+)" text-anchor="middle"[^>]*>(one|two)</text>`).FindAllStringSubmatch(g.SVG(), -1)
+	if len(m) != 2 {
+		t.Fatalf("labels: %v", m)
+	}
+	if m[0][1] == m[1][1] && m[0][2] == m[1][2] {
+		t.Errorf("both labels at x=%s y=%s", m[0][1], m[0][2])
+	}
+}
