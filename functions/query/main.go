@@ -9,9 +9,9 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/catalog"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
-	"github.com/sluicelake/sluice/shared/catalog"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/query"
