@@ -50,8 +50,11 @@ var (
 		"CDK's grant on an SQS queue encrypted with the lake key (kms:GenerateDataKey*, kms:ReEncrypt*); the resource is that one key.",
 		[]string{`/^Action::kms:(GenerateDataKey|ReEncrypt)\*$/`}}
 	glueTables = suppression{"AwsSolutions-IAM5",
-		"Tables are added with dataset contracts; the grant covers the tables of this stage's Glue database only, which holds nothing but the lake's tables.",
-		[]string{`/^Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/sluice_[a-z0-9]+\/\*$/`}}
+		"Tables are added with dataset contracts; the grant covers the tables of this stage's Glue database only (or only its curated_ Iceberg tables, which promote creates at a dataset's first commit), which holds nothing but the lake's tables.",
+		[]string{`/^Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table\/sluice_[a-z0-9]+\/(curated_)?\*$/`}}
+	tableMetadata = suppression{"AwsSolutions-IAM5",
+		"An Iceberg table's metadata files (<dataset>/metadata/<version>.metadata.json, manifest lists, manifests) are named at each commit; the grant names the curated bucket's metadata folders only.",
+		[]string{`/^Resource::<CuratedBucket[0-9A-F]{8}\.Arn>\/\*\/metadata\/\*$/`}}
 	apiRoutes = suppression{"AwsSolutions-IAM5",
 		"The caller role may invoke any route and stage of this one API: its routes are the query API and POST /events.",
 		[]string{`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<QueryApi[0-9A-F]{8}>\/\*$/`}}
@@ -60,7 +63,7 @@ var (
 // addSuppressions records, beside each construct, why an AwsSolutions finding does not apply.
 func addSuppressions(l *Lake) {
 	for _, fn := range l.Functions {
-		suppress(fn.Role(), true, objectKeys, logStreams, xray, queueKey, glueTables)
+		suppress(fn.Role(), true, objectKeys, logStreams, xray, queueKey, glueTables, tableMetadata)
 	}
 	for _, st := range append([]*Stream{l.Stream}, datasetStreams(l)...) {
 		suppress(st.Role, true, objectKeys, logStreams)
