@@ -92,31 +92,34 @@ const firstPartitionFieldID = 1000
 const PropNameMapping = "schema.name-mapping.default"
 
 // NewMetadata describes a new, empty table at location (s3://bucket/<dataset>) with schema s,
-// partitioned on the hour of the timestamp column eventTime.
+// partitioned on the hour of the timestamp column eventTime, or unpartitioned when eventTime
+// is empty (a change stream's table, whose rows move when their key's event time does).
 //
 // Only hour(eventTime) is declared, not day(eventTime) beside it: the hour determines the day,
 // and Iceberg's reference implementation refuses two time transforms of one column as
 // redundant. Data files are still laid out as dt=/hr= folders, as in the other zones.
 func NewMetadata(location string, s *Schema, lastColumnID int, eventTime string, now time.Time) (*Metadata, error) {
-	ts, ok := s.Field(eventTime)
-	if !ok {
-		return nil, fmt.Errorf("iceberg: the event-time field %q is not a column of the table: check the contract's sluice.eventTime", eventTime)
-	}
-	if ts.Type != "timestamptz" && ts.Type != "timestamp" {
-		return nil, fmt.Errorf("iceberg: the event-time field %q is %v, not a timestamp", eventTime, ts.Type)
+	spec := PartitionSpec{SpecID: 0, Fields: []PartitionField{}}
+	if eventTime != "" {
+		ts, ok := s.Field(eventTime)
+		if !ok {
+			return nil, fmt.Errorf("iceberg: the event-time field %q is not a column of the table: check the contract's sluice.eventTime", eventTime)
+		}
+		if ts.Type != "timestamptz" && ts.Type != "timestamp" {
+			return nil, fmt.Errorf("iceberg: the event-time field %q is %v, not a timestamp", eventTime, ts.Type)
+		}
+		spec.Fields = append(spec.Fields, PartitionField{SourceID: ts.ID, FieldID: firstPartitionFieldID, Name: eventTime + "_hour", Transform: "hour"})
 	}
 	s.SchemaID = 0
 	m := &Metadata{
-		FormatVersion: 2,
-		TableUUID:     uuid.NewString(),
-		Location:      location,
-		LastUpdatedMs: now.UnixMilli(),
-		LastColumnID:  lastColumnID,
-		Schemas:       []Schema{*s},
-		PartitionSpecs: []PartitionSpec{{SpecID: 0, Fields: []PartitionField{
-			{SourceID: ts.ID, FieldID: firstPartitionFieldID, Name: eventTime + "_hour", Transform: "hour"},
-		}}},
-		LastPartitionID: firstPartitionFieldID,
+		FormatVersion:   2,
+		TableUUID:       uuid.NewString(),
+		Location:        location,
+		LastUpdatedMs:   now.UnixMilli(),
+		LastColumnID:    lastColumnID,
+		Schemas:         []Schema{*s},
+		PartitionSpecs:  []PartitionSpec{spec},
+		LastPartitionID: firstPartitionFieldID - 1 + len(spec.Fields),
 		Properties: map[string]string{
 			"write.format.default":            "parquet",
 			"write.parquet.compression-codec": "zstd",

@@ -30,6 +30,7 @@ type state struct {
 	ctx    context.Context
 	c      *contract.Contract
 	part   zone.Partition
+	prefix string // where its data files go
 	out    *output
 	res    *Result
 	target int64
@@ -44,6 +45,10 @@ type state struct {
 	written   map[string]bool // keys this promotion wrote
 	produced  map[string]bool // keys this promotion wrote, or found already holding the bytes it would have
 	changed   bool
+	// A change stream's deleted keys (see changes.go).
+	deletes        map[string]change
+	deletesKey     string // the deletes object the promotion started from
+	deletesChanged bool
 }
 
 // curFile is one curated file, opened (footer only) when first needed.
@@ -56,7 +61,7 @@ type curFile struct {
 }
 
 func (p *Promoter) newState(ctx context.Context, c *contract.Contract, part zone.Partition, res *Result) *state {
-	st := &state{p: p, ctx: ctx, c: c, part: part, out: newOutput(c, p.PIIKey), res: res, target: p.TargetBytes, step: p.StepBytes, written: map[string]bool{}, produced: map[string]bool{}}
+	st := &state{p: p, ctx: ctx, c: c, part: part, prefix: DataPrefix(c.Name, part), out: newOutput(c, p.PIIKey), res: res, target: p.TargetBytes, step: p.StepBytes, written: map[string]bool{}, produced: map[string]bool{}}
 	if st.target <= 0 {
 		st.target = DefaultTargetBytes
 	}
@@ -176,7 +181,7 @@ func (st *state) finish(mkey, metag string, before []objectstore.Info) error {
 	if res.FilesIn == 0 {
 		op = iceberg.OpReplace
 	}
-	if err := st.p.commit(st.ctx, st.c, st.part, before, m.Files, op); err != nil {
+	if err := st.p.commit(st.ctx, st.c, partitionScope(st.c, st.part), before, m.Files, op); err != nil {
 		return err
 	}
 	return writeManifest(st.ctx, st.p.Curated, mkey, m, metag)
@@ -184,34 +189,11 @@ func (st *state) finish(mkey, metag string, before []objectstore.Info) error {
 
 // convert promotes one batch of new cleansed files.
 func (st *state) convert(batch []objectstore.Info) error {
-	o, res := st.out, st.res
-	var sources []*source
-	var ins []Input
 	win := map[string]winner{}
-	for _, in := range batch {
-		src, size, err := st.p.open(st.ctx, in.Key, o, len(sources))
-		if errors.Is(err, objectstore.ErrNotFound) {
-			continue // removed since it was listed; its rows are gone from the zone too
-		}
-		if err != nil {
-			return err
-		}
-		n, err := o.scanKeys(src, win)
-		if err != nil {
-			return fmt.Errorf("promote: %s/%s: %w", st.p.Cleansed.Bucket(), in.Key, err)
-		}
-		sources = append(sources, src)
-		ins = append(ins, Input{Bucket: st.p.Cleansed.Bucket(), Key: in.Key, ETag: trimETag(in.ETag), Rows: n})
-		st.inputs = append(st.inputs, entry{Key: in.Key, ETag: trimETag(in.ETag), Rows: n, Size: size})
-		res.FilesIn++
-		res.BytesIn += size
-		res.RowsIn += n
-		st.changed = true
+	sources, ins, err := st.openBatch(batch, func(src *source) (int64, error) { return st.out.scanKeys(src, win) })
+	if err != nil || len(sources) == 0 {
+		return err
 	}
-	if len(sources) == 0 {
-		return nil
-	}
-
 	// The new rows against the curated ones, from the key and event-time columns only.
 	var superseded int64
 	for _, f := range st.files {
@@ -221,12 +203,53 @@ func (st *state) convert(batch []objectstore.Info) error {
 		}
 		superseded += n
 	}
-
-	var rowsIn int64
+	var rowsIn, winners int64
 	for _, in := range ins {
 		rowsIn += in.Rows
 	}
+	for _, w := range win {
+		if w.file >= 0 {
+			winners++
+		}
+	}
+	st.res.Duplicates += rowsIn - winners + superseded
+	return st.write(sources, ins, win, winners, rowsIn-winners)
+}
 
+// openBatch opens a batch of new cleansed files, scanning each with scan (which returns its
+// row count), and records them as inputs of the promotion.
+func (st *state) openBatch(batch []objectstore.Info, scan func(*source) (int64, error)) ([]*source, []Input, error) {
+	var sources []*source
+	var ins []Input
+	res := st.res
+	for _, in := range batch {
+		src, size, err := st.p.open(st.ctx, in.Key, st.out, len(sources))
+		if errors.Is(err, objectstore.ErrNotFound) {
+			continue // removed since it was listed; its rows are gone from the zone too
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		n, err := scan(src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("promote: %s/%s: %w", st.p.Cleansed.Bucket(), in.Key, err)
+		}
+		sources = append(sources, src)
+		ins = append(ins, Input{Bucket: st.p.Cleansed.Bucket(), Key: in.Key, ETag: trimETag(in.ETag), Rows: n})
+		st.inputs = append(st.inputs, entry{Key: in.Key, ETag: trimETag(in.ETag), Rows: n, Size: size})
+		res.FilesIn++
+		res.BytesIn += size
+		res.RowsIn += n
+		st.changed = true
+	}
+	return sources, ins, nil
+}
+
+// write appends the winning new rows of sources (win's entries with a file) to the partition,
+// and rewrites the curated files that lost rows (their drop lists) without them. dropped
+// counts the new rows left out, which the batch's first output file accounts for.
+func (st *state) write(sources []*source, ins []Input, win map[string]winner, winners, dropped int64) error {
+	o, res := st.out, st.res
 	// The last file, if not full, takes the new rows; more files follow if they overflow it.
 	ch := st.newChain()
 	for _, in := range ins {
@@ -243,14 +266,7 @@ func (st *state) convert(batch []objectstore.Info) error {
 	}
 	// The surviving new rows, converted a row group at a time: each is encoded as a file of
 	// its own and its bytes copied into the chain, so that one row group is held, not a batch.
-	var winners int64
-	for _, w := range win {
-		if w.file >= 0 {
-			winners++
-		}
-	}
-	res.Duplicates += rowsIn - winners + superseded
-	ch.carryDups = rowsIn - winners
+	ch.carryDups = dropped
 	taken := map[int]int64{} // rows of the row group being encoded, by source
 	var groups [][]Input     // the sources of each row group of the file being encoded
 	fw := &fileWriter{o: o, target: st.rgSize, rgBytes: st.rgSize, rgRows: 256,
@@ -636,7 +652,7 @@ func (ch *chain) flush() error {
 		return fmt.Errorf("promote: finish curated file: %w", err)
 	}
 	num := ch.slot()
-	key := dataKey(st.c.Name, st.part, num, body)
+	key := dataKey(st.prefix, num, body)
 	out := Output{Bucket: st.p.Curated.Bucket(), Key: key, Rows: rows, Bytes: int64(len(body)), Inputs: ch.inputs, Duplicates: ch.dups}
 	if !ch.flushed {
 		ch.flushed = true

@@ -66,9 +66,15 @@ func LockKey(dataset string, p zone.Partition) string {
 	return LockPrefix + zone.Key(dataset, p, "promote.lock")
 }
 
-// acquire takes the partition's lock, waiting while another promotion holds it unless
-// deferToHolder says to return errHeld then.
-func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partition, deferToHolder bool) (*heldLock, error) {
+// TableLockKey is the key of the lock of a change stream's curated table, which every
+// promotion of the dataset changes as a whole (its rows are not partitioned by time).
+func TableLockKey(dataset string) string {
+	return LockPrefix + dataset + "/table.lock"
+}
+
+// acquire takes the lock at key (a partition's, or a change stream's table's), waiting while
+// another promotion holds it unless deferToHolder says to return errHeld then.
+func (p *Promoter) acquire(ctx context.Context, key string, deferToHolder bool) (*heldLock, error) {
 	o := p.Lock
 	if o.TTL <= 0 {
 		o.TTL = 15 * time.Minute
@@ -86,7 +92,6 @@ func (p *Promoter) acquire(ctx context.Context, dataset string, part zone.Partit
 	var id [8]byte
 	rand.Read(id[:])
 	owner := hex.EncodeToString(id[:])
-	key := LockKey(dataset, part)
 	giveUp := now().Add(o.MaxWait)
 	if d, ok := ctx.Deadline(); ok {
 		// Leave the promotion itself half of what remains of the invocation.

@@ -50,6 +50,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -99,9 +100,12 @@ type Result struct {
 	// Duplicates counts rows dropped as duplicates by this promotion: converted rows that lost
 	// to another row with the same key, and curated rows superseded by a converted one.
 	Duplicates int64
-	BytesOut   int64    // bytes written to curated
-	Files      []string // every curated key of the partition afterwards
-	Unchanged  int      // of Files, how many this promotion did not rewrite
+	// Deletes counts the delete changes of a change stream this promotion applied: keys it
+	// removed from the table, or whose delete it recorded before their row arrived.
+	Deletes   int64
+	BytesOut  int64    // bytes written to curated
+	Files     []string // every curated key of the partition afterwards
+	Unchanged int      // of Files, how many this promotion did not rewrite
 	// Deleted are curated keys the promotion's snapshot removed from the table (their rows
 	// merged elsewhere, or superseded). The objects stay for time travel until snapshot expiry.
 	Deleted    []string
@@ -227,7 +231,11 @@ func (p *Promoter) run(ctx context.Context, dataset string, part zone.Partition,
 // at once when another promotion holds the lock.
 func (p *Promoter) pass(ctx context.Context, c *contract.Contract, part zone.Partition, deferToHolder bool) (Result, error) {
 	res := Result{Dataset: c.Name, Partition: part}
-	lock, err := p.acquire(ctx, c.Name, part, deferToHolder)
+	key, promote := LockKey(c.Name, part), p.promote
+	if cdc.IsChangeStream(c) {
+		key, promote = TableLockKey(c.Name), p.promoteChanges
+	}
+	lock, err := p.acquire(ctx, key, deferToHolder)
 	if err != nil {
 		return res, err
 	}
@@ -237,7 +245,7 @@ func (p *Promoter) pass(ctx context.Context, c *contract.Contract, part zone.Par
 			p.Log.Warn("promotion lock not released", "error", err)
 		}
 	}()
-	err = p.promote(ctx, c, part, &res)
+	err = promote(ctx, c, part, &res)
 	if err == nil {
 		err = lock.check(ctx)
 	}
@@ -282,6 +290,7 @@ func (r *Result) add(next Result, pass int) {
 	r.BytesIn += next.BytesIn
 	r.RowsIn += next.RowsIn
 	r.Duplicates += next.Duplicates
+	r.Deletes += next.Deletes
 	r.BytesOut += next.BytesOut
 	r.RowsOut, r.Files, r.Unchanged = next.RowsOut, next.Files, next.Unchanged
 	r.Deleted = append(r.Deleted, next.Deleted...)
@@ -304,7 +313,7 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	}
 	// The partition's curated files are those of the table's current snapshot: replaced files
 	// stay in the bucket for older snapshots, so a listing would show them too.
-	curated, err := p.current(ctx, c, part)
+	_, curated, err := p.current(ctx, c, DataPrefix(c.Name, part))
 	if err != nil {
 		return err
 	}
@@ -335,7 +344,7 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 	}
 	// The snapshot first, then the manifest: a manifest never lists files the table lacks, and
 	// a crash between the two makes the next promotion recompute the partition.
-	if err := p.commit(ctx, c, part, curated, files, iceberg.OpOverwrite); err != nil {
+	if err := p.commit(ctx, c, partitionScope(c, part), curated, files, iceberg.OpOverwrite); err != nil {
 		return err
 	}
 	return writeManifest(ctx, p.Curated, mkey, &manifest{Inputs: inputs, Files: files}, metag)

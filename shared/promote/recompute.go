@@ -50,7 +50,7 @@ func (p *Promoter) recompute(ctx context.Context, c *contract.Contract, part zon
 	var files []entry
 	taken := map[int]int64{} // rows of the file being written, by source
 	fw := &fileWriter{o: out, target: target, rgRows: 256, emit: func(i int, body []byte) error {
-		key := dataKey(c.Name, part, i, body)
+		key := dataKey(DataPrefix(c.Name, part), i, body)
 		o := Output{Bucket: p.Curated.Bucket(), Key: key, Bytes: int64(len(body))}
 		for si, s := range sources {
 			in := Input{Bucket: p.Cleansed.Bucket(), Key: s.name, ETag: inputs[si].ETag, Rows: taken[si]}

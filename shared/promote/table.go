@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -29,8 +30,8 @@ func DataPrefix(dataset string, p zone.Partition) string {
 // dataKey names a curated file by its part number (its place in the partition) and its
 // content: a rewritten part gets a new name, so a file a snapshot names never changes, and a
 // replay that makes the same bytes makes the same name.
-func dataKey(dataset string, p zone.Partition, num int, body []byte) string {
-	return DataPrefix(dataset, p) + fmt.Sprintf("part-%05d-%s.parquet", num, sha256Hex(body)[:16])
+func dataKey(prefix string, num int, body []byte) string {
+	return prefix + fmt.Sprintf("part-%05d-%s.parquet", num, sha256Hex(body)[:16])
 }
 
 // partNum reads the part number of a curated file's key.
@@ -57,15 +58,16 @@ func (p *Promoter) Files(ctx context.Context, dataset string, part zone.Partitio
 	if err != nil {
 		return nil, fmt.Errorf("promote: curated table %s: %w", dataset, err)
 	}
-	return partitionFiles(ctx, p.Table(dataset), st, part)
+	return filesUnder(ctx, p.Table(dataset), st, DataPrefix(dataset, part))
 }
 
-func partitionFiles(ctx context.Context, tbl *iceberg.Table, st *iceberg.State, part zone.Partition) ([]iceberg.DataFile, error) {
+// filesUnder lists the data files of the current snapshot whose keys start with prefix.
+func filesUnder(ctx context.Context, tbl *iceberg.Table, st *iceberg.State, prefix string) ([]iceberg.DataFile, error) {
 	files, err := st.Files(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("promote: curated table %s: %w", tbl.Name, err)
 	}
-	prefix := tbl.Path(DataPrefix(tbl.Name, part))
+	prefix = tbl.Path(prefix)
 	var out []iceberg.DataFile
 	for _, f := range files {
 		if strings.HasPrefix(f.Path, prefix) {
@@ -75,38 +77,45 @@ func partitionFiles(ctx context.Context, tbl *iceberg.Table, st *iceberg.State, 
 	return out, nil
 }
 
-// current returns the partition's files in the table's current snapshot, as objects (without
-// ETags: a data file's name says its content). A missing table is created from the contract.
-func (p *Promoter) current(ctx context.Context, c *contract.Contract, part zone.Partition) ([]objectstore.Info, error) {
+// current returns the table's current state and its files under prefix (a partition's, or a
+// change stream's whole table), as objects (without ETags: a data file's name says its
+// content). A missing table is created from the contract.
+func (p *Promoter) current(ctx context.Context, c *contract.Contract, prefix string) (*iceberg.State, []objectstore.Info, error) {
 	tbl := p.Table(c.Name)
 	st, err := tbl.Load(ctx)
 	if errors.Is(err, iceberg.ErrNoTable) {
 		st, err = p.createTable(ctx, tbl, c)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("promote: curated table %s: %w", c.Name, err)
+		return nil, nil, fmt.Errorf("promote: curated table %s: %w", c.Name, err)
 	}
-	files, err := partitionFiles(ctx, tbl, st, part)
+	files, err := filesUnder(ctx, tbl, st, prefix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]objectstore.Info, 0, len(files))
 	for _, f := range files {
 		key, err := tbl.Key(f.Path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, objectstore.Info{Key: key, Size: f.Size})
 	}
-	return out, nil
+	return st, out, nil
 }
 
+// createTable makes a dataset's curated table: partitioned on the hour of its event time, or,
+// for a change stream, unpartitioned (see changes.go).
 func (p *Promoter) createTable(ctx context.Context, tbl *iceberg.Table, c *contract.Contract) (*iceberg.State, error) {
 	s, last, err := iceberg.SchemaOf(c, nil, 0)
 	if err != nil {
 		return nil, err
 	}
-	m, err := iceberg.NewMetadata(tbl.Location(), s, last, c.Fields[c.EventTime].Name, time.Now())
+	eventTime := c.Fields[c.EventTime].Name
+	if cdc.IsChangeStream(c) {
+		eventTime = ""
+	}
+	m, err := iceberg.NewMetadata(tbl.Location(), s, last, eventTime, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -119,25 +128,39 @@ func hourOf(part zone.Partition) int {
 	return int(d.Unix()/3600) + part.Hour
 }
 
+// scope is the part of a curated table one promotion replaces: an hour partition, or a change
+// stream's whole table.
+type scope struct {
+	name      string         // for messages: the partition's path, or "the table"
+	prefix    string         // the keys of its data files start with it
+	partition map[string]int // the partition value of its data files
+	summary   map[string]string
+}
+
+// partitionScope is the scope of an hour partition of c's table.
+func partitionScope(c *contract.Contract, part zone.Partition) scope {
+	return scope{name: part.Path(), prefix: DataPrefix(c.Name, part), partition: map[string]int{c.Fields[c.EventTime].Name + "_hour": hourOf(part)}}
+}
+
 // errPartitionMoved: the table's partition is not what the promotion planned on.
 var errPartitionMoved = errors.New("promote: the curated table's partition changed during the promotion")
 
-// commit records in one snapshot that the partition's files went from before to after. It
+// commit records in one snapshot that the scope's files went from before to after. It
 // re-plans on the winner's state when another commit (another partition's promotion) lands
-// first; if the partition itself changed meanwhile (a rollback), it fails, and the retried
-// trigger recomputes the partition. op is the operation when files are removed.
-func (p *Promoter) commit(ctx context.Context, c *contract.Contract, part zone.Partition, before []objectstore.Info, after []entry, op string) error {
+// first; if the scope itself changed meanwhile (a rollback), it fails, and the retried
+// trigger recomputes it. op is the operation when files are removed.
+func (p *Promoter) commit(ctx context.Context, c *contract.Contract, sc scope, before []objectstore.Info, after []entry, op string) error {
 	tbl := p.Table(c.Name)
 	was := map[string]bool{}
 	for _, in := range before {
 		was[in.Key] = true
 	}
 	is := map[string]bool{}
-	ch := iceberg.Change{Run: provenance.RunOf(ctx)}
+	ch := iceberg.Change{Run: provenance.RunOf(ctx), Summary: sc.summary}
 	for _, e := range after {
 		is[e.Key] = true
 		if !was[e.Key] {
-			ch.Add = append(ch.Add, iceberg.DataFile{Path: tbl.Path(e.Key), Partition: map[string]int{c.Fields[c.EventTime].Name + "_hour": hourOf(part)}, Records: e.Rows, Size: e.Size})
+			ch.Add = append(ch.Add, iceberg.DataFile{Path: tbl.Path(e.Key), Partition: sc.partition, Records: e.Rows, Size: e.Size})
 		}
 	}
 	for _, in := range before {
@@ -145,7 +168,7 @@ func (p *Promoter) commit(ctx context.Context, c *contract.Contract, part zone.P
 			ch.Remove = append(ch.Remove, tbl.Path(in.Key))
 		}
 	}
-	if len(ch.Add) == 0 && len(ch.Remove) == 0 {
+	if len(ch.Add) == 0 && len(ch.Remove) == 0 && sc.summary == nil {
 		return nil
 	}
 	if len(ch.Remove) > 0 {
@@ -155,7 +178,7 @@ func (p *Promoter) commit(ctx context.Context, c *contract.Contract, part zone.P
 		}
 	}
 	_, err := tbl.Commit(ctx, func(ctx context.Context, s *iceberg.State) (*iceberg.Change, error) {
-		files, err := partitionFiles(ctx, tbl, s, part)
+		files, err := filesUnder(ctx, tbl, s, sc.prefix)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +188,7 @@ func (p *Promoter) commit(ctx context.Context, c *contract.Contract, part zone.P
 			same = same && was[key]
 		}
 		if !same {
-			return nil, fmt.Errorf("%w (%s %s holds %d files, the promotion started from %d; a rollback?): the trigger will be retried and recompute it", errPartitionMoved, c.Name, part.Path(), len(files), len(before))
+			return nil, fmt.Errorf("%w (%s %s holds %d files, the promotion started from %d; a rollback?): the trigger will be retried and recompute it", errPartitionMoved, c.Name, sc.name, len(files), len(before))
 		}
 		// The contract may have evolved: its schema becomes the table's, field ids kept (the
 		// table keeps its schema when the columns are the same).
@@ -178,7 +201,7 @@ func (p *Promoter) commit(ctx context.Context, c *contract.Contract, part zone.P
 		return &next, nil
 	})
 	if err != nil {
-		return fmt.Errorf("promote: commit %s %s to the curated table: %w", c.Name, part.Path(), err)
+		return fmt.Errorf("promote: commit %s %s to the curated table: %w", c.Name, sc.name, err)
 	}
 	return nil
 }

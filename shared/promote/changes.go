@@ -1,0 +1,467 @@
+package promote
+
+// Change streams. A dataset whose contract declares it a change stream (package cdc) holds in
+// the cleansed zone every change of a source table: the row image, the operation, the
+// source's position and time. Its curated table is the source table's current state instead:
+// one row per key, the image of the key's latest change, deleted keys absent.
+//
+// The latest change of a key is the one with the highest (position, source time) (see later):
+// a late, replayed or duplicated change loses to a newer one whenever and however often it
+// arrives. To tell, the table remembers each key's position: a live key's row keeps its
+// cdc_position and cdc_source_ts columns, and a deleted key's position is kept beside the
+// table in a deletes object (DeletesPrefix), which each snapshot names in its summary
+// (SummaryDeletes). The two move together, in one commit, so a reader or the next promotion
+// never sees rows of one snapshot with the deletes of another. Without the deletes object, an
+// upsert older than a delete that arrives after it (another hour of the cleansed zone promoted
+// later, or a consumer replaying from an earlier offset) would bring the deleted row back.
+//
+// Layout: the table is unpartitioned, its files under <dataset>/data/. Cleansed partitions are
+// hours of the source's time, but a key's next change may fall in any later hour: were the
+// curated table partitioned by time, a promotion would have to find and remove the key's row in
+// every partition. Unpartitioned, a promotion reads the key, position and time columns of the
+// table's files (column chunks only), re-encodes the row groups that lose a row (copy-on-write;
+// the others are copied as bytes), appends the new rows to the last file, and commits one
+// snapshot that removes the replaced files and adds their new versions. Every promotion of the
+// dataset changes the one table, so promotions of a change stream take a lock on the table
+// (TableLockKey), not on a partition.
+//
+// Folding a change twice changes nothing (it ties with itself and what is held wins), so a
+// crash between the snapshot and the partition's manifest is repaired by folding the files
+// again. A table whose current snapshot was not made by a fold (a rollback restored an earlier
+// snapshot, which names no deletes object) is recomputed from every cleansed file of the
+// dataset.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/sluicelake/sluice/shared/cdc"
+	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// SummaryDeletes is the snapshot summary key naming the deletes object of a change stream's
+// table as of that snapshot ("" when no key is deleted).
+const SummaryDeletes = "sluice.cdc-deletes"
+
+// DeletesPrefix is where the deletes objects of change streams live in the curated bucket:
+// outside every table, like the manifests.
+const DeletesPrefix = "_cdc/"
+
+// ChangeDataPrefix is where the data files of a change stream's curated table go.
+func ChangeDataPrefix(dataset string) string { return dataset + "/" + zone.TableData + "/" }
+
+// change is a key's change: where it stands in the source's order, and where its row is.
+type change struct {
+	pos  string
+	ts   int64
+	del  bool
+	file int32 // the source it came from in this batch; -1 for what the table holds
+	row  int64
+	lost bool // the table holds this change or a later one
+}
+
+// later reports whether a comes after b in the source's order: the higher position, then the
+// later source time; at the same position and time (one change, delivered twice) a delete
+// comes after an upsert, so the outcome does not depend on which copy arrives first.
+func later(a, b change) bool {
+	if a.pos != b.pos {
+		return a.pos > b.pos
+	}
+	if a.ts != b.ts {
+		return a.ts > b.ts
+	}
+	return a.del && !b.del
+}
+
+// deletedKey is one row of a deletes object.
+type deletedKey struct {
+	Key      []byte `parquet:"key"`
+	Position string `parquet:"position"`
+	SourceTs int64  `parquet:"source_ts"`
+}
+
+// checkChangeStream refuses a change stream whose key or ordering columns would not be kept as
+// they are in curated: they are what the fold compares.
+func checkChangeStream(c *contract.Contract) error {
+	names := []string{cdc.PositionField, cdc.SourceTimeField, cdc.OpField}
+	for _, k := range c.Key {
+		names = append(names, c.Fields[k].Name)
+	}
+	for _, n := range names {
+		f, _ := c.Field(n)
+		if f.PII != contract.Keep {
+			return fmt.Errorf("promote: change stream %s: field %s must be kept as it is in curated (pii keep), it is what changes are ordered and matched by; it has pii %s", c.Name, n, f.PII)
+		}
+	}
+	return nil
+}
+
+// promoteChanges folds the new cleansed changes of a partition into the change stream's table.
+func (p *Promoter) promoteChanges(ctx context.Context, c *contract.Contract, part zone.Partition, res *Result) error {
+	if err := checkChangeStream(c); err != nil {
+		return err
+	}
+	prefix := ChangeDataPrefix(c.Name)
+	tbl, before, err := p.current(ctx, c, prefix)
+	if err != nil {
+		return err
+	}
+	mkey := ManifestKey(c.Name, part)
+	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	if err != nil {
+		return err
+	}
+	st := p.newState(ctx, c, part, res)
+	st.prefix = prefix
+	st.deletes = map[string]change{}
+	snap := tbl.Meta.Current()
+	delKey, folded := "", true
+	if snap != nil {
+		delKey, folded = snap.Summary[SummaryDeletes]
+	}
+	var todo []objectstore.Info
+	if !folded {
+		// Not made by a fold: start from an empty table and fold every change there is.
+		res.Recomputed = true
+		if todo, err = p.cleansedFiles(ctx, c.Name+"/"); err != nil {
+			return err
+		}
+	} else {
+		if err := st.readDeletes(delKey); err != nil {
+			return err
+		}
+		for _, in := range before {
+			num, err := partNum(in.Key)
+			if err != nil {
+				return err
+			}
+			st.files = append(st.files, &curFile{entry: entry{Key: in.Key, Size: in.Size}, num: num})
+			st.next = max(st.next, num+1)
+		}
+		slices.SortFunc(st.files, func(a, b *curFile) int { return a.num - b.num })
+		all, err := p.cleansedFiles(ctx, zone.Prefix(c.Name, part))
+		if err != nil {
+			return err
+		}
+		promoted := map[string]string{}
+		if m != nil {
+			st.inputs = m.Inputs
+			for _, e := range m.Inputs {
+				promoted[e.Key] = e.ETag
+			}
+		}
+		for _, in := range all {
+			if etag, ok := promoted[in.Key]; !ok || etag != trimETag(in.ETag) {
+				todo = append(todo, in)
+			}
+		}
+	}
+	var batch []objectstore.Info
+	var size int64
+	for i, in := range todo {
+		batch = append(batch, in)
+		size += in.Size
+		if size >= st.step || i == len(todo)-1 {
+			if err := st.convertChanges(batch); err != nil {
+				return err
+			}
+			batch, size = nil, 0
+		}
+	}
+	if err := st.compact(); err != nil {
+		return err
+	}
+	return st.finishChanges(mkey, metag, before, zone.Prefix(c.Name, part))
+}
+
+// cleansedFiles lists the cleansed Parquet files under prefix.
+func (p *Promoter) cleansedFiles(ctx context.Context, prefix string) ([]objectstore.Info, error) {
+	all, err := p.Cleansed.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
+	}
+	return slices.DeleteFunc(all, func(in objectstore.Info) bool { return !strings.HasSuffix(in.Key, ".parquet") }), nil
+}
+
+// convertChanges folds one batch of cleansed files of changes into the table.
+func (st *state) convertChanges(batch []objectstore.Info) error {
+	changes := map[string]change{}
+	sources, ins, err := st.openBatch(batch, func(src *source) (int64, error) { return scanChanges(st.c, src, changes) })
+	if err != nil || len(sources) == 0 {
+		return err
+	}
+	// Against deleted keys, then against the rows the table holds.
+	for k, ch := range changes {
+		if d, ok := st.deletes[k]; ok && !later(ch, d) {
+			ch.lost = true
+			changes[k] = ch
+		}
+	}
+	var superseded int64
+	for _, f := range st.files {
+		n, err := st.scanCurrent(f, changes)
+		if err != nil {
+			return err
+		}
+		superseded += n
+	}
+	var rowsIn, winners, deletes int64
+	for _, in := range ins {
+		rowsIn += in.Rows
+	}
+	win := map[string]winner{}
+	for k, ch := range changes {
+		win[k] = winner{file: -1} // merge writes a key's row only where it names one
+		switch {
+		case ch.lost:
+		case ch.del:
+			ch.file = -1
+			st.deletes[k] = ch
+			st.deletesChanged = true
+			deletes++
+		default:
+			if _, ok := st.deletes[k]; ok {
+				delete(st.deletes, k)
+				st.deletesChanged = true
+			}
+			win[k] = winner{ts: ch.ts, file: ch.file, row: ch.row}
+			winners++
+		}
+	}
+	// Rows of the table dropped for a later change are superseded (duplicates), as in other
+	// datasets; a delete applied is counted apart.
+	st.res.Duplicates += rowsIn - winners - deletes + superseded
+	st.res.Deletes += deletes
+	return st.write(sources, ins, win, winners, rowsIn-winners)
+}
+
+// changeColumns are the columns of a file the fold reads.
+type changeColumns struct {
+	keys            []int
+	pos, ts, op     int
+	hasOp, complete bool
+}
+
+func columnsOf(c *contract.Contract, f *parquet.File) changeColumns {
+	byPath := map[string]int{}
+	for i, p := range f.Schema().Columns() {
+		byPath[strings.Join(p, ".")] = i
+	}
+	var cc changeColumns
+	var ok [3]bool
+	cc.pos, ok[0] = byPath[cdc.PositionField]
+	cc.ts, ok[1] = byPath[cdc.SourceTimeField]
+	cc.op, cc.hasOp = byPath[cdc.OpField]
+	cc.complete = ok[0] && ok[1]
+	for _, k := range c.Key {
+		i, found := byPath[c.Fields[k].Name]
+		cc.keys = append(cc.keys, i)
+		cc.complete = cc.complete && found
+	}
+	return cc
+}
+
+// changeRows reads a row group's keys, positions, source times and deletes from their columns.
+func changeRows(rg parquet.RowGroup, cc changeColumns) ([][]byte, []change, error) {
+	ts, keys, err := rowGroupKeys(rg, cc.ts, cc.keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]change, len(ts))
+	for i := range ts {
+		out[i].ts = ts[i]
+	}
+	ccs := rg.ColumnChunks()
+	i := 0
+	if err := readColumn(ccs[cc.pos], func(v parquet.Value) {
+		if i < len(out) {
+			out[i].pos = string(v.ByteArray())
+		}
+		i++
+	}); err != nil || i != len(out) {
+		return nil, nil, fmt.Errorf("read positions (%d of %d rows): %v", i, len(out), err)
+	}
+	if cc.hasOp {
+		i = 0
+		if err := readColumn(ccs[cc.op], func(v parquet.Value) {
+			if i < len(out) {
+				out[i].del = string(v.ByteArray()) == string(cdc.Delete)
+			}
+			i++
+		}); err != nil || i != len(out) {
+			return nil, nil, fmt.Errorf("read operations (%d of %d rows): %v", i, len(out), err)
+		}
+	}
+	return keys, out, nil
+}
+
+// scanChanges notes in changes the latest change of each key in one cleansed file; it returns
+// the file's row count.
+func scanChanges(c *contract.Contract, src *source, changes map[string]change) (int64, error) {
+	cc := columnsOf(c, src.file)
+	if !cc.complete || !cc.hasOp {
+		return 0, fmt.Errorf("not a file of change stream %s: it lacks %s, %s, %s or a key column", c.Name, cdc.OpField, cdc.PositionField, cdc.SourceTimeField)
+	}
+	var base int64
+	for _, rg := range src.file.RowGroups() {
+		keys, rows, err := changeRows(rg, cc)
+		if err != nil {
+			return 0, err
+		}
+		for i, ch := range rows {
+			ch.file, ch.row = int32(src.index), base+int64(i)
+			if prev, ok := changes[string(keys[i])]; !ok || later(ch, prev) {
+				changes[string(keys[i])] = ch
+			}
+		}
+		base += int64(len(rows))
+	}
+	return base, nil
+}
+
+// scanCurrent compares the rows of one of the table's files with the new changes: a change
+// not later than the row is lost, a row older than a change is dropped (f.drop). It returns
+// how many rows of f are dropped.
+func (st *state) scanCurrent(f *curFile, changes map[string]change) (int64, error) {
+	if err := st.openCur(f); err != nil {
+		return 0, err
+	}
+	cc := columnsOf(st.c, f.pf.f)
+	if !cc.complete {
+		return 0, fmt.Errorf("%w: curated file %s lacks the change stream's columns", errRecompute, f.Key)
+	}
+	cc.hasOp = false // every row of the table is a live key
+	var lost int64
+	md := f.pf.f.Metadata()
+	for ri, rg := range f.pf.f.RowGroups() {
+		for _, c := range append([]int{cc.ts, cc.pos}, cc.keys...) {
+			s, e := chunkRange(&md.RowGroups[ri].Columns[c])
+			if err := f.rr.load(s, e-s); err != nil {
+				return 0, fmt.Errorf("promote: read %s/%s: %w", st.p.Curated.Bucket(), f.Key, err)
+			}
+		}
+		keys, rows, err := changeRows(rg, cc)
+		f.rr.unload()
+		if err != nil {
+			return 0, fmt.Errorf("promote: %s/%s: %w", st.p.Curated.Bucket(), f.Key, err)
+		}
+		for i, held := range rows {
+			ch, ok := changes[string(keys[i])]
+			if !ok || ch.lost {
+				continue
+			}
+			if !later(ch, held) {
+				ch.lost = true
+				changes[string(keys[i])] = ch
+				continue
+			}
+			if f.drop == nil {
+				f.drop = map[int][]int64{}
+			}
+			f.drop[ri] = append(f.drop[ri], int64(i))
+			lost++
+		}
+	}
+	return lost, nil
+}
+
+// readDeletes loads the deletes object the current snapshot names.
+func (st *state) readDeletes(key string) error {
+	if key == "" {
+		return nil
+	}
+	rc, _, err := st.p.Curated.Get(st.ctx, key)
+	if err != nil {
+		return fmt.Errorf("promote: read the deletes of change stream %s, %s/%s, which its current snapshot names: %w", st.c.Name, st.p.Curated.Bucket(), key, err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("promote: read %s/%s: %w", st.p.Curated.Bucket(), key, err)
+	}
+	rows, err := parquet.Read[deletedKey](bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return fmt.Errorf("promote: %s/%s is not a deletes object: %w", st.p.Curated.Bucket(), key, err)
+	}
+	for _, r := range rows {
+		st.deletes[string(r.Key)] = change{pos: r.Position, ts: r.SourceTs, del: true, file: -1}
+	}
+	st.deletesKey = key
+	return nil
+}
+
+// writeDeletes writes the deleted keys, sorted, under a name made of their hash: the same
+// deletes are the same object.
+func (st *state) writeDeletes() (string, error) {
+	if len(st.deletes) == 0 {
+		return "", nil
+	}
+	rows := make([]deletedKey, 0, len(st.deletes))
+	for k, d := range st.deletes {
+		rows = append(rows, deletedKey{Key: []byte(k), Position: d.pos, SourceTs: d.ts})
+	}
+	slices.SortFunc(rows, func(a, b deletedKey) int { return bytes.Compare(a.Key, b.Key) })
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, rows, parquet.Compression(curatedCodec)); err != nil {
+		return "", fmt.Errorf("promote: encode the deletes of %s: %w", st.c.Name, err)
+	}
+	key := DeletesPrefix + st.c.Name + "/deletes-" + sha256Hex(buf.Bytes())[:16] + ".parquet"
+	if _, err := st.p.Curated.Put(st.ctx, key, buf.Bytes(), objectstore.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
+		return "", fmt.Errorf("promote: write %s/%s: %w", st.p.Curated.Bucket(), key, err)
+	}
+	return key, nil
+}
+
+// finishChanges fills the result, commits the table's new files and deletes as one snapshot,
+// and records the partition's folded files (those under partPrefix) in its manifest.
+func (st *state) finishChanges(mkey, metag string, before []objectstore.Info, partPrefix string) error {
+	res := st.res
+	m := &manifest{}
+	for _, in := range st.inputs {
+		if strings.HasPrefix(in.Key, partPrefix) {
+			m.Inputs = append(m.Inputs, in)
+		}
+	}
+	var after []entry
+	for _, f := range st.files {
+		res.Files = append(res.Files, f.Key)
+		res.RowsOut += f.Rows
+		if !st.written[f.Key] {
+			res.Unchanged++
+		}
+		after = append(after, f.entry)
+	}
+	if !st.changed && !st.deletesChanged && !res.Recomputed {
+		return nil
+	}
+	kept := map[string]bool{}
+	for _, e := range after {
+		kept[e.Key] = true
+	}
+	for _, in := range before {
+		if !kept[in.Key] {
+			res.Deleted = append(res.Deleted, in.Key)
+		}
+	}
+	key := st.deletesKey
+	if st.deletesChanged || res.Recomputed {
+		var err error
+		if key, err = st.writeDeletes(); err != nil {
+			return err
+		}
+	}
+	sc := scope{name: "the table", prefix: st.prefix, partition: map[string]int{}, summary: map[string]string{SummaryDeletes: key}}
+	if err := st.p.commit(st.ctx, st.c, sc, before, after, iceberg.OpOverwrite); err != nil {
+		return err
+	}
+	return writeManifest(st.ctx, st.p.Curated, mkey, m, metag)
+}
