@@ -224,6 +224,19 @@ func TestChangeStreamCuratedIsTheModelTable(t *testing.T) {
 		t.Errorf("the change stream's table is partitioned by %v; it must not be", spec.Fields)
 	}
 	t.Logf("%d rows in the model after %d changes, %d promotions, %d snapshots", len(model), 4000, promotions, len(st.Meta.Snapshots))
+
+	// A rollback restores the first snapshot, which names no deletes of its own state: the
+	// next promotion recomputes the table from every cleansed change, back to the model.
+	if _, err := l.promote.Table(l.name).Rollback(context.Background(), st.Meta.Snapshots[0].SnapshotID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.rows(t)) == len(model) {
+		t.Fatal("the rollback did not change the table")
+	}
+	if res := l.promoteHour(t, 9); !res.Recomputed {
+		t.Errorf("result %+v: want the table recomputed after a rollback", res)
+	}
+	sameAsModel(t, l.rows(t), model)
 }
 
 // changeValue is one PostgreSQL connector change event of customer id, at lsn, its source time
