@@ -340,38 +340,21 @@ func (st *state) scanCurrent(f *curFile, changes map[string]change) (int64, erro
 		return 0, fmt.Errorf("%w: curated file %s lacks the change stream's columns", errRecompute, f.Key)
 	}
 	cc.hasOp = false // every row of the table is a live key
-	var lost int64
-	md := f.pf.f.Metadata()
-	for ri, rg := range f.pf.f.RowGroups() {
-		for _, c := range append([]int{cc.ts, cc.pos}, cc.keys...) {
-			s, e := chunkRange(&md.RowGroups[ri].Columns[c])
-			if err := f.rr.load(s, e-s); err != nil {
-				return 0, fmt.Errorf("promote: read %s/%s: %w", st.p.Curated.Bucket(), f.Key, err)
-			}
-		}
+	return st.heldRows(f, append([]int{cc.ts, cc.pos}, cc.keys...), func(rg parquet.RowGroup) ([][]byte, func(i int) bool, error) {
 		keys, rows, err := changeRows(rg, cc)
-		f.rr.unload()
-		if err != nil {
-			return 0, fmt.Errorf("promote: %s/%s: %w", st.p.Curated.Bucket(), f.Key, err)
-		}
-		for i, held := range rows {
+		return keys, func(i int) bool {
 			ch, ok := changes[string(keys[i])]
 			if !ok || ch.lost {
-				continue
+				return false
 			}
-			if !later(ch, held) {
+			if !later(ch, rows[i]) {
 				ch.lost = true
 				changes[string(keys[i])] = ch
-				continue
+				return false
 			}
-			if f.drop == nil {
-				f.drop = map[int][]int64{}
-			}
-			f.drop[ri] = append(f.drop[ri], int64(i))
-			lost++
-		}
-	}
-	return lost, nil
+			return true
+		}, err
+	})
 }
 
 // readDeletes loads the deletes object the current snapshot names.

@@ -358,28 +358,42 @@ func (st *state) scan(f *curFile, win map[string]winner) (int64, error) {
 	for _, k := range st.c.Key {
 		keyCols = append(keyCols, byPath[st.c.Fields[k].Name])
 	}
+	return st.heldRows(f, append([]int{tsCol}, keyCols...), func(rg parquet.RowGroup) ([][]byte, func(i int) bool, error) {
+		ts, keys, err := rowGroupKeys(rg, tsCol, keyCols)
+		return keys, func(i int) bool {
+			w, ok := win[string(keys[i])]
+			if !ok || w.file < 0 {
+				return false
+			}
+			if ts[i] >= w.ts {
+				w.file = -1 // the curated row stays: the new one is older, or a replay
+				win[string(keys[i])] = w
+				return false
+			}
+			return true
+		}, err
+	})
+}
+
+// heldRows reads columns cols of each row group of f (their chunks only) and drops the rows
+// (f.drop) for which the row group's read function says so. It returns how many it drops.
+func (st *state) heldRows(f *curFile, cols []int, read func(rg parquet.RowGroup) ([][]byte, func(i int) bool, error)) (int64, error) {
 	var lost int64
 	md := f.pf.f.Metadata()
 	for ri, rg := range f.pf.f.RowGroups() {
-		for _, c := range append([]int{tsCol}, keyCols...) {
+		for _, c := range cols {
 			s, e := chunkRange(&md.RowGroups[ri].Columns[c])
 			if err := f.rr.load(s, e-s); err != nil {
 				return 0, fmt.Errorf("promote: read %s/%s: %w", st.p.Curated.Bucket(), f.Key, err)
 			}
 		}
-		ts, keys, err := rowGroupKeys(rg, tsCol, keyCols)
+		keys, drop, err := read(rg)
 		f.rr.unload()
 		if err != nil {
 			return 0, fmt.Errorf("promote: %s/%s: %w", st.p.Curated.Bucket(), f.Key, err)
 		}
-		for i := range ts {
-			w, ok := win[string(keys[i])]
-			if !ok || w.file < 0 {
-				continue
-			}
-			if ts[i] >= w.ts {
-				w.file = -1 // the curated row stays: the new one is older, or a replay
-				win[string(keys[i])] = w
+		for i := range keys {
+			if !drop(i) {
 				continue
 			}
 			if f.drop == nil {
