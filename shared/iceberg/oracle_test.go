@@ -22,6 +22,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	icebergio "github.com/apache/iceberg-go/io"
 	icetable "github.com/apache/iceberg-go/table"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -388,4 +390,46 @@ func scanAll(t *testing.T, it *icetable.Table, id int64) arrow.Table {
 	}
 	t.Cleanup(at.Release)
 	return at
+}
+
+// An unpartitioned table (a change stream's: NewMetadata without an event time) reads in
+// iceberg-go: its spec has no fields, its files no partition values, and an overwrite that
+// replaces a file is read as the new rows.
+func TestOracleReadsAnUnpartitionedTable(t *testing.T) {
+	tbl, client, c := lakeTable(t)
+	flat := &iceberg.Table{Name: "flat", Store: tbl.Store, Catalog: tbl.Catalog, Root: "flat"}
+	s, last, err := iceberg.SchemaOf(c, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := iceberg.NewMetadata(flat.Location(), s, last, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Spec().Fields) != 0 || m.LastPartitionID != 999 {
+		t.Fatalf("spec %+v, last partition id %d: want no fields and 999, as the spec has an unpartitioned table", m.Spec(), m.LastPartitionID)
+	}
+	if _, err := flat.Create(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	unpartitioned := func(f iceberg.DataFile) iceberg.DataFile {
+		key, _ := flat.Key(strings.Replace(f.Path, "/clicks/", "/flat/", 1))
+		old, _ := tbl.Key(f.Path)
+		if _, err := client.CopyObject(context.Background(), &s3.CopyObjectInput{Bucket: aws.String("curated"), CopySource: aws.String("curated/" + old), Key: aws.String(key)}); err != nil {
+			t.Fatal(err)
+		}
+		f.Path, f.Partition = flat.Path(key), map[string]int{}
+		return f
+	}
+	a := unpartitioned(putFile(t, tbl, "a", row{ID: "1", N: 1, TS: base}, row{ID: "2", N: 2, TS: base + 7_200_000}))
+	commit(t, flat, iceberg.Change{Add: []iceberg.DataFile{a}})
+	b := unpartitioned(putFile(t, tbl, "b", row{ID: "1", N: 10, TS: base + 3_600_000}, row{ID: "2", N: 2, TS: base + 7_200_000}))
+	commit(t, flat, iceberg.Change{Add: []iceberg.DataFile{b}, Remove: []string{a.Path}, Operation: iceberg.OpOverwrite})
+	it := oracle(t, flat)
+	if spec := it.Spec(); spec.NumFields() != 0 {
+		t.Errorf("iceberg-go reads a spec of %d fields, want none", spec.NumFields())
+	}
+	if got := oracleRows(t, it, 0); !slices.Equal(got, []string{"1:10", "2:2"}) {
+		t.Errorf("iceberg-go reads %v, want the overwrite's rows", got)
+	}
 }
