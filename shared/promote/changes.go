@@ -123,6 +123,10 @@ func (p *Promoter) promoteChanges(ctx context.Context, c *contract.Contract, par
 	st := p.newState(ctx, c, part, res)
 	st.prefix = prefix
 	st.deletes = map[string]change{}
+	if spec := tbl.Meta.Spec(); len(spec.Fields) > 0 {
+		return fmt.Errorf("promote: the curated table of change stream %s is partitioned (%s of %s, made before it was a change stream): a change stream's table must be unpartitioned; drop the table (curated_%s in the catalog and %s/ in the curated bucket) and the next promotion recreates it from every cleansed change",
+			c.Name, spec.Fields[0].Transform, spec.Fields[0].Name, c.Name, c.Name)
+	}
 	snap := tbl.Meta.Current()
 	delKey, folded := "", true
 	if snap != nil {
@@ -206,13 +210,13 @@ func (st *state) convertChanges(batch []objectstore.Info) error {
 			changes[k] = ch
 		}
 	}
-	var superseded int64
+	var dropped, removed int64
 	for _, f := range st.files {
-		n, err := st.scanCurrent(f, changes)
+		n, err := st.scanCurrent(f, changes, &removed)
 		if err != nil {
 			return err
 		}
-		superseded += n
+		dropped += n
 	}
 	var rowsIn, winners, deletes int64
 	for _, in := range ins {
@@ -237,9 +241,9 @@ func (st *state) convertChanges(batch []objectstore.Info) error {
 			winners++
 		}
 	}
-	// Rows of the table dropped for a later change are superseded (duplicates), as in other
-	// datasets; a delete applied is counted apart.
-	st.res.Duplicates += rowsIn - winners - deletes + superseded
+	// New changes that lost, and rows of the table replaced by a later upsert, are duplicates,
+	// as in other datasets; rows removed by a delete are not (Deletes counts those deletes).
+	st.res.Duplicates += rowsIn - winners - deletes + dropped - removed
 	st.res.Deletes += deletes
 	return st.write(sources, ins, win, winners, rowsIn-winners)
 }
@@ -330,8 +334,8 @@ func scanChanges(c *contract.Contract, src *source, changes map[string]change) (
 
 // scanCurrent compares the rows of one of the table's files with the new changes: a change
 // not later than the row is lost, a row older than a change is dropped (f.drop). It returns
-// how many rows of f are dropped.
-func (st *state) scanCurrent(f *curFile, changes map[string]change) (int64, error) {
+// how many rows of f are dropped, and adds to removed those dropped for a delete.
+func (st *state) scanCurrent(f *curFile, changes map[string]change, removed *int64) (int64, error) {
 	if err := st.openCur(f); err != nil {
 		return 0, err
 	}
@@ -351,6 +355,9 @@ func (st *state) scanCurrent(f *curFile, changes map[string]change) (int64, erro
 				ch.lost = true
 				changes[string(keys[i])] = ch
 				return false
+			}
+			if ch.del {
+				*removed++
 			}
 			return true
 		}, err

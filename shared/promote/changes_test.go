@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,21 @@ func newChangeLake(t testing.TB) changeLake {
 	p.Kafka.Topics = map[string]string{changesTopic: cs.Name}
 	return changeLake{ingest: p, curated: curated, name: cs.Name,
 		promote: &promote.Promoter{Contracts: contracts, Cleansed: cleansed, Curated: curated, PIIKey: testKey, TargetBytes: 48 << 10}}
+}
+
+// plain makes the promoter see the change stream as a plain dataset: the same contract, but
+// cdc_op has another symbol, so it is no change stream.
+func (l *changeLake) plain(t testing.TB) {
+	t.Helper()
+	plain := *l.promote.Contracts[l.name]
+	plain.Fields = slices.Clone(plain.Fields)
+	f, _ := plain.Field(cdc.OpField)
+	plain.Fields[f.Index].Symbols = append(slices.Clone(f.Symbols), "x")
+	if cdc.IsChangeStream(&plain) {
+		t.Fatal("the plain contract is still a change stream")
+	}
+	l.promote.Contracts = maps.Clone(l.promote.Contracts)
+	l.promote.Contracts[l.name] = &plain
 }
 
 func (l changeLake) deliver(t testing.TB, recs []ingest.KafkaRecord) {
@@ -280,15 +296,17 @@ func TestChangeStreamDeleteIsNotResurrected(t *testing.T) {
 		t.Fatalf("ids %s after two creates", got)
 	}
 	send(changeValue("d", 1, 300, 10, "Anne"))
-	if res := l.promoteHour(t, 10); res.Deletes != 1 {
-		t.Errorf("result %+v: want one delete applied", res)
+	if res := l.promoteHour(t, 10); res.Deletes != 1 || res.Duplicates != 0 {
+		t.Errorf("result %+v: want one delete applied, no duplicates", res)
 	}
 	if got := fmt.Sprint(ids()); got != "[2]" {
 		t.Fatalf("ids %s after deleting 1", got)
 	}
 	// An update of 1 older than its delete (lsn 200 < 300), in hour 09, promoted after it.
 	send(changeValue("u", 1, 200, 9, "Anne again"), changeValue("u", 2, 105, 9, "Bob, stale"))
-	l.promoteHour(t, 9)
+	if res := l.promoteHour(t, 9); res.Deletes != 0 || res.Duplicates != 2 || res.RowsIn != 2 {
+		t.Errorf("result %+v: want both changes counted as duplicates (older than what the table holds)", res)
+	}
 	rows := l.rows(t)
 	if _, ok := rows[1]; ok || rows[2]["first_name"] != "Bob" {
 		t.Fatalf("after older changes: %v; want 1 still deleted and 2 still Bob", rows)
@@ -333,16 +351,7 @@ func BenchmarkPromoteChanges(b *testing.B) {
 					b.StopTimer()
 					l := newChangeLake(b)
 					if !fold {
-						// The same contract, not a change stream (cdc_op has another symbol).
-						plain := *l.promote.Contracts[l.name]
-						plain.Fields = slices.Clone(plain.Fields)
-						f, _ := plain.Field(cdc.OpField)
-						plain.Fields[f.Index].Symbols = append(slices.Clone(f.Symbols), "x")
-						if cdc.IsChangeStream(&plain) {
-							b.Fatal("the plain contract is still a change stream")
-						}
-						l.promote.Contracts = maps.Clone(l.promote.Contracts)
-						l.promote.Contracts[l.name] = &plain
+						l.plain(b)
 					}
 					sim := cdc.NewSimulator(3, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 					sim.Tombstones = false
@@ -378,5 +387,22 @@ func BenchmarkPromoteChanges(b *testing.B) {
 				b.ReportMetric(float64(c.more)*float64(b.N)/b.Elapsed().Seconds(), "changes/s")
 			})
 		}
+	}
+}
+
+// A dataset promoted before its contract made it a change stream has an hour-partitioned
+// table: promoting it as a change stream is refused with what to do, not folded into the
+// wrong layout.
+func TestChangeStreamRefusesAPartitionedTable(t *testing.T) {
+	l := newChangeLake(t)
+	cs := l.promote.Contracts[l.name]
+	l.plain(t)
+	l.deliver(t, []ingest.KafkaRecord{{Topic: changesTopic, Timestamp: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC),
+		Value: base64.StdEncoding.EncodeToString(changeValue("c", 1, 100, 9, "Anne"))}})
+	l.promoteHour(t, 9)
+	l.promote.Contracts[l.name] = cs
+	_, err := l.promote.Promote(context.Background(), l.name, zone.Partition{Date: "2026-11-23", Hour: 9})
+	if err == nil || !strings.Contains(err.Error(), "must be unpartitioned") || !strings.Contains(err.Error(), "drop the table") {
+		t.Fatalf("err %v: want the partitioned table refused, saying what to do", err)
 	}
 }
