@@ -406,3 +406,25 @@ func TestChangeStreamRefusesAPartitionedTable(t *testing.T) {
 		t.Fatalf("err %v: want the partitioned table refused, saying what to do", err)
 	}
 }
+
+// Promotions of a change stream share the table's lock, whoever's partition they promote: one
+// that finds it held waits for it rather than deferring to the holder, which promotes another
+// partition and would not cover this one's files.
+func TestChangeStreamPromotionWaitsForTheTableLock(t *testing.T) {
+	l := newChangeLake(t)
+	l.promote.Lock = promote.LockOptions{Poll: 5 * time.Millisecond, MaxWait: 5 * time.Second}
+	l.deliver(t, []ingest.KafkaRecord{{Topic: changesTopic, Timestamp: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC),
+		Value: base64.StdEncoding.EncodeToString(changeValue("c", 1, 100, 10, "Anne"))}})
+	// Another promotion (of hour 09, say) holds the table, for 200 ms more.
+	body := fmt.Appendf(nil, `{"owner":"another","expires":%q}`, time.Now().Add(200*time.Millisecond).UTC().Format(time.RFC3339Nano))
+	if _, err := l.curated.Put(context.Background(), promote.TableLockKey(l.name), body, objectstore.PutOptions{IfNoneMatch: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.promote.PromoteOrDefer(context.Background(), l.name, zone.Partition{Date: "2026-11-23", Hour: 10})
+	if err != nil || res.Deferred || res.RowsIn != 1 {
+		t.Fatalf("result %+v, %v: want the promotion to wait for the table's lock and promote hour 10's change", res, err)
+	}
+	if r := l.rows(t)[1]; r == nil || r["first_name"] != "Anne" {
+		t.Fatalf("id 1 is %v after the promotion", r)
+	}
+}

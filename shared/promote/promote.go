@@ -233,7 +233,9 @@ func (p *Promoter) pass(ctx context.Context, c *contract.Contract, part zone.Par
 	res := Result{Dataset: c.Name, Partition: part}
 	key, promote := LockKey(c.Name, part), p.promote
 	if cdc.IsChangeStream(c) {
-		key, promote = TableLockKey(c.Name), p.promoteChanges
+		// The table's lock: its holder may be promoting another partition, whose new files it
+		// lists again, not this one's; so a change stream's promotion waits, never defers.
+		key, promote, deferToHolder = TableLockKey(c.Name), p.promoteChanges, false
 	}
 	lock, err := p.acquire(ctx, key, deferToHolder)
 	if err != nil {
