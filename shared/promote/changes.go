@@ -111,12 +111,7 @@ func (p *Promoter) promoteChanges(ctx context.Context, c *contract.Contract, par
 		return err
 	}
 	prefix := ChangeDataPrefix(c.Name)
-	tbl, before, err := p.current(ctx, c, prefix)
-	if err != nil {
-		return err
-	}
-	mkey := ManifestKey(c.Name, part)
-	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	tbl, before, mkey, m, metag, err := p.begin(ctx, c, part, prefix)
 	if err != nil {
 		return err
 	}
@@ -185,15 +180,6 @@ func (p *Promoter) promoteChanges(ctx context.Context, c *contract.Contract, par
 		return err
 	}
 	return st.finishChanges(mkey, metag, before, zone.Prefix(c.Name, part))
-}
-
-// cleansedFiles lists the cleansed Parquet files under prefix.
-func (p *Promoter) cleansedFiles(ctx context.Context, prefix string) ([]objectstore.Info, error) {
-	all, err := p.Cleansed.List(ctx, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
-	}
-	return slices.DeleteFunc(all, func(in objectstore.Info) bool { return !strings.HasSuffix(in.Key, ".parquet") }), nil
 }
 
 // convertChanges folds one batch of cleansed files of changes into the table.

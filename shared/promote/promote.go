@@ -45,6 +45,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -302,25 +303,11 @@ func (r *Result) add(next Result, pass int) {
 }
 
 func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.Partition, res *Result) error {
-	prefix := zone.Prefix(c.Name, part)
-	all, err := p.Cleansed.List(ctx, prefix)
-	if err != nil {
-		return fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
-	}
-	var cleansed []objectstore.Info
-	for _, in := range all {
-		if strings.HasSuffix(in.Key, ".parquet") {
-			cleansed = append(cleansed, in)
-		}
-	}
-	// The partition's curated files are those of the table's current snapshot: replaced files
-	// stay in the bucket for older snapshots, so a listing would show them too.
-	_, curated, err := p.current(ctx, c, DataPrefix(c.Name, part))
+	cleansed, err := p.cleansedFiles(ctx, zone.Prefix(c.Name, part))
 	if err != nil {
 		return err
 	}
-	mkey := ManifestKey(c.Name, part)
-	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	_, curated, mkey, m, metag, err := p.begin(ctx, c, part, DataPrefix(c.Name, part))
 	if err != nil {
 		return err
 	}
@@ -350,6 +337,28 @@ func (p *Promoter) promote(ctx context.Context, c *contract.Contract, part zone.
 		return err
 	}
 	return writeManifest(ctx, p.Curated, mkey, &manifest{Inputs: inputs, Files: files}, metag)
+}
+
+// begin reads what a promotion of part starts from: the table's current state and its files
+// under prefix (those of the current snapshot: replaced files stay in the bucket for older
+// snapshots, so a listing would show them too), and the partition's manifest and its ETag.
+func (p *Promoter) begin(ctx context.Context, c *contract.Contract, part zone.Partition, prefix string) (*iceberg.State, []objectstore.Info, string, *manifest, string, error) {
+	tbl, files, err := p.current(ctx, c, prefix)
+	if err != nil {
+		return nil, nil, "", nil, "", err
+	}
+	mkey := ManifestKey(c.Name, part)
+	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	return tbl, files, mkey, m, metag, err
+}
+
+// cleansedFiles lists the cleansed Parquet files under prefix.
+func (p *Promoter) cleansedFiles(ctx context.Context, prefix string) ([]objectstore.Info, error) {
+	all, err := p.Cleansed.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("promote: list %s/%s: %w", p.Cleansed.Bucket(), prefix, err)
+	}
+	return slices.DeleteFunc(all, func(in objectstore.Info) bool { return !strings.HasSuffix(in.Key, ".parquet") }), nil
 }
 
 // putCurated writes a curated file with its provenance: the objects it took rows from, how
