@@ -35,8 +35,10 @@ func (h *handler) handle(ctx context.Context, _ json.RawMessage) ([]maintain.Rec
 	recs, err := h.m.Run(ctx, run)
 	var expired, deleted, compacted int
 	var freed int64
-	for _, r := range recs {
+	for i, r := range recs {
 		expired, deleted, compacted, freed = expired+r.SnapshotsExpired, deleted+r.FilesDeleted, compacted+r.FilesCompacted, freed+r.BytesFreed
+		// The answer must fit in Lambda's 6 MB: the keys are in the stored records.
+		recs[i] = r.Summary()
 	}
 	m := obs.NewMetrics("maintain")
 	m.Add("", "SnapshotsExpired", obs.Count, float64(expired))

@@ -297,7 +297,7 @@ func printMaintenance(w io.Writer, out []byte) error {
 	for _, r := range recs {
 		fmt.Fprintf(w, "table maintenance of %s: %d partitions compacted (%d files into %d), %d snapshots expired (%d kept), %d files deleted (%d bytes), %d young orphans kept; record s3://%s/%s%s/\n",
 			r.Dataset, r.PartitionsCompacted, r.FilesCompacted, r.FilesWritten, r.SnapshotsExpired, r.SnapshotsKept, r.FilesDeleted, r.BytesFreed,
-			len(r.YoungOrphans), lakehost.Buckets[zone.Curated], maintain.RecordPrefix, r.Dataset)
+			r.YoungOrphansKept, lakehost.Buckets[zone.Curated], maintain.RecordPrefix, r.Dataset)
 	}
 	return nil
 }

@@ -117,8 +117,10 @@ type Record struct {
 	OrphanFilesDeleted  int      `json:"orphan_files_deleted"`
 	BytesFreed          int64    `json:"bytes_freed"`
 	Deleted             []string `json:"deleted,omitempty"`
-	// YoungOrphans are unreferenced files kept because they are younger than the orphan age.
-	YoungOrphans []string `json:"young_orphans,omitempty"`
+	// YoungOrphans are unreferenced files kept because they are younger than the orphan age;
+	// YoungOrphansKept counts them.
+	YoungOrphans     []string `json:"young_orphans,omitempty"`
+	YoungOrphansKept int      `json:"young_orphans_kept"`
 
 	Error string `json:"error,omitempty"`
 	Key   string `json:"-"` // where the record was written
@@ -217,6 +219,7 @@ func (m *Maintainer) table(ctx context.Context, tbl *iceberg.Table, s Settings, 
 	for _, o := range orphans.Young {
 		rec.YoungOrphans = append(rec.YoungOrphans, o.Key)
 	}
+	rec.YoungOrphansKept = len(rec.YoungOrphans)
 	if err != nil {
 		return err
 	}
@@ -296,6 +299,13 @@ func partitionOf(dataset, key string) (zone.Partition, bool) {
 	}
 	ds, part, _, err := zone.ParseKey(dataset + "/" + rest)
 	return part, err == nil && ds == dataset
+}
+
+// Summary is the record without its lists of keys (which the stored record keeps): what fits in
+// a function's answer however many files a run deleted.
+func (r Record) Summary() Record {
+	r.Deleted, r.YoungOrphans = nil, nil
+	return r
 }
 
 func (m *Maintainer) record(ctx context.Context, rec *Record) error {

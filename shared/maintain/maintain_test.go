@@ -305,6 +305,9 @@ func TestMaintenanceRemovesWhatItShouldAndNothingElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Close()
+	if r2.YoungOrphansKept != 1 || len(r2.Summary().Deleted) != 0 {
+		t.Errorf("young orphans kept %d, want 1 (the fresh file); the summary keeps no keys", r2.YoungOrphansKept)
+	}
 	if stored.FilesDeleted != r2.FilesDeleted || stored.BytesFreed != r2.BytesFreed || stored.Run != "run-2" || stored.Dataset != "customers" {
 		t.Errorf("stored record %+v differs from the run's %+v", stored, r2)
 	}
