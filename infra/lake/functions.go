@@ -33,6 +33,10 @@ var Specs = map[string]FunctionSpec{
 	"query":    {MemoryMB: 128, TimeoutSeconds: 29}, // API Gateway gives up at 29 s anyway
 	// Reads an hour's lineage objects 16 at a time and writes them as one Parquet file.
 	"lineagecompact": {MemoryMB: 512, TimeoutSeconds: 300},
+	// Compaction copies row groups into files of up to promote's target (128 MB), held in
+	// memory; a run walks every curated table, at most maintain.DefaultCompactPartitions
+	// partitions each, in one invocation of at most 15 minutes.
+	"maintain": {MemoryMB: 1024, TimeoutSeconds: 900},
 	// collect holds a call's body (at most 4 MiB) and its validated rows; more memory is more CPU
 	// for validation while the caller waits.
 	"collect": {MemoryMB: 256, TimeoutSeconds: 29},
@@ -175,6 +179,34 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				// deleted once a newer generation holds their rows.
 				allow([]string{"s3:PutObject"}, objects(st.Lineage, "compacted/*"), objects(st.Lineage, "compaction-runs/*")),
 				allow([]string{"s3:DeleteObject"}, objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*")),
+				allow(encrypt, key),
+			},
+		},
+		"maintain": {
+			doc: "scheduled: curated table maintenance: compaction, snapshot expiry, orphan removal (shared/maintain)",
+			env: map[string]*string{
+				envvar.CuratedBucket:          st.Curated.BucketName(),
+				envvar.IcebergGlueDatabase:    jsii.String(l.Catalog.Name),
+				envvar.MaintainKeepDays:       jsii.String(strconv.Itoa(s.MaintainKeepDays)),
+				envvar.MaintainKeepSnapshots:  jsii.String(strconv.Itoa(s.MaintainKeepSnapshots)),
+				envvar.MaintainOrphanAgeHours: jsii.String(strconv.Itoa(s.MaintainOrphanAgeHours)),
+			},
+			statements: []awsiam.PolicyStatement{
+				// Orphan removal lists the tables' folders.
+				allow([]string{"s3:ListBucket"}, st.Curated.BucketArn()),
+				// Tables, promote's manifests and the partition locks compaction holds.
+				allow([]string{"s3:GetObject"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"),
+					objects(st.Curated, "_manifests/*"), objects(st.Curated, "_locks/*")),
+				// Compacted files (with their lineage sidecars), new metadata, the manifests and
+				// locks, and the record of each run.
+				allow([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"),
+					objects(st.Curated, "_manifests/*"), objects(st.Curated, "_locks/*"), objects(st.Curated, "_lineage/*"), objects(st.Curated, "_maintenance/*")),
+				// Expired and orphan files of the tables, and the lock on release; nothing else.
+				allow([]string{"s3:DeleteObject"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"), objects(st.Curated, "_locks/*")),
+				// Each commit (a compaction, an expiry) swaps curated_<dataset>'s metadata at the
+				// Glue version it read; maintenance never creates a table.
+				allow([]string{"glue:GetTable", "glue:UpdateTable"},
+					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/curated_*")),
 				allow(encrypt, key),
 			},
 		},

@@ -55,6 +55,9 @@ var (
 	tableMetadata = suppression{"AwsSolutions-IAM5",
 		"An Iceberg table's metadata files (<dataset>/metadata/<version>.metadata.json, manifest lists, manifests) are named at each commit; the grant names the curated bucket's metadata folders only.",
 		[]string{`/^Resource::<CuratedBucket[0-9A-F]{8}\.Arn>\/\*\/metadata\/\*$/`}}
+	tableData = suppression{"AwsSolutions-IAM5",
+		"An Iceberg table's data files (<dataset>/data/dt=<date>/hr=<hour>/part-<n>-<hash>.parquet) are named by their content at each commit; the grant names the curated bucket's data folders only (table maintenance: compaction writes them, expiry and orphan removal delete them).",
+		[]string{`/^Resource::<CuratedBucket[0-9A-F]{8}\.Arn>\/\*\/data\/\*$/`}}
 	apiRoutes = suppression{"AwsSolutions-IAM5",
 		"The caller role may invoke any route and stage of this one API: its routes are the query API and POST /events.",
 		[]string{`/^Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<QueryApi[0-9A-F]{8}>\/\*$/`}}
@@ -63,7 +66,7 @@ var (
 // addSuppressions records, beside each construct, why an AwsSolutions finding does not apply.
 func addSuppressions(l *Lake) {
 	for _, fn := range l.Functions {
-		suppress(fn.Role(), true, objectKeys, logStreams, xray, queueKey, glueTables, tableMetadata)
+		suppress(fn.Role(), true, objectKeys, logStreams, xray, queueKey, glueTables, tableMetadata, tableData)
 	}
 	for _, st := range append([]*Stream{l.Stream}, datasetStreams(l)...) {
 		suppress(st.Role, true, objectKeys, logStreams)

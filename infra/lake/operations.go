@@ -2,6 +2,7 @@ package lake
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -77,7 +78,8 @@ func newOperations(stack awscdk.Stack, s Settings, l *Lake) {
 	alarm("IngestIteratorAgeAlarm", fmt.Sprintf("ingest is more than %d s behind the stream", s.IteratorAgeAlarmSeconds),
 		ingest.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
 		float64(s.IteratorAgeAlarmSeconds*1000), gt, 3)
-	for _, name := range Functions {
+	// Scheduled functions too: a failed run is not retried, and only the alarm tells.
+	for _, name := range append(slices.Clone(Functions), Scheduled...) {
 		fn := l.Functions[name]
 		id := capitalize(name)
 		alarm(id+"ErrorsAlarm", name+" returned errors (see its log group)", fn.MetricErrors(sum), 1, gte, 1)

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/sluicelake/sluice/shared/archive"
+	"github.com/sluicelake/sluice/shared/iceberg"
+	"github.com/sluicelake/sluice/shared/maintain"
 )
 
 // Settings are the deploy-time choices an operator makes, read from CDK context (cdk.json or
@@ -44,6 +46,10 @@ type Settings struct {
 	IngestBatchWindowSeconds int      // ingestBatchWindowSeconds: how long Lambda gathers records before invoking ingest
 	IngestParallelization    int      // ingestParallelization: concurrent ingest batches per shard (1-10)
 	PromoteMaxConcurrency    int      // promoteMaxConcurrency: most promote invocations the SQS trigger runs at once (2-1000)
+	MaintainEveryHours       int      // maintainEveryHours: how often the maintain function runs over the curated tables (1-168)
+	MaintainKeepDays         int      // maintainKeepDays: curated snapshots younger than this are kept (time travel reaches this far)
+	MaintainKeepSnapshots    int      // maintainKeepSnapshots: the newest this many curated snapshots are kept whatever their age
+	MaintainOrphanAgeHours   int      // maintainOrphanAgeHours: an unreferenced file under a table younger than this is left (a commit in flight)
 	ProjectionStart          string   // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
 	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
 	DatasetStreams           bool     // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
@@ -82,6 +88,10 @@ var Defaults = Settings{
 	IngestBatchWindowSeconds: 10,
 	IngestParallelization:    1,
 	PromoteMaxConcurrency:    2,
+	MaintainEveryHours:       24,
+	MaintainKeepDays:         maintain.DefaultKeepDays,
+	MaintainKeepSnapshots:    maintain.DefaultKeepSnapshots,
+	MaintainOrphanAgeHours:   int(iceberg.DefaultOrphanAge / time.Hour),
 	// A fixed date, not the day of the synth, so the same settings always give the same template.
 	ProjectionStart: "2026-11-01",
 	DatasetStreams:  true,
@@ -135,6 +145,10 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.num("ingestBatchWindowSeconds", &s.IngestBatchWindowSeconds)
 	r.num("ingestParallelization", &s.IngestParallelization)
 	r.num("promoteMaxConcurrency", &s.PromoteMaxConcurrency)
+	r.num("maintainEveryHours", &s.MaintainEveryHours)
+	r.num("maintainKeepDays", &s.MaintainKeepDays)
+	r.num("maintainKeepSnapshots", &s.MaintainKeepSnapshots)
+	r.num("maintainOrphanAgeHours", &s.MaintainOrphanAgeHours)
 	r.str("projectionStart", &s.ProjectionStart)
 	r.boolean("datasetStreams", &s.DatasetStreams)
 	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
@@ -193,6 +207,14 @@ func (s Settings) Validate() error {
 		return bad("ingestParallelization", s.IngestParallelization, "want 1 to 10")
 	case s.PromoteMaxConcurrency < 2 || s.PromoteMaxConcurrency > 1000:
 		return bad("promoteMaxConcurrency", s.PromoteMaxConcurrency, "Lambda accepts 2 to 1000")
+	case s.MaintainEveryHours < 1 || s.MaintainEveryHours > 168:
+		return bad("maintainEveryHours", s.MaintainEveryHours, "want 1 to 168 (a week)")
+	case s.MaintainKeepDays < 1:
+		return bad("maintainKeepDays", s.MaintainKeepDays, "want at least 1")
+	case s.MaintainKeepSnapshots < 1:
+		return bad("maintainKeepSnapshots", s.MaintainKeepSnapshots, "want at least 1 (the current snapshot is always kept)")
+	case s.MaintainOrphanAgeHours < 24:
+		return bad("maintainOrphanAgeHours", s.MaintainOrphanAgeHours, "want at least 24: a younger unreferenced file may belong to a commit still in flight")
 	case s.AuditRetentionDays < 1:
 		return bad("auditRetentionDays", s.AuditRetentionDays, "want at least 1")
 	}

@@ -25,7 +25,7 @@ import (
 var Functions = []string{"ingest", "validate", "promote", "lineage", "query", "collect"}
 
 // Scheduled names the functions a schedule runs, beside Functions: no trigger queue, no API.
-var Scheduled = []string{"lineagecompact"}
+var Scheduled = []string{"lineagecompact", "maintain"}
 
 // Props configure the stack.
 type Props struct {
@@ -124,7 +124,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	if s.Kafka.Enabled() {
 		newKafkaSource(stack, s, l)
 	}
-	newSchedules(stack, l)
+	newSchedules(stack, s, l)
 	l.API = newAPI(stack, s, l)
 	newOperations(stack, s, l)
 	newDataEventsTrail(stack, s, l.Storage)

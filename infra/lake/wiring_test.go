@@ -155,8 +155,8 @@ func TestQueryAPI(t *testing.T) {
 	for _, p := range perm {
 		ids := map[string]bool{}
 		refs(prop(p, "FunctionName"), ids, nil)
-		if ids["LineagecompactFunction"] && prop(p, "Principal") == "events.amazonaws.com" {
-			continue // its hourly schedule
+		if (ids["LineagecompactFunction"] || ids["MaintainFunction"]) && prop(p, "Principal") == "events.amazonaws.com" {
+			continue // their schedules
 		}
 		if !(ids["QueryFunction"] || ids["CollectFunction"]) || prop(p, "Principal") != "apigateway.amazonaws.com" {
 			t.Errorf("lambda permission %s: only API Gateway may invoke, and only query and collect", toJSON(p["Properties"]))
@@ -249,6 +249,10 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		if fn != "query" && fn != "collect" { // called synchronously: no queue, no DLQ
 			want = append(want, capitalizeName(fn)+"DLQDepthAlarm")
 		}
+	}
+	// Scheduled runs are not retried: a failed one shows only as an error, which alarms.
+	for _, fn := range lake.Scheduled {
+		want = append(want, capitalizeName(fn)+"ErrorsAlarm", capitalizeName(fn)+"ThrottlesAlarm")
 	}
 	alarms := s.resources("AWS::CloudWatch::Alarm")
 	var got []string
@@ -357,6 +361,12 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 			actions:    concat(logs, xray, kms, []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
 			constructs: []string{"LineagecompactLogs", "LineageBucket", "LakeKey"},
 		},
+		"MaintainRole": {
+			actions: concat(logs, xray, kms, []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
+				"glue:GetTable", "glue:UpdateTable"}),
+			constructs: []string{"MaintainLogs", "CuratedBucket", "LakeKey"},
+			literals:   []string{"/*/data/*", "/*/metadata/*", "/_manifests/*", "/_locks/*", "/_lineage/*", "/_maintenance/*", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/curated_*", "arn:", ":", ""},
+		},
 	}
 	// Each dataset's own stream: ingest reads it, producers write it, its Firehose role reads it.
 	for _, c := range shipped(t) {
@@ -440,4 +450,28 @@ func concat(lists ...[]string) []string {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// TestMaintainSchedule: the maintain function runs on its own EventBridge rule, every
+// maintainEveryHours (default daily), without retries (the next run takes up what is left).
+func TestMaintainSchedule(t *testing.T) {
+	s := defaultSynth(t)
+	found := false
+	for _, r := range s.resources("AWS::Events::Rule") {
+		ids := map[string]bool{}
+		refs(prop(r, "Targets"), ids, nil)
+		if !ids["MaintainFunction"] {
+			continue
+		}
+		found = true
+		if got := prop(r, "ScheduleExpression"); got != "rate(1 day)" {
+			t.Errorf("maintain runs on %v, want rate(1 day) (maintainEveryHours=24)", got)
+		}
+		if !strings.Contains(toJSON(prop(r, "Targets")), `"MaximumRetryAttempts":0`) {
+			t.Errorf("maintain's target %s: want no retries", toJSON(prop(r, "Targets")))
+		}
+	}
+	if !found {
+		t.Fatal("no EventBridge rule targets the maintain function")
+	}
 }

@@ -54,7 +54,7 @@ func (l *logBuffer) String() string {
 // expects not one AccessDenied; objects of the SSE-KMS buckets carry ETags that are not MD5s.
 func TestEnforcedLocalRun(t *testing.T) {
 	tpl := templatePath(t)
-	bin := buildAll(t, "ingest", "validate", "promote", "lineage")
+	bin := buildAll(t, "ingest", "validate", "promote", "lineage", "maintain")
 	logs := &logBuffer{}
 	lake := startLake(t, lakehost.Config{BinDir: bin, Template: tpl, Logs: logs})
 	dir := lake.Dir()
@@ -74,6 +74,13 @@ func TestEnforcedLocalRun(t *testing.T) {
 	}
 	if err := lake.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// Table maintenance, under the maintain role's policy: compaction, expiry and orphan
+	// removal of the curated tables the run made, and the record of each.
+	if out, err := lake.Maintain(ctx); err != nil {
+		t.Errorf("table maintenance: %v: %s", err, out)
+	} else if !strings.Contains(string(out), `"dataset":"customers"`) {
+		t.Errorf("table maintenance recorded %s: want a record of customers", out)
 	}
 	// Under the template's own policies nothing is denied: lineage and validate may list the
 	// buckets they read, so keys gone before they read them answer 404 (done), not 403.

@@ -116,7 +116,10 @@ type Lake struct {
 	Lineage *runtimeapi.Function
 	// Collect runs when its binary was built: the HTTP ingestion API (see EventsAPI).
 	Collect *runtimeapi.Function
-	Mapping *esm.Mapping
+	// Maintainer runs when its binary was built, on Maintain calls: the deployed schedule's
+	// run (curated table maintenance).
+	Maintainer *runtimeapi.Function
+	Mapping    *esm.Mapping
 	// Archive is the local Firehose: the stream's raw archive under archive/ in the raw bucket.
 	Archive *firehose.Stream
 	// Streams says which stream carries which dataset; Mappings and Archives are by stream
@@ -333,6 +336,13 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		}
 	}
 
+	if mt := filepath.Join(cfg.BinDir, "maintain", "bootstrap"); exists(mt) {
+		// The template's memory and timeout; no schedule locally: Maintain runs it.
+		if l.Maintainer, err = function("maintain", mt, 1024, 900*time.Second); err != nil {
+			return nil, err
+		}
+	}
+
 	if cfg.ArchiveScale >= 0 {
 		if err := l.startArchives(ctx); err != nil {
 			return nil, err
@@ -406,6 +416,27 @@ func (l *Lake) DropFile(ctx context.Context, dataset, name string, body []byte) 
 }
 
 // invoker adapts a function to an event subscription: a function error is a failed delivery.
+// scheduledEvent is what an EventBridge schedule sends a function.
+const scheduledEvent = `{"version":"0","id":"00000000-0000-0000-0000-000000000000","detail-type":"Scheduled Event","source":"aws.events",` +
+	`"account":"` + LocalAccount + `","time":"%s","region":"%s","resources":["arn:aws:events:%s:` + LocalAccount + `:rule/sluice-maintain"],"detail":{}}`
+
+// Maintain runs table maintenance once, as the deployed schedule does, and returns each
+// table's record (shared/maintain.Record as JSON).
+func (l *Lake) Maintain(ctx context.Context) ([]byte, error) {
+	if l.Maintainer == nil {
+		return nil, fmt.Errorf("no maintain function: build it first (make build)")
+	}
+	event := fmt.Sprintf(scheduledEvent, time.Now().UTC().Format(time.RFC3339), l.S3.Region, l.S3.Region)
+	res, err := l.Maintainer.Invoke(ctx, []byte(event))
+	if err != nil {
+		return nil, err
+	}
+	if res.FunctionError != nil {
+		return res.Payload, res.FunctionError
+	}
+	return res.Payload, nil
+}
+
 func invoker(fn *runtimeapi.Function) func(context.Context, []byte) error {
 	return func(ctx context.Context, payload []byte) error {
 		res, err := fn.Invoke(ctx, payload)

@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +25,7 @@ import (
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
+	"github.com/sluicelake/sluice/shared/maintain"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -187,6 +190,17 @@ func run() int {
 	ok := cleansed+quarantined == in && quarantined == wantBad
 	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
 		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+	// Table maintenance once, as its daily schedule would run it (under its role's policy):
+	// compaction of small files, snapshot expiry and orphan removal, with each table's record.
+	if lake.Maintainer != nil {
+		if out, err := lake.Maintain(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "local: table maintenance:", err)
+			ok = false
+		} else if err := printMaintenance(os.Stdout, out); err != nil {
+			fmt.Fprintln(os.Stderr, "local: table maintenance:", err)
+			ok = false
+		}
+	}
 	denied := lake.Denials()
 	if *template != "" {
 		fmt.Printf("IAM (role policies of %s): %d S3 requests denied\n", *template, len(denied))
@@ -272,6 +286,20 @@ func run() int {
 		lakehost.Print(os.Stdout, counts)
 	}
 	return 0
+}
+
+// printMaintenance prints what one maintenance run did to each curated table.
+func printMaintenance(w io.Writer, out []byte) error {
+	var recs []maintain.Record
+	if err := json.Unmarshal(out, &recs); err != nil {
+		return fmt.Errorf("the maintain function answered %s: %w", out, err)
+	}
+	for _, r := range recs {
+		fmt.Fprintf(w, "table maintenance of %s: %d partitions compacted (%d files into %d), %d snapshots expired (%d kept), %d files deleted (%d bytes), %d young orphans kept; record s3://%s/%s%s/\n",
+			r.Dataset, r.PartitionsCompacted, r.FilesCompacted, r.FilesWritten, r.SnapshotsExpired, r.SnapshotsKept, r.FilesDeleted, r.BytesFreed,
+			r.YoungOrphansKept, lakehost.Buckets[zone.Curated], maintain.RecordPrefix, r.Dataset)
+	}
+	return nil
 }
 
 // lineageOf is the datasets whose lineage graph the sample run prints.

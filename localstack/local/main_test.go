@@ -20,7 +20,7 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"ingest", "validate", "promote", "lineage", "collect"} {
+	for _, fn := range []string{"ingest", "validate", "promote", "lineage", "collect", "maintain"} {
 		if _, err := bundle.Function(context.Background(), root, bin, fn, runtime.GOARCH); err != nil {
 			t.Fatal(err)
 		}
@@ -69,6 +69,12 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 		}
 		if rows("cleansed") == "none" || rows("curated") != rows("cleansed") {
 			t.Errorf("%s: cleansed %s rows, curated %s", ds, rows("cleansed"), rows("curated"))
+		}
+	}
+	// Table maintenance ran once over each curated table, and recorded the run.
+	for _, ds := range []string{"customers", "user_events"} {
+		if !regexp.MustCompile(`table maintenance of ` + ds + `: \d+ partitions compacted .* record s3://curated/_maintenance/` + ds + `/`).Match(out) {
+			t.Errorf("no table maintenance of %s in:\n%s", ds, out)
 		}
 	}
 	if !regexp.MustCompile(`query API .*: http://127\.0\.0\.1:\d+`).Match(out) {

@@ -54,6 +54,15 @@ const (
 	CompactLookbackHours = "SLUICE_COMPACT_LOOKBACK_HOURS" // lineagecompact: how many closed hours a run looks back
 	CompactMaxObjects    = "SLUICE_COMPACT_MAX_OBJECTS"    // lineagecompact: lineage objects per hour and run
 
+	// maintain (curated table maintenance, shared/maintain): snapshots kept younger than days
+	// and at least this many, the age below which an unreferenced file is left, the metadata
+	// files the log keeps and the partitions compacted per table and run.
+	MaintainKeepDays          = "SLUICE_MAINTAIN_KEEP_DAYS"
+	MaintainKeepSnapshots     = "SLUICE_MAINTAIN_KEEP_SNAPSHOTS"
+	MaintainOrphanAgeHours    = "SLUICE_MAINTAIN_ORPHAN_AGE_HOURS"
+	MaintainKeepMetadataFiles = "SLUICE_MAINTAIN_KEEP_METADATA_FILES"
+	MaintainCompactPartitions = "SLUICE_MAINTAIN_COMPACT_PARTITIONS"
+
 	// DatasetStreams is the JSON object dataset → stream name (shared/streammap): which stream
 	// carries which dataset.
 	DatasetStreams = "SLUICE_DATASET_STREAMS"
@@ -114,6 +123,11 @@ var Functions = map[string]Vars{
 		Set: with(LineageBucket),
 		// No Tracing: lineagecompact links no X-Ray SDK.
 		Tunable: []string{CompactLookbackHours, CompactMaxObjects},
+	},
+	"maintain": {
+		Set: with(CuratedBucket, IcebergGlueDatabase, MaintainKeepDays, MaintainKeepSnapshots, MaintainOrphanAgeHours),
+		// No Tracing: maintain links no X-Ray SDK.
+		Tunable: []string{MaintainKeepMetadataFiles, MaintainCompactPartitions, PromoteTargetBytes},
 	},
 }
 

@@ -14,6 +14,10 @@ import (
 type ExpireOptions struct {
 	RetainLast int
 	OlderThan  time.Time
+	// RetainMetadata, when positive, bounds the metadata log to the newest that many earlier
+	// metadata files (Iceberg's write.metadata.previous-versions-max): every commit writes one,
+	// and those dropped from the log are no longer part of the table, for orphan removal.
+	RetainMetadata int
 }
 
 // Expired is what an expiry removed from the table's metadata: the snapshots, and the files
@@ -23,6 +27,8 @@ type Expired struct {
 	DataFiles     []string
 	Manifests     []string
 	ManifestLists []string
+	// MetadataFiles are the earlier metadata files dropped from the metadata log.
+	MetadataFiles []string
 }
 
 // Expire drops old snapshots from the table's metadata in one commit (no new snapshot), and
@@ -41,7 +47,7 @@ func (t *Table) Expire(ctx context.Context, opts ExpireOptions) (Expired, error)
 			return Expired{}, err
 		}
 		ex, m, err := t.planExpiry(ctx, s, opts)
-		if err != nil || len(ex.Snapshots) == 0 {
+		if err != nil || m == nil {
 			return ex, err
 		}
 		err = t.swap(ctx, s, m)
@@ -65,20 +71,56 @@ func (t *Table) planExpiry(ctx context.Context, s *State, opts ExpireOptions) (E
 			keep[sn.SnapshotID] = true
 		}
 	}
-	if len(keep) == len(snaps) {
+	trim := 0
+	if opts.RetainMetadata > 0 && len(s.Meta.MetadataLog) > opts.RetainMetadata {
+		// The commit itself logs the metadata it replaces: that one is kept, and counted.
+		trim = len(s.Meta.MetadataLog) + 1 - opts.RetainMetadata
+	}
+	if len(keep) == len(snaps) && trim == 0 {
 		return ex, nil, nil
 	}
-	// What kept snapshots reference stays; the rest of what expired ones referenced goes.
+	if len(keep) < len(snaps) {
+		if err := t.unreferenced(ctx, s, snaps, keep, &ex); err != nil {
+			return ex, nil, err
+		}
+	}
+	m := s.Meta.clone()
+	for _, e := range m.MetadataLog[:trim] {
+		ex.MetadataFiles = append(ex.MetadataFiles, e.MetadataFile)
+	}
+	m.MetadataLog = slices.Clone(m.MetadataLog[trim:])
+	m.Snapshots = slices.DeleteFunc(m.Snapshots, func(sn Snapshot) bool { return !keep[sn.SnapshotID] })
+	// The log keeps only entries after the last expired one, so that time travel never lands
+	// on a snapshot that is gone.
+	lastGone := -1
+	for i, e := range m.SnapshotLog {
+		if !keep[e.SnapshotID] {
+			lastGone = i
+		}
+	}
+	m.SnapshotLog = slices.Clone(m.SnapshotLog[lastGone+1:])
+	for i := range m.Snapshots {
+		if p := m.Snapshots[i].ParentSnapshotID; p != nil && !keep[*p] {
+			m.Snapshots[i].ParentSnapshotID = nil
+		}
+	}
+	m.LastUpdatedMs = max(m.LastUpdatedMs+1, t.now().UnixMilli())
+	return ex, m, nil
+}
+
+// unreferenced fills ex with the expired snapshots and the files only they reference: what kept
+// snapshots reference stays.
+func (t *Table) unreferenced(ctx context.Context, s *State, snaps []Snapshot, keep map[int64]bool, ex *Expired) error {
 	keptData, keptManifests := map[string]bool{}, map[string]bool{}
 	goneData, goneManifests := map[string]bool{}, map[string]bool{}
 	for _, sn := range snaps {
 		mfs, err := t.manifests(ctx, &sn)
 		if err != nil {
-			return ex, nil, err
+			return err
 		}
 		files, err := s.Files(ctx, sn.SnapshotID)
 		if err != nil {
-			return ex, nil, err
+			return err
 		}
 		data, man := goneData, goneManifests
 		if keep[sn.SnapshotID] {
@@ -106,30 +148,12 @@ func (t *Table) planExpiry(ctx context.Context, s *State, opts ExpireOptions) (E
 	}
 	sort.Strings(ex.DataFiles)
 	sort.Strings(ex.Manifests)
-
-	m := s.Meta.clone()
-	m.Snapshots = slices.DeleteFunc(m.Snapshots, func(sn Snapshot) bool { return !keep[sn.SnapshotID] })
-	// The log keeps only entries after the last expired one, so that time travel never lands
-	// on a snapshot that is gone.
-	lastGone := -1
-	for i, e := range m.SnapshotLog {
-		if !keep[e.SnapshotID] {
-			lastGone = i
-		}
-	}
-	m.SnapshotLog = slices.Clone(m.SnapshotLog[lastGone+1:])
-	for i := range m.Snapshots {
-		if p := m.Snapshots[i].ParentSnapshotID; p != nil && !keep[*p] {
-			m.Snapshots[i].ParentSnapshotID = nil
-		}
-	}
-	m.LastUpdatedMs = max(m.LastUpdatedMs+1, t.now().UnixMilli())
-	return ex, m, nil
+	return nil
 }
 
 // DeleteFiles removes the files an expiry returned from the table's bucket.
 func (t *Table) DeleteFiles(ctx context.Context, ex Expired) error {
-	for _, group := range [][]string{ex.DataFiles, ex.Manifests, ex.ManifestLists} {
+	for _, group := range [][]string{ex.DataFiles, ex.Manifests, ex.ManifestLists, ex.MetadataFiles} {
 		for _, p := range group {
 			key, err := t.Key(p)
 			if err != nil {

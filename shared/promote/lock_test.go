@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,39 @@ func TestConcurrentPromotionsLoseAndDuplicateNothing(t *testing.T) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*2)
+	// A reader polls the table throughout: it never sees a key twice, and sees each writer's
+	// new customers all or none (customer 1, which every writer updates, aside).
+	var stop atomic.Bool
+	var reads atomic.Int64
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for !stop.Load() {
+			rows, _ := curatedRows(t, curated)
+			seen := map[string]bool{}
+			for _, r := range rows {
+				id := r["uuid"].(string)
+				if seen[id] {
+					t.Errorf("a reader saw customer %s twice", id)
+					return
+				}
+				seen[id] = true
+			}
+			for w := range writers {
+				n := 0
+				for i := 1; i < perFile; i++ {
+					if seen[uuidOf(w*perFile+i+1)] {
+						n++
+					}
+				}
+				if n != 0 && n != perFile-1 {
+					t.Errorf("a reader saw %d of writer %d's %d new customers: half a promotion", n, w, perFile-1)
+					return
+				}
+			}
+			reads.Add(1)
+		}
+	}()
 	for w := range writers {
 		var rows []customer
 		for i := range perFile {
@@ -62,11 +96,20 @@ func TestConcurrentPromotionsLoseAndDuplicateNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	stop.Store(true)
+	<-readerDone
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
+	if reads.Load() == 0 {
+		t.Error("the reader never read the table")
+	}
 	want[uuidOf(1)] = fmt.Sprintf("update-%d", writers-1)
+	// The promotions committed one after the other, and none lost a row another had committed.
+	if n := serialHistory(t, p, "customers", true); n == 0 || n > writers*2 {
+		t.Errorf("%d snapshots for %d files promoted by %d triggers", n, writers, writers*2)
+	}
 
 	rows, _ := curatedRows(t, curated)
 	if len(rows) != len(want) {

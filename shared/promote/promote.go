@@ -117,8 +117,11 @@ type Result struct {
 	// file was written in their batch to list them in (a replay of a file under another name).
 	Absorbed []Input
 	// Deferred is set by PromoteOrDefer when another promotion held the partition, which
-	// covers the files this one was for; nothing else is set then.
+	// covers the files this one was for; nothing else is set then. Compact sets it too: the
+	// holder compacts as it promotes.
 	Deferred bool
+	// Skipped, set by Compact only, says why the partition was left as it is.
+	Skipped string
 }
 
 // Output is one curated file a promotion wrote, and what it was made from.

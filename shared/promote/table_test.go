@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/parquetfile"
+	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -60,6 +62,9 @@ func TestConcurrentPartitionsCommitToOneTable(t *testing.T) {
 	if n := len(st.Meta.Snapshots); n != hours {
 		t.Errorf("%d snapshots, want one per promotion (%d)", n, hours)
 	}
+	// The commits that lost the catalog race re-planned on the winner's snapshot: one line of
+	// snapshots, each keeping every row of the one before.
+	serialHistory(t, p, "customers", true)
 	if got := st.Meta.Current().Summary["total-records"]; got != fmt.Sprint(total) {
 		t.Errorf("the current snapshot counts %s records, the partitions hold %d", got, total)
 	}
@@ -143,6 +148,7 @@ func TestReaderSeesWholePromotionsOnly(t *testing.T) {
 	if len(h) != rounds {
 		t.Errorf("%d snapshots for %d promotions, want one each", len(h), rounds)
 	}
+	serialHistory(t, p, "customers", true)
 	for _, s := range h[1:] {
 		if s.Operation != iceberg.OpOverwrite {
 			t.Errorf("snapshot %d is a %s; a promotion updating keys is an overwrite", s.SnapshotID, s.Operation)
@@ -226,4 +232,65 @@ func TestEvolvedContractIsANewTableSchema(t *testing.T) {
 			t.Errorf("current row %v: want a null country", r)
 		}
 	}
+}
+
+// serialHistory checks that the table's snapshots form one line, each made on the one before
+// it (sequence numbers 1, 2, 3, … and each parent the previous snapshot): the commits were
+// serial, none overwrote a concurrent one. Each snapshot, read back, holds every key once and
+// as many rows as its summary says; with grow, it also keeps every key the one before held (no
+// promotion lost a row). It returns the number of snapshots.
+func serialHistory(t *testing.T, p *promote.Promoter, dataset string, grow bool) int {
+	t.Helper()
+	ctx := context.Background()
+	tbl := p.Table(dataset)
+	st, err := tbl.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := st.Meta.Snapshots
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].SequenceNumber < snaps[j].SequenceNumber })
+	var prev map[string]bool
+	for i, sn := range snaps {
+		if sn.SequenceNumber != int64(i+1) {
+			t.Errorf("snapshot %d has sequence number %d, want %d: a commit was lost or made twice", sn.SnapshotID, sn.SequenceNumber, i+1)
+		}
+		if i > 0 && (sn.ParentSnapshotID == nil || *sn.ParentSnapshotID != snaps[i-1].SnapshotID) {
+			t.Errorf("snapshot %d (sequence %d) was not made on the one before it (%d): commits were not serial", sn.SnapshotID, sn.SequenceNumber, snaps[i-1].SnapshotID)
+		}
+		files, err := st.Files(ctx, sn.SnapshotID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := map[string]bool{}
+		for _, f := range files {
+			key, _ := tbl.Key(f.Path)
+			rc, _, err := tbl.Store.Get(ctx, key)
+			if err != nil {
+				t.Fatalf("snapshot %d reads %s: %v", sn.SnapshotID, key, err)
+			}
+			body, _ := io.ReadAll(rc)
+			rc.Close()
+			rows, err := parquetfile.ReadBytes(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				id := r["uuid"].(string)
+				if keys[id] {
+					t.Errorf("snapshot %d holds customer %s twice", sn.SnapshotID, id)
+				}
+				keys[id] = true
+			}
+		}
+		if got := fmt.Sprint(len(keys)); sn.Summary["total-records"] != got {
+			t.Errorf("snapshot %d reads %s rows, its summary says %s", sn.SnapshotID, got, sn.Summary["total-records"])
+		}
+		for id := range prev {
+			if grow && !keys[id] {
+				t.Errorf("snapshot %d lost customer %s, which the snapshot before held", sn.SnapshotID, id)
+			}
+		}
+		prev = keys
+	}
+	return len(snaps)
 }

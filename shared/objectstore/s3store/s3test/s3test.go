@@ -79,7 +79,15 @@ func StartGofakes3(t testing.TB) (*s3.Client, string) {
 // (locks, manifests, table commits) need this one.
 func StartAtomicGofakes3(t testing.TB) (*s3.Client, string) {
 	t.Helper()
-	faker := gofakes3.New(&atomicBackend{Backend: s3mem.New()}, gofakes3.WithLogger(gofakes3.DiscardLog()))
+	return StartAtomicGofakes3Clock(t, gofakes3.DefaultTimeSource())
+}
+
+// StartAtomicGofakes3Clock is StartAtomicGofakes3 whose objects are stamped (LastModified) by
+// clock: tests of what happens to objects days old. Requests are still signed and checked
+// against the real time.
+func StartAtomicGofakes3Clock(t testing.TB, clock gofakes3.TimeSource) (*s3.Client, string) {
+	t.Helper()
+	faker := gofakes3.New(&atomicBackend{Backend: s3mem.New(s3mem.WithTimeSource(clock))}, gofakes3.WithLogger(gofakes3.DiscardLog()))
 	srv := httptest.NewServer(faker.Server())
 	t.Cleanup(srv.Close)
 	return NewClient(srv.URL, AccessKey, SecretKey), srv.URL

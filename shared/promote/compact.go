@@ -1,0 +1,70 @@
+package promote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sluicelake/sluice/shared/objectstore"
+	"github.com/sluicelake/sluice/shared/zone"
+)
+
+// Compact merges the small curated files of a partition (under half of TargetBytes) into as
+// few files as fit, copying their row groups as bytes, and commits one replace snapshot: the
+// same rows in fewer files. It is the compaction a promotion does as it goes, run on its own
+// by table maintenance for partitions no promotion touches any more.
+//
+// It reads no cleansed file and hashes nothing (the rows are copied as they are), so it needs
+// neither the cleansed bucket nor the PII key. It holds the partition's lock while it runs; a
+// partition another promotion holds is left to that promotion (Result.Deferred). A partition
+// that differs from its manifest is not compacted (Result.Skipped says why): the next
+// promotion of it recomputes it, which compacts it too.
+func (p *Promoter) Compact(ctx context.Context, dataset string, part zone.Partition) (Result, error) {
+	res := Result{Dataset: dataset, Partition: part}
+	c, ok := p.Contracts[dataset]
+	if !ok {
+		return res, fmt.Errorf("promote: no contract for dataset %q: compaction needs it for the table's schema", dataset)
+	}
+	lock, err := p.acquire(ctx, c.Name, part, true)
+	if errors.Is(err, errHeld) {
+		res.Deferred = true
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if err := lock.release(context.WithoutCancel(ctx)); err != nil && p.Log != nil {
+			p.Log.Warn("compaction lock not released", "error", err)
+		}
+	}()
+	curated, err := p.current(ctx, c, part)
+	if err != nil {
+		return res, err
+	}
+	mkey := ManifestKey(c.Name, part)
+	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	if err != nil {
+		return res, err
+	}
+	// The cleansed files are taken as the manifest lists them: a compaction changes no row, so
+	// whatever arrived since is the next promotion's.
+	var cleansed []objectstore.Info
+	if m != nil {
+		for _, in := range m.Inputs {
+			cleansed = append(cleansed, objectstore.Info{Key: in.Key, ETag: in.ETag})
+		}
+	}
+	st := p.newState(ctx, c, part, &res)
+	if why := st.load(m, cleansed, curated); why != "" {
+		res.Skipped = why
+		return res, nil
+	}
+	if err := st.compact(); err != nil {
+		return res, err
+	}
+	if err := st.finish(mkey, metag, curated); err != nil {
+		return res, err
+	}
+	return res, lock.check(ctx)
+}
