@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/summary"
 )
 
 // Files holds the contract files.
@@ -54,4 +55,22 @@ func Access() (*access.Policy, error) {
 		return nil, err
 	}
 	return access.LoadFS(sub, "events/access", names)
+}
+
+// SummaryFiles holds the summary tables of the consumption zone (summaries/*.json).
+//
+//go:embed summaries/*.json
+var SummaryFiles embed.FS
+
+// Summaries loads the embedded summary definitions, checked against the embedded contracts.
+func Summaries() ([]*summary.Summary, error) {
+	reg, err := Registry()
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(SummaryFiles, "summaries")
+	if err != nil {
+		return nil, err
+	}
+	return summary.LoadFS(sub, "events/summaries", reg)
 }
