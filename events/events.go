@@ -9,7 +9,6 @@ import (
 
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
-	"github.com/sluicelake/sluice/shared/summary"
 )
 
 // Files holds the contract files.
@@ -57,20 +56,9 @@ func Access() (*access.Policy, error) {
 	return access.LoadFS(sub, "events/access", names)
 }
 
-// SummaryFiles holds the summary tables of the consumption zone (summaries/*.json).
+// SummaryFiles holds the summary tables of the consumption zone (summaries/*.json), loaded by
+// shared/summary's Shipped: this package does not import it, or every function binary would
+// link the refresh's Parquet writer and query compiler.
 //
 //go:embed summaries/*.json
 var SummaryFiles embed.FS
-
-// Summaries loads the embedded summary definitions, checked against the embedded contracts.
-func Summaries() ([]*summary.Summary, error) {
-	reg, err := Registry()
-	if err != nil {
-		return nil, err
-	}
-	sub, err := fs.Sub(SummaryFiles, "summaries")
-	if err != nil {
-		return nil, err
-	}
-	return summary.LoadFS(sub, "events/summaries", reg)
-}

@@ -57,7 +57,7 @@ func newLake(t *testing.T) *lake {
 	if l.reg, err = events.Registry(); err != nil {
 		t.Fatal(err)
 	}
-	if l.sums, err = events.Summaries(); err != nil {
+	if l.sums, err = summary.Shipped(); err != nil {
 		t.Fatal(err)
 	}
 	client := srv.Client()

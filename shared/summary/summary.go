@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/query"
 )
@@ -96,6 +97,29 @@ func (s *Summary) Inputs() []string {
 		out = append(out, j.Dataset)
 	}
 	return out
+}
+
+// Contracts are the summaries' generated contracts by name: the query compiler's Summaries.
+func Contracts(sums []*Summary) map[string]*contract.Contract {
+	out := make(map[string]*contract.Contract, len(sums))
+	for _, s := range sums {
+		out[s.Name] = s.Contract
+	}
+	return out
+}
+
+// Shipped loads the summary definitions embedded from events/summaries, checked against the
+// embedded contracts.
+func Shipped() ([]*Summary, error) {
+	reg, err := events.Registry()
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(events.SummaryFiles, "summaries")
+	if err != nil {
+		return nil, err
+	}
+	return LoadFS(sub, "events/summaries", reg)
 }
 
 // Error locates a problem in a summary file.

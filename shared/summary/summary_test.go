@@ -43,7 +43,7 @@ const byStatus = `{"name": "revenue_by_status", "doc": "Order totals by the cust
   {"name": "revenue", "doc": "sum of totals"}, {"name": "orders", "doc": "orders"}]}`
 
 func TestShippedSummariesLoad(t *testing.T) {
-	sums, err := events.Summaries()
+	sums, err := summary.Shipped()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestBadDefinitionsFailWithFileFieldAndProblem(t *testing.T) {
 
 func TestSummaryIsADatasetOfTheConsumptionZone(t *testing.T) {
 	reg := registry(t)
-	sums, err := events.Summaries()
+	sums, err := summary.Shipped()
 	if err != nil {
 		t.Fatal(err)
 	}
