@@ -34,6 +34,15 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*objectevent
 
 // Run refreshes what one batch of events affects, each summary once.
 func (h *Handler) Run(ctx context.Context, raw json.RawMessage) ([]Result, error) {
+	keys, err := h.Keys(raw)
+	if err != nil {
+		return nil, err
+	}
+	return h.Refresh(ctx, keys)
+}
+
+// Keys are the curated keys an event (or a batch of them) says were created.
+func (h *Handler) Keys(raw json.RawMessage) ([]string, error) {
 	var keys []string
 	_, err := objectevent.Each(raw, func(o objectevent.Object) error {
 		if h.CuratedBucket != "" && o.Bucket != h.CuratedBucket {
@@ -46,6 +55,11 @@ func (h *Handler) Run(ctx context.Context, raw json.RawMessage) ([]Result, error
 	if err != nil {
 		return nil, fmt.Errorf("summarize: read the batch: %w", err)
 	}
+	return keys, nil
+}
+
+// Refresh recomputes what the created curated keys affect, each summary once.
+func (h *Handler) Refresh(ctx context.Context, keys []string) ([]Result, error) {
 	var out []Result
 	for _, w := range Plan(h.Summaries, keys) {
 		res, err := h.Refresher.Refresh(ctx, w)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -147,6 +148,21 @@ func (l *lake) rows(t *testing.T, q *query.Query) map[string][]string {
 	return out
 }
 
+// scanned is what the engine read for a query.
+func (l *lake) scanned(t *testing.T, q *query.Query) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id, err := l.engine.Start(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.engine.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := l.engine.Status(ctx, id)
+	return st.BytesScanned
+}
+
 // userEvent is a clickstream record of the given day (of 2026-11), with a fixed id so that a
 // replay is the same event again.
 func userEvent(rng *rand.Rand, id, day int) []byte {
@@ -251,6 +267,15 @@ func TestSummariesEqualTheirQueryOverCurated(t *testing.T) {
 			}
 		}
 	}
+	// What each read costs: the summary's query over curated (what a refresh of every day, or
+	// a dashboard without the summary, reads) beside a dashboard's read of the summary table.
+	// The embedded engine counts every file of a table (an upper bound; Athena prunes to the
+	// days and columns read).
+	for _, s := range l.sums {
+		direct, _ := s.Compile(l.compiler, nil)
+		table, _ := l.compiler.Compile(&query.Request{Dataset: s.Name})
+		t.Logf("%s: its query over curated reads %d bytes, the summary table %d bytes", s.Name, l.scanned(t, direct), l.scanned(t, table))
+	}
 	if refreshed >= held {
 		t.Errorf("every refresh recomputed every day (%d of %d): nothing was incremental", refreshed, held)
 	}
@@ -273,5 +298,44 @@ func TestPlanSkipsBookkeepingAndJoinChangesRecomputeAll(t *testing.T) {
 	}
 	if w := summary.Plan([]*summary.Summary{joined}, []string{"user_events/data/dt=2026-11-01/hr=09/a.parquet"}); len(w) != 0 {
 		t.Errorf("a dataset it does not read: %+v", w)
+	}
+}
+
+// A burst of curated events, as the local host's S3 tap delivers them one object at a time,
+// becomes one refresh per summary of the union of their days.
+func TestBurstIsOneRefresh(t *testing.T) {
+	l := newLake(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var recs [][]byte
+	for i := range 30 {
+		recs = append(recs, userEvent(rng, 1000+i, 1+i%3))
+	}
+	created := l.land(t, 0, map[string][][]byte{"user_events": recs})
+	h := &summary.Handler{Summaries: l.sums, Refresher: l.refresher, CuratedBucket: "curated", Log: slog.New(slog.DiscardHandler)}
+	var calls int
+	var results []summary.Result
+	d := &summary.Debouncer{Window: time.Hour, Refresh: func(ctx context.Context, keys []string) {
+		calls++
+		res, err := h.Refresh(ctx, keys)
+		if err != nil {
+			t.Error(err)
+		}
+		results = append(results, res...)
+	}}
+	for _, key := range created {
+		event := fmt.Sprintf(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"curated"},"object":{"key":%q}}}]}`, key)
+		keys, err := h.Keys([]byte(event))
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("%s: %v %v", event, keys, err)
+		}
+		d.Add(keys...)
+	}
+	d.Flush(context.Background())
+	d.Flush(context.Background()) // nothing pending: no refresh
+	if calls != 1 || len(results) != 1 || results[0].Summary != "daily_revenue" {
+		t.Fatalf("%d objects made %d refreshes: %+v", len(created), calls, results)
+	}
+	if !slices.Equal(results[0].Written, []string{"2026-11-01", "2026-11-02", "2026-11-03"}) {
+		t.Errorf("refreshed %v", results[0].Written)
 	}
 }
