@@ -118,16 +118,7 @@ func (l *lake) land(t *testing.T, round int, recs map[string][][]byte) (created 
 func (l *lake) rows(t *testing.T, q *query.Query) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
-	id, err := l.engine.Start(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.engine.Wait(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := l.engine.Status(ctx, id); st.State != query.Succeeded {
-		t.Fatalf("%s: %s", q.SQL, st.Error)
-	}
+	id, _ := l.run(t, q)
 	out := map[string][]string{}
 	for token := ""; ; {
 		page, err := l.engine.Results(ctx, id, token, query.MaxPageSize)
@@ -150,6 +141,12 @@ func (l *lake) rows(t *testing.T, q *query.Query) map[string][]string {
 
 // scanned is what the engine read for a query.
 func (l *lake) scanned(t *testing.T, q *query.Query) int64 {
+	_, st := l.run(t, q)
+	return st.BytesScanned
+}
+
+// run runs a query to success.
+func (l *lake) run(t *testing.T, q *query.Query) (string, *query.Status) {
 	t.Helper()
 	ctx := context.Background()
 	id, err := l.engine.Start(ctx, q)
@@ -160,7 +157,10 @@ func (l *lake) scanned(t *testing.T, q *query.Query) int64 {
 		t.Fatal(err)
 	}
 	st, _ := l.engine.Status(ctx, id)
-	return st.BytesScanned
+	if st.State != query.Succeeded {
+		t.Fatalf("%s: %s", q.SQL, st.Error)
+	}
+	return id, st
 }
 
 // userEvent is a clickstream record of the given day (of 2026-11), with a fixed id so that a
