@@ -87,7 +87,7 @@ func (r *Refresher) Refresh(ctx context.Context, w Work) (Result, error) {
 		return res, put(FullKey(s.Name), rows)
 	}
 	dt := slices.IndexFunc(cols, func(c query.Column) bool { return c.Name == DayColumn })
-	if dt < 0 {
+	if dt < 0 && len(rows) > 0 {
 		return res, fmt.Errorf("summary %s: the engine's answer has no %s column", s.Name, DayColumn)
 	}
 	byDay := map[string][][]any{}
