@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/summary"
@@ -171,6 +172,17 @@ func TestSummaryIsADatasetOfTheConsumptionZone(t *testing.T) {
 	}
 	if q.Zone != "consumption" || q.Tables[0] != "consumption_daily_revenue" || !strings.Contains(q.SQL, `SELECT "dt", "country", "event_type", "events"`) {
 		t.Errorf("zone %s tables %v SQL %s", q.Zone, q.Tables, q.SQL)
+	}
+	// Readable without any grant, like curated: a caller the access files name nowhere.
+	if c.Access, err = events.Access(); err != nil {
+		t.Fatal(err)
+	}
+	nobody := access.Caller{ARN: "arn:aws:iam::123456789012:role/nobody"}
+	if _, err := c.CompileAs(nobody, &query.Request{Dataset: "daily_revenue"}); err != nil {
+		t.Errorf("a caller without grants: %v", err)
+	}
+	if _, err := c.CompileAs(nobody, &query.Request{Dataset: "user_events", Zone: "cleansed"}); err == nil {
+		t.Error("the same caller reads cleansed: the check above proves nothing")
 	}
 	for _, bad := range []*query.Request{
 		{Dataset: "daily_revenue", Zone: "curated"},
