@@ -55,3 +55,10 @@ func Access() (*access.Policy, error) {
 	}
 	return access.LoadFS(sub, "events/access", names)
 }
+
+// SummaryFiles holds the summary tables of the consumption zone (summaries/*.json), loaded by
+// shared/summary's Shipped: this package does not import it, or every function binary would
+// link the refresh's Parquet writer and query compiler.
+//
+//go:embed summaries/*.json
+var SummaryFiles embed.FS

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/infra/bundle"
 	"github.com/sluicelake/sluice/infra/lake"
+	"github.com/sluicelake/sluice/shared/summary"
 )
 
 func main() {
@@ -30,6 +31,10 @@ func main() {
 func run() error {
 	app := awscdk.NewApp(nil)
 	settings, err := lake.SettingsFromContext(app.Node())
+	if err != nil {
+		return err
+	}
+	sums, err := summary.Shipped()
 	if err != nil {
 		return err
 	}
@@ -71,6 +76,7 @@ func run() error {
 		StackProps: stackProps,
 		Settings:   settings,
 		Contracts:  contracts,
+		Summaries:  sums,
 		Access:     policy,
 		Code:       func(name string) awslambda.Code { return code[name] },
 	})

@@ -86,7 +86,7 @@ func TestBuiltBinary(t *testing.T) {
 		Env: []string{"AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_ACCESS_KEY_ID=" + s3test.AccessKey,
 			"AWS_SECRET_ACCESS_KEY=" + s3test.SecretKey, "AWS_REGION=us-east-1",
 			"SLUICE_RAW_BUCKET=raw", "SLUICE_CLEANSED_BUCKET=cleansed", "SLUICE_CURATED_BUCKET=curated",
-			"SLUICE_QUARANTINE_BUCKET=quarantine", "SLUICE_LINEAGE_BUCKET=lineage", "SLUICE_STREAM_NAME=sluice-events",
+			"SLUICE_QUARANTINE_BUCKET=quarantine", "SLUICE_CONSUMPTION_BUCKET=consumption", "SLUICE_LINEAGE_BUCKET=lineage", "SLUICE_STREAM_NAME=sluice-events",
 			"SLUICE_OPENLINEAGE_URL=" + sink.URL},
 	})
 	if err != nil {

@@ -22,7 +22,7 @@ func main() {
 	env := startup.Start("lineage")
 	zones := map[string]lineage.Zone{}
 	for z, name := range map[zone.Zone]string{zone.Raw: envvar.RawBucket, zone.Cleansed: envvar.CleansedBucket,
-		zone.Curated: envvar.CuratedBucket, zone.Quarantine: envvar.QuarantineBucket} {
+		zone.Curated: envvar.CuratedBucket, zone.Quarantine: envvar.QuarantineBucket, zone.Consumption: envvar.ConsumptionBucket} {
 		s := env.Bucket(name)
 		zones[s.Bucket()] = lineage.Zone{Zone: z, Store: s}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
 	"github.com/sluicelake/sluice/shared/startup"
+	"github.com/sluicelake/sluice/shared/summary"
 	"github.com/sluicelake/sluice/shared/tracing"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -36,9 +37,13 @@ func main() {
 	if err != nil {
 		env.Fatal("access rules", err)
 	}
+	sums, err := summary.Shipped()
+	if err != nil {
+		env.Fatal("summary definitions", err)
+	}
 	probe := newZoneProbe(env.S3(), settings.curatedBucket)
 	svc := &api.Service{
-		Compiler: &query.Compiler{Contracts: env.Contracts, RawSQL: settings.rawSQL, HasData: probe.hasData, Access: policy},
+		Compiler: &query.Compiler{Contracts: env.Contracts, Summaries: summary.Contracts(sums), RawSQL: settings.rawSQL, HasData: probe.hasData, Access: policy},
 		Engine:   eng,
 		Log:      env.Log,
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/summary"
+	"github.com/sluicelake/sluice/shared/zone"
 )
 
 // Catalog is the Glue database with a table per contract and zone, and the Athena workgroup
@@ -39,7 +41,7 @@ var TableZones = []struct{ Zone, Prefix string }{
 // TableName is the Glue table of a dataset in a zone.
 func TableName(zone, dataset string) string { return zone + "_" + dataset }
 
-func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, contracts []*contract.Contract) *Catalog {
+func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, contracts []*contract.Contract, sums []*summary.Summary) *Catalog {
 	c := &Catalog{Name: s.GlueDatabase(), Tables: map[string]awsglue.CfnTable{}, Contracts: map[string]*contract.Contract{}}
 	c.Database = awsglue.NewCfnDatabase(stack, jsii.String("GlueDatabase"), &awsglue.CfnDatabaseProps{
 		CatalogId: stack.Account(),
@@ -64,6 +66,9 @@ func newCatalog(stack awscdk.Stack, s Settings, st *Storage, key awskms.IKey, co
 	// The query API's audit trail, gzip'd JSON lines like the lineage function's.
 	aud := audit.Contract()
 	c.Tables[TableName(string(audit.Zone), aud.Name)] = newTable(stack, s, c, aud, string(audit.Zone), st.Audit, "", jsonTable)
+	for _, sum := range sums {
+		c.Tables[TableName(string(zone.Consumption), sum.Name)] = newSummaryTable(stack, s, c, sum, st.Consumption)
+	}
 	comp := table.CompactedContract()
 	c.Tables[TableName(string(table.Zone), comp.Name)] = newTable(stack, s, c, comp, string(table.Zone), st.Lineage, "", parquetTable)
 
@@ -112,15 +117,7 @@ var (
 // newTable defines one dataset's table in one zone, partitioned by dt and hr with partition
 // projection, so neither a crawler nor partition registration is ever needed.
 func newTable(stack awscdk.Stack, s Settings, c *Catalog, ct *contract.Contract, zone string, bucket awss3.Bucket, prefix string, format tableFormat) awsglue.CfnTable {
-	cols := make([]interface{}, len(ct.Fields))
-	for i := range ct.Fields {
-		f := &ct.Fields[i]
-		col := &awsglue.CfnTable_ColumnProperty{Name: jsii.String(f.Name), Type: jsii.String(f.GlueType())}
-		if f.Doc != "" {
-			col.Comment = jsii.String(truncate(f.Doc, 255))
-		}
-		cols[i] = col
-	}
+	cols := columns(ct, "")
 	base := fmt.Sprintf("s3://%s/%s%s/", *bucket.BucketName(), prefix, ct.Name)
 	name := TableName(zone, ct.Name)
 	c.Contracts[name] = ct
@@ -159,6 +156,61 @@ func newTable(stack awscdk.Stack, s Settings, c *Catalog, ct *contract.Contract,
 					SerializationLibrary: jsii.String(format.serde),
 					Parameters:           &format.serdeParams,
 				},
+			},
+		},
+	})
+	t.Node().AddDependency(c.Database)
+	return t
+}
+
+// columns are a contract's Glue columns, less the one named skip (a partition key).
+func columns(ct *contract.Contract, skip string) []interface{} {
+	var cols []interface{}
+	for i := range ct.Fields {
+		f := &ct.Fields[i]
+		if f.Name == skip {
+			continue
+		}
+		col := &awsglue.CfnTable_ColumnProperty{Name: jsii.String(f.Name), Type: jsii.String(f.GlueType())}
+		if f.Doc != "" {
+			col.Comment = jsii.String(truncate(f.Doc, 255))
+		}
+		cols = append(cols, col)
+	}
+	return cols
+}
+
+// newSummaryTable defines a summary's table in the consumption zone: Parquet under
+// <summary>/, partitioned by day (dt, projected) when its grain is day, from its generated
+// contract.
+func newSummaryTable(stack awscdk.Stack, s Settings, c *Catalog, sum *summary.Summary, bucket awss3.Bucket) awsglue.CfnTable {
+	ct := sum.Contract
+	name := TableName(string(zone.Consumption), ct.Name)
+	c.Contracts[name] = ct
+	base := fmt.Sprintf("s3://%s/%s/", *bucket.BucketName(), ct.Name)
+	params := map[string]interface{}{"classification": "parquet", "sluice.contract.version": ct.Version, "sluice.summary": sum.Path}
+	var parts []interface{}
+	if sum.Grain == summary.Day {
+		for k, v := range map[string]string{"projection.enabled": "true", "projection.dt.type": "date", "projection.dt.range": ProjectionRange(s.ProjectionStart),
+			"projection.dt.format": "yyyy-MM-dd", "projection.dt.interval": "1", "projection.dt.interval.unit": "DAYS", "storage.location.template": base + "dt=${dt}/"} {
+			params[k] = v
+		}
+		parts = append(parts, &awsglue.CfnTable_ColumnProperty{Name: jsii.String(summary.DayColumn), Type: jsii.String("date"), Comment: jsii.String("UTC day of the event time")})
+	}
+	cols := columns(ct, summary.DayColumn)
+	f := parquetTable
+	t := awsglue.NewCfnTable(stack, jsii.String("Table-"+name), &awsglue.CfnTableProps{
+		CatalogId:    stack.Account(),
+		DatabaseName: jsii.String(c.Name),
+		TableInput: &awsglue.CfnTable_TableInputProperty{
+			Name:          jsii.String(name),
+			Description:   jsii.String(truncate(fmt.Sprintf("consumption zone: summary %s (%s), kept by the summarize function: %s", ct.Name, sum.Path, ct.Doc), 2048)),
+			TableType:     jsii.String("EXTERNAL_TABLE"),
+			Parameters:    &params,
+			PartitionKeys: &parts,
+			StorageDescriptor: &awsglue.CfnTable_StorageDescriptorProperty{
+				Columns: &cols, Location: jsii.String(base), InputFormat: jsii.String(f.input), OutputFormat: jsii.String(f.output), Compressed: jsii.Bool(true),
+				SerdeInfo: &awsglue.CfnTable_SerdeInfoProperty{SerializationLibrary: jsii.String(f.serde), Parameters: &f.serdeParams},
 			},
 		},
 	})

@@ -40,6 +40,9 @@ var Specs = map[string]FunctionSpec{
 	// collect holds a call's body (at most 4 MiB) and its validated rows; more memory is more CPU
 	// for validation while the caller waits.
 	"collect": {MemoryMB: 256, TimeoutSeconds: 29},
+	// summarize waits on Athena and holds a refresh's aggregated rows (a summary's days, not
+	// the curated rows they come from).
+	"summarize": {MemoryMB: 256, TimeoutSeconds: 600},
 }
 
 // FunctionLogicalID is the construct id of a function ("IngestFunction"); its role is
@@ -157,11 +160,13 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.CuratedBucket:    st.Curated.BucketName(),
 				envvar.QuarantineBucket: st.Quarantine.BucketName(),
 				envvar.StreamName:       l.Stream.Kinesis.StreamName(),
+				// Each summary refresh's objects, with their column lineage.
+				envvar.ConsumptionBucket: st.Consumption.BucketName(),
 			},
 			statements: []awsiam.PolicyStatement{
 				// Object metadata (HeadObject), provenance sidecars and validate's reports, of the
 				// version the event names.
-				read(objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*")),
+				read(objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*"), objects(st.Consumption, "*")),
 				list(st.Zones()...),
 				// A record is written only if absent (a duplicated event changes nothing), and
 				// removed again when forwarding it failed, so that the retry forwards it.
@@ -240,9 +245,33 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				allow([]string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"},
 					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/*")),
 				// Athena reads table data with the caller's credentials.
-				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*"), objects(st.Audit, "audit/*")),
-				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Lineage.BucketArn(), st.Audit.BucketArn(), st.Results.BucketArn()),
+				allow([]string{"s3:GetObject"}, objects(st.Raw, "archive/*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Consumption, "*"), objects(st.Lineage, "lineage/*"), objects(st.Lineage, "compacted/*"), objects(st.Audit, "audit/*")),
+				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Consumption.BucketArn(), st.Lineage.BucketArn(), st.Audit.BucketArn(), st.Results.BucketArn()),
 				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
+				allow(encrypt, key),
+			},
+		},
+		"summarize": {
+			doc: "keeps the consumption zone's summary tables: recomputes the days curated writes touched, on Athena",
+			env: map[string]*string{
+				envvar.CuratedBucket:     st.Curated.BucketName(),
+				envvar.ConsumptionBucket: st.Consumption.BucketName(),
+				envvar.AthenaWorkGroup:   l.Catalog.WorkGroup.Ref(),
+				envvar.GlueDatabase:      jsii.String(l.Catalog.Name),
+			},
+			statements: []awsiam.PolicyStatement{
+				allow([]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup"},
+					jsii.String(fmt.Sprintf("arn:%s:athena:%s:%s:workgroup/%s", *stack.Partition(), *stack.Region(), *stack.Account(), *l.Catalog.WorkGroup.Ref()))),
+				// Athena reads the curated Iceberg tables (metadata and data) with this role.
+				allow([]string{"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"},
+					glueARN(stack, "catalog"), glueARN(stack, "database/"+l.Catalog.Name), glueARN(stack, "table/"+l.Catalog.Name+"/curated_*")),
+				allow([]string{"s3:GetObject"}, objects(st.Curated, "*")),
+				allow([]string{"s3:ListBucket", "s3:GetBucketLocation"}, st.Curated.BucketArn(), st.Results.BucketArn()),
+				allow([]string{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, objects(st.Results, "results/*")),
+				// Each day's object is replaced whole, an emptied day removed; its lineage record
+				// goes to a sidecar under _lineage/ when too long for metadata.
+				allow([]string{"s3:ListBucket"}, st.Consumption.BucketArn()),
+				allow([]string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}, objects(st.Consumption, "*")),
 				allow(encrypt, key),
 			},
 		},

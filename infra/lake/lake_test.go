@@ -19,6 +19,7 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/infra/lake"
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/summary"
 )
 
 // cdkContext is cdk.json's context: without it the app's feature flags, and so the template,
@@ -79,9 +80,14 @@ func synth(t testing.TB, contracts []*contract.Contract, extra map[string]interf
 	if err != nil {
 		t.Fatal(err)
 	}
+	sums, err := summary.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := lake.NewStack(app, "sluice-"+settings.Stage, &lake.Props{
 		Settings:  settings,
 		Contracts: contracts,
+		Summaries: sums,
 		Access:    policy,
 		Code:      func(string) awslambda.Code { return awslambda.Code_FromAsset(jsii.String(codeDir), nil) },
 	})

@@ -120,7 +120,7 @@ func TestObjectReadersMayListTheirBuckets(t *testing.T) {
 		}
 	}
 	lineage := s3Access(s.roleStatements()["LineageRole"])
-	if got, want := acc(lineage, "s3:ListBucket"), []string{"CleansedBucket", "CuratedBucket", "QuarantineBucket", "RawBucket"}; !slices.Equal(got, want) {
+	if got, want := acc(lineage, "s3:ListBucket"), []string{"CleansedBucket", "ConsumptionBucket", "CuratedBucket", "QuarantineBucket", "RawBucket"}; !slices.Equal(got, want) {
 		t.Errorf("lineage may list %v, want exactly the zones it reads %v", got, want)
 	}
 	validate := s3Access(s.roleStatements()["ValidateRole"])
@@ -169,7 +169,7 @@ func TestEventReadersMayReadTheVersionTheEventNames(t *testing.T) {
 	s := defaultSynth(t)
 	all := s.roleStatements()
 	for role, want := range map[string][]string{
-		"LineageRole":  {"CleansedBucket/*", "CuratedBucket/*", "QuarantineBucket/*", "RawBucket/*"},
+		"LineageRole":  {"CleansedBucket/*", "ConsumptionBucket/*", "CuratedBucket/*", "QuarantineBucket/*", "RawBucket/*"},
 		"ValidateRole": {"RawBucket/landing/*"},
 	} {
 		a := s3Access(all[role])
@@ -433,10 +433,17 @@ func TestPromoteConcurrencyLeavesRoomToWait(t *testing.T) {
 			}
 		})
 	}
-	// The other triggers are not capped: their functions share no lock.
+	// The other triggers are not capped: their functions share no lock. Summarize is, at
+	// SQS's least (2): refreshes of one day should rarely overlap.
 	for _, m := range defaultSynth(t).resources("AWS::Lambda::EventSourceMapping") {
 		ids := map[string]bool{}
 		refs(prop(m, "FunctionName"), ids, nil)
+		if ids["SummarizeFunction"] {
+			if got := toJSON(prop(m, "ScalingConfig")); got != `{"MaximumConcurrency":2}` {
+				t.Errorf("summarize's mapping is capped at %s, want 2", got)
+			}
+			continue
+		}
 		if !ids["PromoteFunction"] && prop(m, "ScalingConfig") != nil {
 			t.Errorf("mapping of %v is capped: %s", ids, toJSON(prop(m, "ScalingConfig")))
 		}

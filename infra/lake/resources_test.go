@@ -12,6 +12,7 @@ import (
 	"github.com/sluicelake/sluice/infra/lake"
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/summary"
 )
 
 // construct strips the hash CDK appends to a logical id: "RawBucket0C3EE094" -> "RawBucket".
@@ -122,6 +123,7 @@ func TestBuckets(t *testing.T) {
 		"RawBucket":           {true, true, true, []string{"abort-incomplete-uploads", "expire-noncurrent-versions", "tier-raw"}},
 		"CleansedBucket":      {true, true, true, []string{"abort-incomplete-uploads", "expire-noncurrent-versions"}},
 		"CuratedBucket":       {true, true, true, []string{"abort-incomplete-uploads", "expire-noncurrent-versions"}},
+		"ConsumptionBucket":   {true, true, true, []string{"abort-incomplete-uploads", "expire-noncurrent-versions"}},
 		"QuarantineBucket":    {false, true, true, []string{"abort-incomplete-uploads", "expire-quarantine"}},
 		"AthenaResultsBucket": {false, false, true, []string{"abort-incomplete-uploads", "expire-athena-results"}},
 		"LineageBucket":       {true, false, true, []string{"abort-incomplete-uploads", "expire-noncurrent-versions"}},
@@ -261,8 +263,12 @@ func TestGlueTablesFollowContracts(t *testing.T) {
 	cs := shipped(t)
 	tables := s.resources("AWS::Glue::Table")
 	// Curated tables are Iceberg tables promote creates: none in the template.
-	if len(tables) != 2*len(cs)+3 {
-		t.Errorf("%d tables, want raw and cleansed per contract (%d), the lineage tables (objects, compacted) and the audit table", len(tables), 2*len(cs))
+	sums, err := summary.Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 2*len(cs)+3+len(sums) {
+		t.Errorf("%d tables, want raw and cleansed per contract (%d), the lineage tables (objects, compacted), the audit table and a table per summary (%d)", len(tables), 2*len(cs), len(sums))
 	}
 	byName := map[string]map[string]interface{}{}
 	for _, tb := range tables {

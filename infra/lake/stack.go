@@ -19,10 +19,11 @@ import (
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/streammap"
+	"github.com/sluicelake/sluice/shared/summary"
 )
 
 // Functions names the lake's functions: each is built from functions/<name>/.
-var Functions = []string{"ingest", "validate", "promote", "lineage", "query", "collect"}
+var Functions = []string{"ingest", "validate", "promote", "lineage", "query", "collect", "summarize"}
 
 // Scheduled names the functions a schedule runs, beside Functions: no trigger queue, no API.
 var Scheduled = []string{"lineagecompact", "maintain"}
@@ -33,6 +34,9 @@ type Props struct {
 	Settings Settings
 	// Contracts are the datasets the catalog gets tables for (events.Contracts() in the app).
 	Contracts []*contract.Contract
+	// Summaries are the consumption zone's tables (summary.Shipped() in the app): each gets a
+	// Glue table, and the summarize function keeps them.
+	Summaries []*summary.Summary
 	// Code gives each function's deployment package; the app builds it from functions/<name>.
 	Code func(function string) awslambda.Code
 	// Access are the access files' grants (events.Access()): Lake Formation's grants, when the
@@ -107,7 +111,7 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 	var err error
 	l.Key = newKey(stack)
 	l.Storage = newStorage(stack, s, l.Key)
-	l.Catalog = newCatalog(stack, s, l.Storage, l.Key, props.Contracts)
+	l.Catalog = newCatalog(stack, s, l.Storage, l.Key, props.Contracts, props.Summaries)
 	if l.Stream, l.DatasetStreams, err = newStreams(stack, s, l.Key, l.Storage, l.Catalog, archive, own); err != nil {
 		return nil, err
 	}

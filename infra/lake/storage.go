@@ -11,7 +11,9 @@ import (
 // server access logs of all of them.
 type Storage struct {
 	Raw, Cleansed, Curated, Quarantine awss3.Bucket
-	Results, Lineage, AccessLogs       awss3.Bucket
+	// Consumption holds the summary tables (gold), one folder each, written by summarize.
+	Consumption                  awss3.Bucket
+	Results, Lineage, AccessLogs awss3.Bucket
 	// Audit holds the query API's record of every request (shared/audit).
 	Audit awss3.Bucket
 }
@@ -19,7 +21,7 @@ type Storage struct {
 // Zones are the buckets whose new objects are lineage events (the lineage store is not a zone,
 // so the lineage function's own writes cannot trigger it).
 func (st *Storage) Zones() []awss3.Bucket {
-	return []awss3.Bucket{st.Raw, st.Cleansed, st.Curated, st.Quarantine}
+	return []awss3.Bucket{st.Raw, st.Cleansed, st.Curated, st.Quarantine, st.Consumption}
 }
 
 type bucketSpec struct {
@@ -93,6 +95,8 @@ func newStorage(stack awscdk.Stack, s Settings, key awskms.IKey) *Storage {
 			}}}),
 		Cleansed: bucket(bucketSpec{id: "CleansedBucket", versioned: true, events: true, lifecycle: versionedRules}),
 		Curated:  bucket(bucketSpec{id: "CuratedBucket", versioned: true, events: true, lifecycle: versionedRules}),
+		// A refresh replaces a day's object: versioning keeps the one it replaced.
+		Consumption: bucket(bucketSpec{id: "ConsumptionBucket", versioned: true, events: true, lifecycle: versionedRules}),
 		Quarantine: bucket(bucketSpec{id: "QuarantineBucket", events: true, lifecycle: []*awss3.LifecycleRule{abortUploads, {
 			Id:         jsii.String("expire-quarantine"),
 			Expiration: days(s.QuarantineExpireDays),

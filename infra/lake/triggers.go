@@ -18,6 +18,10 @@ type TriggerQueue struct {
 	Queue, DLQ awssqs.Queue
 }
 
+// summarizeWindowSeconds is how long the summarize trigger gathers curated events into one
+// batch: the lag a summary may have behind curated, traded for fewer refreshes.
+const summarizeWindowSeconds = 60
+
 // maxReceives is how often an S3 event is handed to a function before it moves to the DLQ.
 const maxReceives = 5
 
@@ -102,14 +106,21 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 		batch   int
 		// maxConcurrency caps the invocations the queue runs at once (0: Lambda scales freely).
 		maxConcurrency int
+		// window is how long Lambda gathers a batch (default 1 s).
+		window int
 	}{
-		{"validate", objectCreated([]awss3.Bucket{st.Raw}, "landing/"), 1, 0},
+		{"validate", objectCreated([]awss3.Bucket{st.Raw}, "landing/"), 1, 0, 0},
 		// Promotions of one partition take turns on its lock: more of them at once only wait
 		// (and a wait that outlasts LockOptions.MaxWait is a failed receive). With the cap, Lambda
 		// leaves the rest in the queue instead of invoking, and throttling, more: a message
 		// waiting there counts no receive. See ReceivesBeforeDLQ for the room a wait has.
-		{"promote", objectCreated([]awss3.Bucket{st.Cleansed}, ""), 10, s.PromoteMaxConcurrency},
-		{"lineage", objectCreated(st.Zones(), ""), 10, 0},
+		{"promote", objectCreated([]awss3.Bucket{st.Cleansed}, ""), 10, s.PromoteMaxConcurrency, 0},
+		{"lineage", objectCreated(st.Zones(), ""), 10, 0, 0},
+		// The debounce of the summaries: a burst of promotions (every partition of a replay,
+		// say) gathers for up to SummarizeWindowSeconds into one batch, one refresh per summary
+		// of the union of its days. Two at most run at once (SQS's least cap), so refreshes of
+		// one day rarely overlap.
+		{"summarize", objectCreated([]awss3.Bucket{st.Curated}, ""), 10000, 2, summarizeWindowSeconds},
 	}
 	for _, t := range s3Triggers {
 		id := capitalize(t.fn)
@@ -140,7 +151,7 @@ func newTriggers(stack awscdk.Stack, s Settings, l *Lake) map[string]*TriggerQue
 		}))
 		src := &awslambdaeventsources.SqsEventSourceProps{
 			BatchSize:               jsii.Number(t.batch),
-			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(1)),
+			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(max(1, t.window))),
 			ReportBatchItemFailures: jsii.Bool(true),
 		}
 		if t.maxConcurrency > 0 {

@@ -63,7 +63,8 @@ func TestObjectEventsReachFunctionsThroughQueues(t *testing.T) {
 	}{
 		{"validate", []string{"RawBucket"}, "landing/"},
 		{"promote", []string{"CleansedBucket"}, ""},
-		{"lineage", []string{"CleansedBucket", "CuratedBucket", "QuarantineBucket", "RawBucket"}, ""},
+		{"lineage", []string{"CleansedBucket", "ConsumptionBucket", "CuratedBucket", "QuarantineBucket", "RawBucket"}, ""},
+		{"summarize", []string{"CuratedBucket"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.fn, func(t *testing.T) {
@@ -102,7 +103,7 @@ func TestObjectEventsReachFunctionsThroughQueues(t *testing.T) {
 			ids = map[string]bool{}
 			refs(rp["deadLetterTargetArn"], ids, nil)
 			// Promote's cap adds a receive per other promotion it can lose its lock to.
-			receives := map[string]float64{"validate": 5, "promote": 6, "lineage": 5}[c.fn]
+			receives := map[string]float64{"validate": 5, "promote": 6, "lineage": 5, "summarize": 6}[c.fn]
 			if !ids[id+"DLQ"] || rp["maxReceiveCount"] != receives {
 				t.Errorf("redrive %s, want %sDLQ after %v receives", toJSON(rp), id, receives)
 			}
@@ -334,14 +335,22 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 		},
 		"LineageRole": {
 			actions:    concat(logs, xray, kms, consume, []string{"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"}),
-			constructs: []string{"LineageLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "LineageBucket", "LakeKey", "LineageQueue", "Stream"},
+			constructs: []string{"LineageLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "ConsumptionBucket", "LineageBucket", "LakeKey", "LineageQueue", "Stream"},
+		},
+		"SummarizeRole": {
+			actions: concat(logs, xray, kms, consume, []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
+				"athena:StopQueryExecution", "athena:GetWorkGroup", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
+				"glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+				"s3:ListMultipartUploadParts"}),
+			constructs: []string{"SummarizeLogs", "CuratedBucket", "ConsumptionBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup", "SummarizeQueue"},
+			literals:   []string{"/results/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/curated_*", "arn:", ":", ""},
 		},
 		"QueryRole": {
 			actions: concat(logs, xray, kms, []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
 				"athena:StopQueryExecution", "athena:GetWorkGroup", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
 				"glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject", "s3:AbortMultipartUpload",
 				"s3:ListMultipartUploadParts", "glue:UpdateTable"}),
-			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "QuarantineBucket", "LineageBucket", "AuditBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
+			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "ConsumptionBucket", "QuarantineBucket", "LineageBucket", "AuditBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
 			literals:   []string{"/archive/*", "/results/*", "/lineage/*", "/compacted/*", "/audit/*", "/*/metadata/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/*", "table/sluice_dev/curated_*", "arn:", ":", ""},
 		},
 		"FirehoseRole": {

@@ -20,6 +20,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +123,10 @@ func (e *Engine) Glob(z zone.Zone, dataset string) string {
 	bucket := e.opts.Buckets[z]
 	if bucket == "" {
 		bucket = string(z)
+	}
+	if z == zone.Consumption {
+		// A summary by day: <summary>/dt=YYYY-MM-DD/part-0.parquet (shared/summary).
+		return filepath.Join(e.opts.LakeDir, bucket, dataset, "dt=*", "*.parquet")
 	}
 	ext := "*.parquet"
 	if jsonContract(z, dataset) != nil {
@@ -242,6 +247,11 @@ func (e *Engine) run(ctx context.Context, q *query.Query) ([]query.Column, [][]a
 			}
 			glob = "the current snapshot of the curated table " + dataset
 		} else {
+			files, _ = filepath.Glob(glob)
+		}
+		if len(files) == 0 && z == zone.Consumption {
+			// A summary kept whole: one file, no partitions.
+			glob = filepath.Join(filepath.Dir(filepath.Dir(glob)), "*.parquet")
 			files, _ = filepath.Glob(glob)
 		}
 		if len(files) == 0 && (z == table.Zone || z == audit.Zone) {
@@ -406,12 +416,18 @@ func (e *Engine) Explain(ctx context.Context, q *query.Query) (string, error) {
 // viewSQL binds a table name to its files.
 // src is the SQL of the files to read: a quoted glob, or a list of quoted paths.
 func viewSQL(name string, z zone.Zone, src string) string {
-	const hive = `hive_partitioning=true, hive_types={'dt': DATE, 'hr': INTEGER}`
+	hive := `hive_partitioning=true, hive_types={'dt': DATE, 'hr': INTEGER}`
 	if name == table.Tables[1] {
 		// Parquet timestamps adjusted to UTC read as TIMESTAMPTZ; the Glue column, like the
 		// JSON table's, is a plain timestamp in UTC.
 		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * REPLACE (timezone('UTC', "event_time") AS "event_time") FROM read_parquet(%s, %s)`,
 			quoteIdent(name), src, hive)
+	}
+	if z == zone.Consumption {
+		hive = `hive_partitioning=false`
+		if strings.Contains(src, string(filepath.Separator)+"dt=") {
+			hive = `hive_partitioning=true, hive_types={'dt': DATE}`
+		}
 	}
 	c := jsonContract(z, strings.TrimPrefix(name, string(z)+"_"))
 	if c == nil {
@@ -488,7 +504,7 @@ func splitTable(name string) (zone.Zone, string, bool) {
 	case string(audit.Zone) + "_" + audit.Dataset:
 		return audit.Zone, audit.Dataset, true
 	}
-	for _, z := range zone.All {
+	for _, z := range slices.Concat(zone.All, []zone.Zone{zone.Consumption}) {
 		if ds, ok := strings.CutPrefix(name, string(z)+"_"); ok && ds != "" {
 			return z, ds, true
 		}

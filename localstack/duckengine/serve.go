@@ -33,6 +33,8 @@ type ServeOptions struct {
 	Engine Options
 	// Contracts are the datasets, by name (events.Registry()).
 	Contracts map[string]*contract.Contract
+	// Summaries are the consumption zone's tables, by name (summary.Contracts(summary.Shipped())).
+	Summaries map[string]*contract.Contract
 	// Addr to listen on; default 127.0.0.1:0 (a free port). Only loopback addresses are accepted.
 	Addr string
 	// RawSQL switches on raw SELECTs, as SLUICE_RAW_SQL does for the deployed function.
@@ -74,7 +76,7 @@ func Serve(opts ServeOptions) (*Server, error) {
 		return nil, fmt.Errorf("duckengine: listen on %s: %w", addr, err)
 	}
 	svc := &api.Service{
-		Compiler: &query.Compiler{Contracts: opts.Contracts, RawSQL: opts.RawSQL, HasData: eng.HasData, Access: opts.Access},
+		Compiler: &query.Compiler{Contracts: opts.Contracts, Summaries: opts.Summaries, RawSQL: opts.RawSQL, HasData: eng.HasData, Access: opts.Access},
 		Engine:   eng,
 		Log:      opts.Log,
 		Identify: api.HeaderCaller,

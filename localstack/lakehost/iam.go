@@ -29,12 +29,13 @@ const LocalAccount = "000000000000"
 // resources are matched to local ones.
 func (l *Lake) resourceEnv() map[string]string {
 	return map[string]string{
-		envvar.RawBucket:        Buckets[zone.Raw],
-		envvar.CleansedBucket:   Buckets[zone.Cleansed],
-		envvar.CuratedBucket:    Buckets[zone.Curated],
-		envvar.QuarantineBucket: Buckets[zone.Quarantine],
-		envvar.LineageBucket:    Buckets[table.Zone],
-		envvar.StreamName:       l.cfg.Stream,
+		envvar.RawBucket:         Buckets[zone.Raw],
+		envvar.CleansedBucket:    Buckets[zone.Cleansed],
+		envvar.CuratedBucket:     Buckets[zone.Curated],
+		envvar.QuarantineBucket:  Buckets[zone.Quarantine],
+		envvar.ConsumptionBucket: Buckets[zone.Consumption],
+		envvar.LineageBucket:     Buckets[table.Zone],
+		envvar.StreamName:        l.cfg.Stream,
 	}
 }
 

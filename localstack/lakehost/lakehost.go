@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ import (
 // the query API's audit trail.
 var Buckets = map[zone.Zone]string{
 	zone.Raw: "raw", zone.Cleansed: "cleansed", zone.Curated: "curated", zone.Quarantine: "quarantine",
-	table.Zone: "lineage", audit.Zone: "audit",
+	table.Zone: "lineage", audit.Zone: "audit", zone.Consumption: "consumption",
 }
 
 // Config says where things are and how the mapping behaves.
@@ -323,7 +324,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 		if l.Lineage, err = function("lineage", lin, 128, 30*time.Second, envvar.OpenLineageURL+"="+cfg.OpenLineageURL); err != nil {
 			return nil, err
 		}
-		for _, z := range zone.All {
+		for _, z := range append(slices.Clone(zone.All), zone.Consumption) {
 			l.Events.Subscribe(s3events.Subscription{Name: "lineage-" + string(z), Bucket: Buckets[z], Deliver: invoker(l.Lineage)})
 		}
 	}

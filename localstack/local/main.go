@@ -28,6 +28,7 @@ import (
 	"github.com/sluicelake/sluice/shared/maintain"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/streamput"
+	"github.com/sluicelake/sluice/shared/summary"
 	"github.com/sluicelake/sluice/shared/zone"
 )
 
@@ -83,6 +84,13 @@ func run() int {
 		return 1
 	}
 	defer lake.Close()
+	// The summarize function's work, in process on the embedded engine (Athena has no local
+	// stand-in); 2 s without a curated write ends a burst, as the queue's window does in AWS.
+	summaries, err := lake.StartSummaries(2 * time.Second)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: summaries:", err)
+		return 1
+	}
 	fmt.Printf("sluice local lake up in %s\n", time.Since(start).Round(time.Millisecond))
 	if lake.IAM != nil {
 		fmt.Printf("  IAM      %s  each function's S3 calls authorized against its role in %s\n", lake.IAM.Endpoint, *template)
@@ -95,7 +103,7 @@ func run() int {
 		fmt.Printf("  Kafka    %s  topics %s (%d partitions each) → ingest, schema ids %v\n",
 			strings.Join(lake.Kafka.Addrs(), ","), *kafkaTopics, lakehost.KafkaPartitions, lake.SchemaIDs())
 	}
-	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, lineage in %s\n", lake.S3.Endpoint(), *dir)
+	fmt.Printf("  S3       %s  buckets raw, cleansed, curated, quarantine, consumption, lineage in %s\n", lake.S3.Endpoint(), *dir)
 	fmt.Printf("  ingest   built bootstrap through the Lambda Runtime API (cold start %s); logs in %s\n",
 		lake.Ingest.InitDuration().Round(time.Millisecond), *logs)
 	if lake.Archive != nil {
@@ -147,6 +155,15 @@ func run() int {
 		return 1
 	}
 	fmt.Printf("all records ingested and files validated %s after the last was sent\n\n", time.Since(produced).Round(time.Millisecond))
+	// The last burst's refresh now rather than after its quiet window; then its lineage.
+	refreshes, err := summaries.Flush(ctx)
+	if err == nil {
+		err = lake.WaitIdle(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: summaries:", err)
+		return 1
+	}
 	counts, err := lake.Summary()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local: summary:", err)
@@ -168,6 +185,19 @@ func run() int {
 		fmt.Printf("Kafka event source mapping: %d invocations, %d records, %d retries, %d to the failure folder %s\n",
 			ks.Invocations, ks.Records, ks.Retries, ks.DLQRecords, filepath.Join(lake.DLQDir, "kafka"))
 	}
+	var days int
+	var scanned int64
+	for _, r := range refreshes {
+		days += len(r.Written) + len(r.Deleted)
+		scanned += r.BytesScanned
+	}
+	fmt.Printf("summaries (consumption zone): %d refreshes, %d days rewritten, %d bytes of curated files read\n", len(refreshes), days, scanned)
+	fmt.Printf("\nsummary daily_revenue, latest days (`make query` with {\"dataset\": \"daily_revenue\"} reads it):\n")
+	if err := summaries.Print(ctx, os.Stdout, "daily_revenue", 12); err != nil {
+		fmt.Fprintln(os.Stderr, "local: summary table:", err)
+		return 1
+	}
+	fmt.Println()
 	fmt.Printf("S3 events: %d delivered, %d dead-lettered\n", lake.Events.Delivered.Load(), lake.Events.DeadLettered.Load())
 	for _, s := range lake.AllStreams() {
 		if a := lake.Archives[s]; a != nil {
@@ -237,7 +267,7 @@ func run() int {
 	}
 	opts := duckengine.ServeOptions{
 		Engine:    duckengine.Options{LakeDir: lake.Dir(), Buckets: lakehost.Buckets, Latency: *latency},
-		Contracts: reg, Addr: *queryAddr, Access: policy, Catalog: cat, Routes: console.Routes(),
+		Contracts: reg, Summaries: summary.Contracts(summaries.Handler.Summaries), Addr: *queryAddr, Access: policy, Catalog: cat, Routes: console.Routes(),
 		Audit: audit.Store{Objects: s3store.New(lake.S3Client, lakehost.Buckets[audit.Zone])},
 		// History and rollback through the S3 stand-in, as promote commits.
 		Tables: func(dataset string) *iceberg.Table {

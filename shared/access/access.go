@@ -244,8 +244,9 @@ func glob(pattern, s string) bool {
 	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
-// Open says whether a zone is readable without any grant.
-func Open(z zone.Zone) bool { return z == zone.Curated || z == Lineage }
+// Open says whether a zone is readable without any grant: curated (the PII policy already
+// applied), consumption (summaries computed from curated alone) and lineage.
+func Open(z zone.Zone) bool { return z == zone.Curated || z == zone.Consumption || z == Lineage }
 
 // Denied is a refusal: what was refused and what grant is missing. It is the API's 403.
 type Denied struct {

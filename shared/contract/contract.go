@@ -144,6 +144,39 @@ func (c *Contract) FieldNames() []string {
 	return names
 }
 
+// Derived makes the contract of a table the lake computes rather than one producers write (a
+// summary table of the consumption zone): its columns are given, not read from an Avro file,
+// so it has no event time (EventTime is -1), no key and no Avro schema. Field names follow the
+// rules of a contract file's; file names the definition in errors.
+func Derived(file, name, doc string, fields []Field) (*Contract, error) {
+	fail := func(field, format string, a ...any) error {
+		return &Error{File: file, Field: field, Problem: fmt.Sprintf(format, a...)}
+	}
+	if !namePattern.MatchString(name) {
+		return nil, fail("", "table name %q must be lower-case letters, digits and _ (it names tables and prefixes)", name)
+	}
+	if len(fields) == 0 {
+		return nil, fail("", "a table needs at least one column")
+	}
+	c := &Contract{Name: name, Doc: doc, Path: file, EventTime: -1, byName: map[string]int{}}
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s\n", name)
+	for i, f := range fields {
+		if !namePattern.MatchString(f.Name) {
+			return nil, fail(f.Name, "column names must be lower-case letters, digits and _")
+		}
+		if _, dup := c.byName[f.Name]; dup {
+			return nil, fail(f.Name, "defined twice")
+		}
+		f.Index = i
+		c.byName[f.Name] = i
+		c.Fields = append(c.Fields, f)
+		fmt.Fprintf(sum, "%s %s %t %s\n", f.Name, f.Kind, f.Nullable, strings.Join(f.Symbols, "|"))
+	}
+	c.Version = hex.EncodeToString(sum.Sum(nil)[:6])
+	return c, nil
+}
+
 // DefaultMaxFutureSkew applies when a contract does not set sluice.maxFutureSkew.
 const DefaultMaxFutureSkew = 24 * time.Hour
 

@@ -22,6 +22,8 @@ const (
 	QuarantineBucket = "SLUICE_QUARANTINE_BUCKET" // ingest, validate, lineage
 	LineageBucket    = "SLUICE_LINEAGE_BUCKET"    // lineage
 	AuditBucket      = "SLUICE_AUDIT_BUCKET"      // query: where every API request is recorded
+	// summarize: where the summary tables go; lineage and query: a zone like the others.
+	ConsumptionBucket = "SLUICE_CONSUMPTION_BUCKET"
 
 	DefaultDataset = "SLUICE_DEFAULT_DATASET" // ingest: the dataset of a record that names none
 
@@ -107,7 +109,7 @@ var Functions = map[string]Vars{
 		Tunable: tunable(PIIKey, PromoteTargetBytes, PromoteStepBytes),
 	},
 	"lineage": {
-		Set: with(LineageBucket, OpenLineageURL, RawBucket, CleansedBucket, CuratedBucket, QuarantineBucket, StreamName),
+		Set: with(LineageBucket, OpenLineageURL, RawBucket, CleansedBucket, CuratedBucket, QuarantineBucket, ConsumptionBucket, StreamName),
 		// No Tracing: lineage links no X-Ray SDK (Lambda's active tracing still records it).
 		Tunable: []string{OpenLineageAPIKey},
 	},
@@ -117,6 +119,10 @@ var Functions = map[string]Vars{
 	},
 	"collect": {
 		Set:     with(StreamName, DatasetStreams),
+		Tunable: tunable(),
+	},
+	"summarize": {
+		Set:     with(CuratedBucket, ConsumptionBucket, AthenaWorkGroup, GlueDatabase),
 		Tunable: tunable(),
 	},
 	"lineagecompact": {

@@ -84,7 +84,9 @@ func (r *Recorder) event(ctx context.Context, o output) ([]byte, error) {
 		one := int64(1)
 		out.OutputFacets = &openlineage.OutputDatasetFacets{OutputStatistics: &openlineage.OutputStatisticsOutputDatasetFacet{RowCount: rec.Rows, Size: &size, FileCount: &one}}
 	}
-	if c := r.Contracts[o.dataset]; c != nil && rec.Kind == provenance.Data {
+	if len(rec.Columns) > 0 {
+		out.Facets.ColumnLineage = r.derivedLineage(rec)
+	} else if c := r.Contracts[o.dataset]; c != nil && rec.Kind == provenance.Data {
 		out.Facets.Schema = schemaOf(c, o.zone)
 		out.Facets.ColumnLineage = r.columnLineage(c, o)
 	}
@@ -166,6 +168,27 @@ func (r *Recorder) columnLineage(c *contract.Contract, o output) *openlineage.Co
 	}
 	if len(fields) == 0 {
 		return nil
+	}
+	return &openlineage.ColumnLineageDatasetFacet{Fields: fields}
+}
+
+// derivedLineage is the column lineage a computed table's writer recorded: per output column,
+// the input columns and what was done to them (an aggregation, a join, a filter).
+func (r *Recorder) derivedLineage(rec *provenance.Record) *openlineage.ColumnLineageDatasetFacet {
+	fields := map[string]openlineage.ColumnLineageField{}
+	for name, ins := range rec.Columns {
+		var from []openlineage.InputField
+		for _, in := range ins {
+			ns, input := "", in.Dataset
+			for _, i := range rec.Inputs {
+				if i.Key == in.Dataset+"/" {
+					ns, input = r.inputName(i)
+				}
+			}
+			from = append(from, openlineage.InputField{Namespace: ns, Name: input, Field: in.Field, Transformations: []openlineage.Transformation{{
+				Type: openlineage.TransformationType(in.Type), Subtype: in.Subtype, Description: in.Description}}})
+		}
+		fields[name] = openlineage.ColumnLineageField{InputFields: from}
 	}
 	return &openlineage.ColumnLineageDatasetFacet{Fields: fields}
 }

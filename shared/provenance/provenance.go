@@ -74,6 +74,21 @@ type Record struct {
 	Dropped map[string]int64 `json:"dropped,omitempty"`
 	// Report is the key, in the same bucket, of the data-quality report of the run.
 	Report string `json:"report,omitempty"`
+	// Columns, for a table the lake computes (a summary), says how each output column was
+	// made: from which input dataset's columns, by which transformation. Inputs then name
+	// each input dataset's table as <dataset>/ in its bucket.
+	Columns map[string][]ColumnInput `json:"columns,omitempty"`
+}
+
+// ColumnInput is one input column of an output column.
+type ColumnInput struct {
+	Dataset string `json:"dataset"`
+	Field   string `json:"field"`
+	// Type and Subtype are OpenLineage's transformation (DIRECT/INDIRECT; AGGREGATION, JOIN,
+	// IDENTITY, FILTER...); Description says it in words, e.g. "sum(amount)".
+	Type        string `json:"type"`
+	Subtype     string `json:"subtype"`
+	Description string `json:"description,omitempty"`
 }
 
 // Kinds of object.

@@ -71,8 +71,11 @@ type Compiler struct {
 	// (curated, else cleansed). Nil means curated.
 	HasData func(z zone.Zone, dataset string) bool
 	// Access decides what each caller of CompileAs may read; nil grants only the defaults
-	// (curated and lineage).
+	// (curated, consumption and lineage).
 	Access *access.Policy
+	// Summaries are the tables of the consumption zone by name (shared/summary's generated
+	// contracts): a request naming one reads zone consumption, the only zone it has.
+	Summaries map[string]*contract.Contract
 }
 
 const (
@@ -97,16 +100,49 @@ var aliasPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // Compile validates r and compiles it with no access check: for the lake's own readers
 // (summaries, lineage graphs), never for a caller's request. Every problem with r is an *Error
 // naming the field.
-func (c *Compiler) Compile(r *Request) (*Query, error) { return c.compile(nil, r) }
+func (c *Compiler) Compile(r *Request) (*Query, error) { return c.compile(nil, r, nil) }
+
+// Join widens the rows of a derived query's curated table with columns of another dataset's
+// curated table: a LEFT JOIN on declared columns, which must be the joined dataset's whole key
+// so that each row finds at most one partner (a summary's sums never count a row twice).
+type Join struct {
+	Dataset string   `json:"dataset"`
+	On      []JoinOn `json:"on"`
+	// Columns of the joined dataset the query may then name as if they were its own.
+	Columns []string `json:"columns"`
+}
+
+// JoinOn is one equality of a join: Column of the query's dataset equals To of the joined one.
+type JoinOn struct {
+	Column string `json:"column"`
+	To     string `json:"to"`
+}
+
+// CompileDerived compiles a query the lake runs for itself over the curated zone (a summary's
+// refresh): with joins, without access checks, and without a LIMIT, since every row of the
+// answer is needed (the engine's own caps still hold). Problems are *Error naming the field,
+// joins[i]... for a join.
+func (c *Compiler) CompileDerived(r *Request, joins []Join) (*Query, error) {
+	if r.SQL != "" || r.AsOf != nil || r.Limit != 0 {
+		return nil, invalid("", "a derived query is structured, reads the current curated tables and has no limit: leave out sql, as_of and limit")
+	}
+	if r.Zone != "" && r.Zone != string(zone.Curated) {
+		return nil, invalid("zone", "a derived query reads the curated zone, not %q", clip(r.Zone))
+	}
+	return c.compile(nil, r, joins)
+}
 
 // CompileAs validates r and compiles it for caller: every table, zone and column the query
 // reads must be readable by caller under Access, or the answer is an *access.Denied naming what
 // was refused. A default select list leaves out the columns caller may not read.
 func (c *Compiler) CompileAs(caller access.Caller, r *Request) (*Query, error) {
-	return c.compile(&caller, r)
+	return c.compile(&caller, r, nil)
 }
 
-func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
+// compile compiles r; joins is nil for a caller's request and non-nil (maybe empty) for a
+// derived query.
+func (c *Compiler) compile(caller *access.Caller, r *Request, joins []Join) (*Query, error) {
+	derived := joins != nil
 	if r.SQL != "" {
 		q, err := c.compileRaw(r)
 		if err != nil {
@@ -128,6 +164,13 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 		}
 	}
 	b := &builder{ct: ct, zone: z, caller: caller, access: c.Access}
+	tables := []string{TableName(z, ct.Name)}
+	from := quote(tables[0])
+	if len(joins) > 0 {
+		if b.ct, from, tables, err = c.join(ct, joins); err != nil {
+			return nil, err
+		}
+	}
 	for name, n := range map[string]int{"columns": len(r.Columns), "where": len(r.Where),
 		"group_by": len(r.GroupBy), "aggregates": len(r.Aggregates), "order_by": len(r.OrderBy)} {
 		if n > maxItems {
@@ -189,6 +232,14 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 
 	// The predicates: partitions first, so that a reader of the SQL sees the pruning.
 	var where []string
+	if z == zone.Consumption {
+		if _, daily := ct.Field(dtField.Name); r.DT != nil && !daily {
+			return nil, invalid("dt", "summary %s is refreshed whole, not by day: it has no dt partitions", ct.Name)
+		}
+		if r.HR != nil {
+			return nil, invalid("hr", "summary tables are kept by day: they have no hr partitions")
+		}
+	}
 	if r.DT != nil {
 		w, err := b.dtRange(r.DT)
 		if err != nil {
@@ -236,6 +287,7 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 
 	limit := r.Limit
 	switch maxL := c.maxLimit(); {
+	case derived:
 	case limit == 0:
 		limit = min(c.defaultLimit(), maxL)
 	case limit < 0:
@@ -244,8 +296,6 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 		return nil, invalid("limit", "at most %d rows per query, got %d: narrow the query or page with order_by", maxL, limit)
 	}
 
-	tables := []string{TableName(z, ct.Name)}
-	from := quote(tables[0])
 	asOf, err := parseAsOf(r.AsOf, z)
 	if err != nil {
 		return nil, err
@@ -274,9 +324,11 @@ func (c *Compiler) compile(caller *access.Caller, r *Request) (*Query, error) {
 		sql.WriteString(" ORDER BY ")
 		sql.WriteString(strings.Join(order, ", "))
 	}
-	// An int cannot carry SQL; it is written as digits.
-	sql.WriteString(" LIMIT ")
-	sql.WriteString(strconv.Itoa(limit))
+	if !derived {
+		// An int cannot carry SQL; it is written as digits.
+		sql.WriteString(" LIMIT ")
+		sql.WriteString(strconv.Itoa(limit))
+	}
 	return &Query{Dataset: ct.Name, Zone: z, Tables: tables, SQL: sql.String(), Params: b.params, Columns: b.columns, AsOf: asOf}, nil
 }
 
@@ -306,6 +358,9 @@ func (c *Compiler) dataset(name string) (*contract.Contract, error) {
 	}
 	ct, ok := c.Contracts[name]
 	if !ok {
+		ct, ok = c.Summaries[name]
+	}
+	if !ok {
 		return nil, invalid("dataset", "unknown dataset %q: one of %s", clip(name), c.datasetNames())
 	}
 	return ct, nil
@@ -315,6 +370,11 @@ func (c *Compiler) datasetNames() string {
 	names := []string{table.Dataset, audit.Dataset}
 	for n := range c.Contracts {
 		if n != table.Dataset && n != audit.Dataset {
+			names = append(names, n)
+		}
+	}
+	for n := range c.Summaries {
+		if _, dup := c.Contracts[n]; !dup {
 			names = append(names, n)
 		}
 	}
@@ -337,6 +397,12 @@ func (c *Compiler) zone(name, dataset string, caller *access.Caller) (zone.Zone,
 		}
 		return audit.Zone, nil
 	}
+	if _, ok := c.Contracts[dataset]; !ok && c.Summaries[dataset] != nil {
+		if name != "" && name != string(zone.Consumption) {
+			return "", invalid("zone", "%s is a summary table: its one zone is %q, leave zone out or set it to %q", dataset, zone.Consumption, zone.Consumption)
+		}
+		return zone.Consumption, nil
+	}
 	if name == "" {
 		if c.HasData == nil || c.HasData(zone.Curated, dataset) {
 			return zone.Curated, nil
@@ -349,8 +415,11 @@ func (c *Compiler) zone(name, dataset string, caller *access.Caller) (zone.Zone,
 	z := zone.Zone(name)
 	if !slices.Contains(queryable, z) {
 		hint := ""
-		if z == table.Zone {
+		switch z {
+		case table.Zone:
 			hint = " (zone lineage holds only the lineage dataset)"
+		case zone.Consumption:
+			hint = " (zone consumption holds the summary tables, each its own dataset)"
 		}
 		return "", invalid("zone", "unknown zone %q: one of curated, cleansed, raw%s", clip(name), hint)
 	}
@@ -388,18 +457,25 @@ func (b *builder) heldFields() []string {
 }
 
 func (b *builder) column(field, name string) (*contract.Field, error) {
-	switch name {
-	case "":
+	// A summary's columns are its contract's alone: dt is one of them when it is kept by day.
+	summary := b.zone == zone.Consumption
+	switch {
+	case name == "":
 		return nil, invalid(field, "a column name is required")
-	case dtField.Name:
+	case name == dtField.Name && !summary:
 		return &dtField, nil
-	case hrField.Name:
+	case name == hrField.Name && !summary:
 		return &hrField, nil
 	}
 	f, ok := b.ct.Field(name)
 	if !ok {
-		return nil, invalid(field, "dataset %s has no column %q: columns are %s, dt, hr", b.ct.Name, clip(name), strings.Join(b.ct.FieldNames(), ", "))
+		extra := ", dt, hr"
+		if summary {
+			extra = ""
+		}
+		return nil, invalid(field, "dataset %s has no column %q: columns are %s%s", b.ct.Name, clip(name), strings.Join(b.ct.FieldNames(), ", "), extra)
 	}
+
 	if b.dropped(f) {
 		return nil, invalid(field, "column %q is not in the curated zone: the contract of %s drops it there (PII policy drop); query zone cleansed for it", name, b.ct.Name)
 	}

@@ -23,6 +23,12 @@ const (
 	Quarantine Zone = "quarantine" // rejected records, each with its reason
 )
 
+// Consumption (gold) holds the summary tables (shared/summary): aggregated and joined from
+// curated, one folder per summary, <summary>/dt=YYYY-MM-DD/<name> by day. It is not in All:
+// it holds no dataset's records, only tables computed from them, so nothing that walks a
+// dataset's zones (promotion, the catalog's zones of a dataset, quarantine) looks there.
+const Consumption Zone = "consumption"
+
 // Unknown is the quarantine dataset of records whose dataset could not be told. Like every
 // key of the lake's own bookkeeping (locks, manifests, reports) it starts with an underscore,
 // which keeps it out of every table; unlike those, it holds data.
