@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,5 +417,82 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 	again, err := e.Erase(context.Background(), erase.Request{Dataset: "user_events", Field: "user_id", Key: gone, Run: "erase-test-2"})
 	if err != nil || again.RowsRemoved != 0 || again.Versions != 0 || again.Snapshot != 0 || len(again.Expired) != 0 {
 		t.Errorf("a second erasure: %+v, %v; want nothing done", again, err)
+	}
+}
+
+// TestGraceKeepsSnapshotsUntilItEnds erases with a grace period: the snapshots that still
+// reference the user's rows stay, and the report says until when; erasing again after that
+// expires them and leaves no trace.
+func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
+	l := newLake(t)
+	now := time.Now().UTC().Truncate(time.Hour).Add(-time.Minute)
+	for round := range 2 {
+		l.produce(t, 120, uint64(round+10), now)
+	}
+	reg, _ := events.Registry()
+	clock := time.Now()
+	e := &erase.Eraser{Contracts: reg, Stores: l.stores, PIIKey: piiKey, Grace: time.Hour, Now: func() time.Time { return clock }}
+	req := erase.Request{Dataset: "user_events", Field: "user_id", Key: gone, Run: "erase-grace"}
+	rep, err := e.Erase(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Pending) == 0 || len(rep.Expired) != 0 || rep.PendingUntil.Before(clock.Add(59*time.Minute)) || rep.PendingUntil.After(clock.Add(61*time.Minute)) {
+		t.Fatalf("with an hour's grace: pending %v until %v, expired %v; want every older snapshot pending about an hour", rep.Pending, rep.PendingUntil, rep.Expired)
+	}
+	hashed := promote.HashHex(piiKey, []byte(gone))
+	held := 0
+	for _, v := range allVersions(t, l.client, l.stores[zone.Curated].Bucket()) {
+		if len(traces(v.body, hashed)) > 0 {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatal("the pending snapshots' files are gone before their grace ended")
+	}
+	clock = rep.PendingUntil.Add(time.Second)
+	again, err := e.Erase(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Pending) != 0 || !slices.Equal(sorted(again.Expired), sorted(rep.Pending)) || again.Versions != held {
+		t.Errorf("after the grace: expired %v (pending were %v), %d versions deleted of the %d holding the key", again.Expired, rep.Pending, again.Versions, held)
+	}
+	for _, s := range l.stores {
+		for _, v := range allVersions(t, l.client, s.Bucket()) {
+			if w := traces(v.body, gone, hashed); len(w) > 0 {
+				t.Errorf("s3://%s/%s version %s still holds the key: %v", v.bucket, v.key, v.id, w)
+			}
+		}
+	}
+}
+
+func sorted(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+// TestRefusals: requests erasure cannot carry out say what to change.
+func TestRefusals(t *testing.T) {
+	reg, _ := events.Registry()
+	e := &erase.Eraser{Contracts: reg}
+	for _, tc := range []struct {
+		req  erase.Request
+		want string
+	}{
+		{erase.Request{Dataset: "nope", Key: "x"}, `no dataset "nope"`},
+		{erase.Request{Dataset: "user_events"}, "give the key value"},
+		{erase.Request{Dataset: "user_events", Field: "ip_address", Key: "x"}, "masked in curated"},
+		{erase.Request{Dataset: "user_events", Field: "amount", Key: "1"}, "not a string"},
+		{erase.Request{Dataset: "user_events", Field: "nope", Key: "1"}, `no field "nope"`},
+	} {
+		_, err := e.Erase(context.Background(), tc.req)
+		if !errors.Is(err, erase.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want ErrInvalid saying %q", tc.req, err, tc.want)
+		}
+	}
+	if _, err := e.Erase(context.Background(), erase.Request{Dataset: "user_events", Field: "user_id", Key: "u_1"}); err == nil || !strings.Contains(err.Error(), "no PII key") {
+		t.Errorf("a hashed field without the PII key: %v", err)
 	}
 }
