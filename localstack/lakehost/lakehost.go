@@ -39,6 +39,7 @@ import (
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/piikey"
 	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -138,6 +139,8 @@ type Lake struct {
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
 	DLQDir  string
 	closers []func() error
+	// piiKey is the key promote hashes PII with (this run's), which erasure needs too.
+	piiKey []byte
 }
 
 // Start brings the lake up. Close it to stop everything it started.
@@ -306,6 +309,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			rand.Read(b)
 			key = hex.EncodeToString(b)
 		}
+		l.piiKey = piikey.Decode([]byte(key)) // as promote reads it
 		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, envvar.PIIKey+"="+key); err != nil {
 			return nil, err
 		}

@@ -76,10 +76,22 @@ func TestEraseThroughTheAPI(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil || rep.RowsRemoved == 0 || rep.Snapshot == 0 || !strings.HasPrefix(rep.Run, "erase-") {
 		t.Errorf("report %s (%v): want rows removed, a snapshot and the request's run", b, err)
 	}
+	// `make erase` is querycmd -erase: the same request, the report printed.
+	var out, errs bytes.Buffer
+	if rc := api.Main([]string{"-url", srv.URL, "-as", steward, "-erase", "user_events", "-field", "user_id", "-key", users[2]}, nil, &out, &errs); rc != 0 {
+		t.Fatalf("query -erase: exit %d: %s", rc, errs.String())
+	}
+	var cliRep erase.Report
+	if err := json.Unmarshal(out.Bytes(), &cliRep); err != nil || cliRep.RowsRemoved == 0 || cliRep.Field != "user_id" {
+		t.Errorf("query -erase printed %s (%v), want a report of rows removed", out.String(), err)
+	}
+	if rc := api.Main([]string{"-url", srv.URL, "-erase", "user_events"}, nil, &out, &errs); rc != 2 || !strings.Contains(errs.String(), "-erase needs -key") {
+		t.Errorf("query -erase without -key: exit %d, %s", rc, errs.String())
+	}
 	// The audit trail holds every request, and never the key (as sent or hashed).
 	records, err := s3store.New(l.client, auditBucket).List(t.Context(), "")
-	if err != nil || len(records) != 6 {
-		t.Fatalf("%d audit records (%v), want one per request (6)", len(records), err)
+	if err != nil || len(records) != 7 {
+		t.Fatalf("%d audit records (%v), want one per request (7)", len(records), err)
 	}
 	hashed := promote.HashHex(piiKey, []byte(gone))
 	for _, v := range allVersions(t, l.client, auditBucket) {
