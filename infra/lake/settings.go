@@ -45,6 +45,7 @@ type Settings struct {
 	IngestParallelization    int      // ingestParallelization: concurrent ingest batches per shard (1-10)
 	PromoteMaxConcurrency    int      // promoteMaxConcurrency: most promote invocations the SQS trigger runs at once (2-1000)
 	ProjectionStart          string   // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
+	EraseGrace               string   // eraseGrace: how long POST /erase keeps curated snapshots that still reference erased rows (a Go duration)
 	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
 	DatasetStreams           bool     // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
 	SharedStreamDatasets     []string // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
@@ -84,7 +85,10 @@ var Defaults = Settings{
 	PromoteMaxConcurrency:    2,
 	// A fixed date, not the day of the synth, so the same settings always give the same template.
 	ProjectionStart: "2026-11-01",
-	DatasetStreams:  true,
+	// Athena's longest query runs 30 minutes by default: a reader that loaded the table before
+	// an erasure has finished with its snapshot by then.
+	EraseGrace:     "30m",
+	DatasetStreams: true,
 	// Long enough for a yearly access review.
 	AuditRetentionDays: 400,
 	Kafka:              KafkaDefaults,
@@ -136,6 +140,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.num("ingestParallelization", &s.IngestParallelization)
 	r.num("promoteMaxConcurrency", &s.PromoteMaxConcurrency)
 	r.str("projectionStart", &s.ProjectionStart)
+	r.str("eraseGrace", &s.EraseGrace)
 	r.boolean("datasetStreams", &s.DatasetStreams)
 	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
 	r.num("auditRetentionDays", &s.AuditRetentionDays)
@@ -195,6 +200,9 @@ func (s Settings) Validate() error {
 		return bad("promoteMaxConcurrency", s.PromoteMaxConcurrency, "Lambda accepts 2 to 1000")
 	case s.AuditRetentionDays < 1:
 		return bad("auditRetentionDays", s.AuditRetentionDays, "want at least 1")
+	}
+	if d, err := time.ParseDuration(s.EraseGrace); err != nil || d < 0 {
+		return bad("eraseGrace", s.EraseGrace, "want a duration such as 0s, 30m or 24h")
 	}
 	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
 		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")

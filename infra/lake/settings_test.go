@@ -28,7 +28,8 @@ func TestCdkJSONHoldsTheDefaults(t *testing.T) {
 	if s.Stage != d.Stage || s.LogRetentionDays != d.LogRetentionDays || s.BytesScannedCutoff != d.BytesScannedCutoff ||
 		s.StreamMode != d.StreamMode || s.ArchiveDataset != d.ArchiveDataset || s.RawSQL != d.RawSQL ||
 		s.QuarantineExpireDays != d.QuarantineExpireDays || s.ResultsExpireDays != d.ResultsExpireDays ||
-		s.ProjectionStart != d.ProjectionStart || s.PromoteMaxConcurrency != d.PromoteMaxConcurrency || s.ProducerPrincipals != nil {
+		s.ProjectionStart != d.ProjectionStart || s.PromoteMaxConcurrency != d.PromoteMaxConcurrency || s.ProducerPrincipals != nil ||
+		s.EraseGrace != d.EraseGrace {
 		t.Errorf("cdk.json's context %+v differs from lake.Defaults %+v: keep the README table, cdk.json and Defaults in step", s, d)
 	}
 }
@@ -52,6 +53,7 @@ func TestBadContextNamesTheKey(t *testing.T) {
 		"stage": "Prod-1", "logRetentionDays": "31", "athenaBytesScannedCutoff": "1000", "streamMode": "fast",
 		"queryRawSql": "maybe", "firehoseBufferMB": "32", "apiPrincipals": "analyst",
 		"projectionStart": "2026-13-01", "promoteMaxConcurrency": "1", "producerPrincipals": "collector",
+		"eraseGrace": "-1h",
 	} {
 		_, err := settingsFrom(t, map[string]interface{}{key: v})
 		if err == nil || !strings.Contains(err.Error(), key) {

@@ -142,7 +142,7 @@ func (e *Eraser) Erase(ctx context.Context, req Request) (*Report, error) {
 		} else if err := e.objects(ctx, c, z, field.Name, value, s, &zr); err != nil {
 			return nil, err
 		}
-		if err := e.versions(ctx, s, field.Name, value, &zr); err != nil {
+		if err := e.versions(ctx, s, prefixOf(c, z), field.Name, value, &zr); err != nil {
 			return nil, err
 		}
 		rep.add(zr)
@@ -201,12 +201,7 @@ func (e *Eraser) now() time.Time {
 // objects erases the key from every current object of a zone other than curated: each object
 // is read and, if it holds the key, rewritten without those rows, or deleted when none is left.
 func (e *Eraser) objects(ctx context.Context, c *contract.Contract, z zone.Zone, column, value string, s objectstore.Store, zr *Zone) error {
-	prefix := c.Name + "/"
-	if z == zone.Raw || z == zone.Quarantine {
-		// The raw archive, file drops and quarantine mix datasets in folders of their own.
-		prefix = ""
-	}
-	list, err := s.List(ctx, prefix)
+	list, err := s.List(ctx, prefixOf(c, z))
 	if err != nil {
 		return fmt.Errorf("erase: list %s: %w", z, err)
 	}
@@ -245,6 +240,16 @@ func (e *Eraser) objects(ctx context.Context, c *contract.Contract, z zone.Zone,
 	return nil
 }
 
+// prefixOf is where a dataset's rows may be in a zone: under <dataset>/ in cleansed and
+// curated; anywhere in raw (archive/<dataset>/, archive-errors/, landing/<dataset>/) and in
+// quarantine (records whose dataset could not be told are under _unknown/).
+func prefixOf(c *contract.Contract, z zone.Zone) string {
+	if z == zone.Raw || z == zone.Quarantine {
+		return ""
+	}
+	return c.Name + "/"
+}
+
 // isLineage tells provenance sidecars, which name objects but hold no rows.
 func isLineage(key string) bool {
 	return len(key) >= len(provenance.SidecarPrefix) && key[:len(provenance.SidecarPrefix)] == provenance.SidecarPrefix
@@ -266,7 +271,7 @@ func get(ctx context.Context, s objectstore.Store, key string) ([]byte, objectst
 // versions deletes for good every noncurrent version in the bucket that holds the key: the
 // old bytes of the objects just rewritten or deleted, and of any rewritten or deleted before
 // (a compacted curated file, an overwritten object), which S3 keeps in a versioned bucket.
-func (e *Eraser) versions(ctx context.Context, s objectstore.Store, column, value string, zr *Zone) error {
+func (e *Eraser) versions(ctx context.Context, s objectstore.Store, prefix, column, value string, zr *Zone) error {
 	vl, ok := s.(objectstore.VersionLister)
 	if !ok {
 		return nil // an unversioned bucket keeps nothing older than its current objects
@@ -275,7 +280,7 @@ func (e *Eraser) versions(ctx context.Context, s objectstore.Store, column, valu
 	if !ok {
 		return fmt.Errorf("erase: %s lists versions but cannot read them, so it cannot tell which hold the key", s.Bucket())
 	}
-	all, err := vl.ListVersions(ctx, "")
+	all, err := vl.ListVersions(ctx, prefix)
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}

@@ -110,6 +110,14 @@ func (l *lake) produce(t *testing.T, n int, seed uint64, now time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The Firehose archive's Parquet has the contract's columns, as a cleansed object has.
+	rc, _, err := l.stores[zone.Cleansed].Get(ctx, keys[len(keys)-1].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, _ := io.ReadAll(rc)
+	rc.Close()
+	put(t, l.stores[zone.Raw], fmt.Sprintf("archive/user_events/dt=x/sluice-archive-%d.parquet", seed), pq)
 	done := map[zone.Partition]bool{}
 	for _, k := range keys {
 		_, part, _, err := zone.ParseKey(k.Key)
