@@ -229,7 +229,11 @@ func (e *Eraser) objects(ctx context.Context, c *contract.Contract, z zone.Zone,
 			zr.Deleted = append(zr.Deleted, o.Key)
 			continue
 		}
-		rec := &provenance.Record{Job: Job, Run: provenance.RunOf(ctx), Dataset: c.Name, Kind: provenance.Data, Rows: kept,
+		kind := provenance.Data
+		if z == zone.Quarantine {
+			kind = provenance.Quarantine
+		}
+		rec := &provenance.Record{Job: Job, Run: provenance.RunOf(ctx), Dataset: c.Name, Kind: kind, Rows: kept,
 			Inputs:  []provenance.Input{{Bucket: s.Bucket(), Key: o.Key, Version: info.Version, ETag: info.ETag, Rows: kept + removed}},
 			Dropped: map[string]int64{"erased": removed}}
 		if _, err := provenance.Put(ctx, s, o.Key, out, objectstore.PutOptions{ContentType: info.ContentType}, rec); err != nil {
