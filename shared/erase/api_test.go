@@ -13,6 +13,7 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/erase"
+	"github.com/sluicelake/sluice/shared/erase/erasetest"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/promote"
@@ -94,9 +95,9 @@ func TestEraseThroughTheAPI(t *testing.T) {
 		t.Fatalf("%d audit records (%v), want one per request (7)", len(records), err)
 	}
 	hashed := promote.HashHex(piiKey, []byte(gone))
-	for _, v := range allVersions(t, l.client, auditBucket) {
-		if w := traces(v.body, gone, hashed); len(w) > 0 {
-			t.Errorf("audit record %s holds the key: %v", v.key, w)
+	for _, v := range erasetest.AllVersions(t, l.client, auditBucket) {
+		if w := erasetest.Traces(v.Body, gone, hashed); len(w) > 0 {
+			t.Errorf("audit record %s holds the key: %v", v.Key, w)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"github.com/sluicelake/sluice/shared/erase"
+	"github.com/sluicelake/sluice/shared/erase/erasetest"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/objectstore"
@@ -137,103 +136,6 @@ func put(t *testing.T, s objectstore.Store, key string, body []byte) {
 	}
 }
 
-// version is one object version in a bucket, read with the S3 client directly (not through
-// the port erasure uses), with what it holds.
-type version struct {
-	bucket, key, id string
-	latest          bool
-	body            []byte
-}
-
-func allVersions(t *testing.T, client *s3.Client, bucket string) []version {
-	ctx := context.Background()
-	var out []version
-	p := s3.NewListObjectVersionsPaginator(client, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range page.Versions {
-			o, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: v.Key, VersionId: v.VersionId})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(o.Body)
-			o.Body.Close()
-			out = append(out, version{bucket: bucket, key: aws.ToString(v.Key), id: aws.ToString(v.VersionId), latest: aws.ToBool(v.IsLatest), body: b})
-		}
-	}
-	return out
-}
-
-// traces says where in b any of needles appears: in its bytes, its gzip'd content, its Parquet
-// rows (values decoded from compressed pages), or base64 strings of its JSON lines.
-func traces(b []byte, needles ...string) []string {
-	var out []string
-	for _, n := range needles {
-		if bytes.Contains(b, []byte(n)) {
-			out = append(out, "bytes")
-		}
-	}
-	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
-		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
-			if u, err := io.ReadAll(zr); err == nil {
-				for _, w := range traces(u, needles...) {
-					out = append(out, "gzip:"+w)
-				}
-			}
-		}
-	}
-	if bytes.HasPrefix(b, []byte("PAR1")) {
-		rows, err := parquetfile.ReadBytes(b)
-		if err != nil {
-			return append(out, "unreadable parquet: "+err.Error())
-		}
-		for _, r := range rows {
-			s := fmt.Sprint(r)
-			for _, n := range needles {
-				if strings.Contains(s, n) {
-					out = append(out, "parquet row")
-				}
-			}
-		}
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		var v any
-		if json.Unmarshal(line, &v) == nil {
-			for _, s := range stringsOf(v) {
-				if d, err := base64.StdEncoding.DecodeString(s); err == nil && len(d) > 0 {
-					for _, w := range traces(d, needles...) {
-						out = append(out, "base64:"+w)
-					}
-				}
-			}
-		}
-	}
-	return out
-}
-
-func stringsOf(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case map[string]any:
-		var out []string
-		for _, e := range x {
-			out = append(out, stringsOf(e)...)
-		}
-		return out
-	case []any:
-		var out []string
-		for _, e := range x {
-			out = append(out, stringsOf(e)...)
-		}
-		return out
-	}
-	return nil
-}
-
 // liveRows reads the user ids of the curated table's current snapshot.
 func liveRows(t *testing.T, l *lake) map[string]int {
 	ctx := context.Background()
@@ -267,13 +169,13 @@ func liveRows(t *testing.T, l *lake) map[string]int {
 
 // rowsOf counts, per user, the rows of the current objects of a zone that hold the user's
 // id: Parquet rows, or lines (gzip'd or not) holding it as text or in a base64 string.
-func rowsOf(t *testing.T, vs []version) map[string]int {
+func rowsOf(t *testing.T, vs []erasetest.Version) map[string]int {
 	out := map[string]int{}
 	for _, v := range vs {
-		if !v.latest {
+		if !v.Latest {
 			continue
 		}
-		b := v.body
+		b := v.Body
 		if bytes.HasPrefix(b, []byte("PAR1")) {
 			rows, err := parquetfile.ReadBytes(b)
 			if err != nil {
@@ -295,7 +197,7 @@ func rowsOf(t *testing.T, vs []version) map[string]int {
 		}
 		for _, line := range bytes.Split(b, []byte("\n")) {
 			for _, u := range users {
-				if len(traces(line, u)) > 0 {
+				if len(erasetest.Traces(line, u)) > 0 {
 					out[u]++
 				}
 			}
@@ -316,12 +218,12 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 		l.produce(t, 300, uint64(round+1), now)
 	}
 	hashed := promote.HashHex(piiKey, []byte(gone))
-	before := map[zone.Zone][]version{}
+	before := map[zone.Zone][]erasetest.Version{}
 	holding := map[zone.Zone]int{} // versions holding the key
 	for z, s := range l.stores {
-		before[z] = allVersions(t, l.client, s.Bucket())
+		before[z] = erasetest.AllVersions(t, l.client, s.Bucket())
 		for _, v := range before[z] {
-			if len(traces(v.body, gone, hashed)) > 0 {
+			if len(erasetest.Traces(v.Body, gone, hashed)) > 0 {
 				holding[z]++
 			}
 		}
@@ -347,12 +249,12 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 	}
 
 	// No trace anywhere, in any version.
-	after := map[zone.Zone][]version{}
+	after := map[zone.Zone][]erasetest.Version{}
 	for z, s := range l.stores {
-		after[z] = allVersions(t, l.client, s.Bucket())
+		after[z] = erasetest.AllVersions(t, l.client, s.Bucket())
 		for _, v := range after[z] {
-			if w := traces(v.body, gone, hashed); len(w) > 0 {
-				t.Errorf("s3://%s/%s version %s (latest %v) still holds the key: %v", v.bucket, v.key, v.id, v.latest, w)
+			if w := erasetest.Traces(v.Body, gone, hashed); len(w) > 0 {
+				t.Errorf("s3://%s/%s version %s (latest %v) still holds the key: %v", v.Bucket, v.Key, v.ID, v.Latest, w)
 			}
 		}
 	}
@@ -399,7 +301,7 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 		}
 		changed := 0
 		for _, v := range before[z] {
-			if v.latest && len(traces(v.body, gone)) > 0 {
+			if v.Latest && len(erasetest.Traces(v.Body, gone)) > 0 {
 				changed++
 			}
 		}
@@ -450,8 +352,8 @@ func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
 	}
 	hashed := promote.HashHex(piiKey, []byte(gone))
 	held := 0
-	for _, v := range allVersions(t, l.client, l.stores[zone.Curated].Bucket()) {
-		if len(traces(v.body, hashed)) > 0 {
+	for _, v := range erasetest.AllVersions(t, l.client, l.stores[zone.Curated].Bucket()) {
+		if len(erasetest.Traces(v.Body, hashed)) > 0 {
 			held++
 		}
 	}
@@ -467,9 +369,9 @@ func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
 		t.Errorf("after the grace: expired %v (pending were %v), %d versions deleted of the %d holding the key", again.Expired, rep.Pending, again.Versions, held)
 	}
 	for _, s := range l.stores {
-		for _, v := range allVersions(t, l.client, s.Bucket()) {
-			if w := traces(v.body, gone, hashed); len(w) > 0 {
-				t.Errorf("s3://%s/%s version %s still holds the key: %v", v.bucket, v.key, v.id, w)
+		for _, v := range erasetest.AllVersions(t, l.client, s.Bucket()) {
+			if w := erasetest.Traces(v.Body, gone, hashed); len(w) > 0 {
+				t.Errorf("s3://%s/%s version %s still holds the key: %v", v.Bucket, v.Key, v.ID, w)
 			}
 		}
 	}
