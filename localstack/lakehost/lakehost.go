@@ -231,10 +231,13 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	// Curated is versioned, as the template makes it: promote rewrites its files, and each
-	// event names the version lineage must read.
-	if err := l.S3.EnableVersioning(ctx, Buckets[zone.Curated]); err != nil {
-		return nil, err
+	// Raw, cleansed and curated are versioned, as the template makes them: promote rewrites
+	// curated files, each event names the version lineage must read, and erasure must find
+	// and delete the old versions that still hold an erased key.
+	for _, z := range []zone.Zone{zone.Raw, zone.Cleansed, zone.Curated} {
+		if err := l.S3.EnableVersioning(ctx, Buckets[z]); err != nil {
+			return nil, err
+		}
 	}
 
 	s3Endpoint := l.S3.Endpoint()
