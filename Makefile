@@ -24,7 +24,7 @@ ARCH       ?= $(shell go env GOARCH)
 export SLUICE_TOOLS := $(TOOLS)
 export PATH := $(PY_VENV)/bin:$(PATH)
 
-.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run console produce produce-http query lineage history rollback bench bench-query bench-promote fuzz cost infer clean
+.PHONY: tools build build-arm64 sizes test vet fmt-check local local-run console produce produce-http query lineage history rollback erase bench bench-query bench-promote fuzz cost infer clean
 
 tools: $(TOOLS)/.installed
 
@@ -154,3 +154,10 @@ history:
 
 rollback:
 	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -rollback $(DATASET) -snapshot $(SNAPSHOT) $(if $(SIGV4),-sigv4) $(if $(AS),-as $(AS))
+
+# Every row of a key erased from every zone (the right to be forgotten), and the report of what
+# was done: DATASET=user_events KEY=<value> [FIELD=<column>, default the dataset's key]
+# [AS=<caller ARN with manage> locally | URL=<ApiUrl> SIGV4=1].
+erase:
+	@[ -n "$(DATASET)" ] && [ -n "$(KEY)" ] || { echo "erase: give DATASET=<dataset> KEY=<value> [FIELD=<column>]" >&2; exit 2; }
+	go run ./localstack/querycmd -url $(or $(URL),http://127.0.0.1:8088) -erase $(DATASET) -key '$(KEY)' $(if $(FIELD),-field $(FIELD)) $(if $(SIGV4),-sigv4) $(if $(AS),-as $(AS))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
+	"github.com/sluicelake/sluice/shared/piikey"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/startup"
 	"github.com/sluicelake/sluice/shared/tracing"
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	env := startup.Start("promote", tracing.InstrumentAWS)
-	key, err := piiKey(context.Background(), env.AWS, env.Getenv)
+	key, err := piikey.Read(context.Background(), env.AWS, env.Getenv)
 	if err != nil {
 		env.Fatal("load the PII key", err)
 	}

@@ -72,6 +72,8 @@ type settings struct {
 	auditBucket   string
 	// zoneBuckets are the zones the catalog (GET /datasets) reads, those whose bucket is set.
 	zoneBuckets map[zone.Zone]string
+	// eraseGrace is POST /erase's grace period for snapshots that still reference erased rows.
+	eraseGrace time.Duration
 }
 
 // readSettings reads the function's environment.
@@ -101,6 +103,13 @@ func readSettings(getenv func(string) string) (settings, error) {
 			return s, fmt.Errorf("%s=%q: give minutes from 1 to 10080, or 0 to switch result reuse off", envvar.AthenaResultReuseMinutes, v)
 		}
 		s.athena.ReuseMaxAge = time.Duration(n) * time.Minute
+	}
+	if v := strings.TrimSpace(getenv(envvar.EraseGrace)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("%s=%q: give a duration such as 0s, 15m or 24h", envvar.EraseGrace, v)
+		}
+		s.eraseGrace = d
 	}
 	switch v := strings.ToLower(getenv(envvar.RawSQL)); v {
 	case "", "false", "0", "off":

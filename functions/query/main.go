@@ -4,16 +4,20 @@
 package main
 
 import (
+	"context"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/audit"
 	"github.com/sluicelake/sluice/shared/catalog"
+	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/iceberg/gluecatalog"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
+	"github.com/sluicelake/sluice/shared/piikey"
 	"github.com/sluicelake/sluice/shared/query"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/athena"
@@ -47,11 +51,11 @@ func main() {
 		Engine:   eng,
 		Log:      env.Log,
 	}
+	glue := gluecatalog.Curated(env.AWS, settings.athena.Database, env.Getenv)
 	if settings.curatedBucket != "" {
 		// History and rollback of the curated Iceberg tables, cataloged in Glue as promote
 		// commits them.
 		curated := s3store.New(env.S3(), settings.curatedBucket)
-		glue := gluecatalog.Curated(env.AWS, settings.athena.Database, env.Getenv)
 		svc.Tables = func(dataset string) *iceberg.Table { return iceberg.Dataset(curated, glue, dataset) }
 	}
 	// Every request is recorded before it is answered.
@@ -62,6 +66,12 @@ func main() {
 			stores[z] = s3store.New(env.S3(), b)
 		}
 		svc.Catalog = &catalog.Catalog{Contracts: env.Contracts, Stores: stores, Lineage: api.LineageNeighbours(eng, svc.Compiler)}
+		// POST /erase, with every zone's bucket and promote's PII key.
+		key, err := piikey.Read(context.Background(), env.AWS, env.Getenv)
+		if err != nil {
+			env.Fatal("PII key", err)
+		}
+		svc.Erase = &erase.Eraser{Contracts: env.Contracts, Stores: stores, Catalog: glue, PIIKey: key, Grace: settings.eraseGrace}
 	}
 	lambda.Start(newHandler(svc).handle)
 }

@@ -228,8 +228,19 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.RawBucket:        st.Raw.BucketName(),
 				envvar.CleansedBucket:   st.Cleansed.BucketName(),
 				envvar.QuarantineBucket: st.Quarantine.BucketName(),
+				// POST /erase hashes a key with promote's PII key to find its curated rows.
+				envvar.PIIKeySecretARN: piiKey.SecretArn(),
+				envvar.EraseGrace:      jsii.String(s.EraseGrace),
 			},
 			statements: []awsiam.PolicyStatement{
+				// POST /erase (shared/erase; callers need a grant with manage): every object of
+				// the zones is read and, where it holds the key, rewritten or deleted, and the
+				// noncurrent versions holding it deleted for good; the curated table gets a
+				// new snapshot (data files, metadata) and its expired files are deleted.
+				allow([]string{"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"},
+					objects(st.Raw, "*"), objects(st.Cleansed, "*"), objects(st.Curated, "*"), objects(st.Quarantine, "*")),
+				allow([]string{"s3:ListBucket", "s3:ListBucketVersions"}, st.Raw.BucketArn(), st.Cleansed.BucketArn(), st.Curated.BucketArn(), st.Quarantine.BucketArn()),
+				allow([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, piiKey.SecretArn()),
 				// Each request's record, written once; reading the trail back is a query.
 				allow([]string{"s3:PutObject"}, objects(st.Audit, "audit/*")),
 				// A rollback (POST /tables/{dataset}/rollback) writes a curated table's new

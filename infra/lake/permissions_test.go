@@ -164,6 +164,22 @@ func TestS3GrantsNameTheRightResources(t *testing.T) {
 	}
 }
 
+// POST /erase rewrites and deletes objects and deletes the versions holding a key in the four
+// zone buckets and nowhere else: never the audit trail nor lineage.
+func TestQueryMayEraseTheZonesOnly(t *testing.T) {
+	s := defaultSynth(t)
+	q := s3Access(s.roleStatements()["QueryRole"])
+	zones := []string{"CleansedBucket", "CuratedBucket", "QuarantineBucket", "RawBucket"}
+	for _, a := range []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObjectVersion"} {
+		if got := bucketsOf(q[a]); !slices.Equal(got, zones) {
+			t.Errorf("query may %s in %v, want exactly the zones %v", a, got, zones)
+		}
+	}
+	if got := acc(q, "s3:ListBucketVersions"); !slices.Equal(got, zones) {
+		t.Errorf("query may list the versions of %v, want exactly the zones %v", got, zones)
+	}
+}
+
 // Lineage and validate read the version of the object the event names.
 func TestEventReadersMayReadTheVersionTheEventNames(t *testing.T) {
 	s := defaultSynth(t)

@@ -51,6 +51,7 @@ type Settings struct {
 	MaintainKeepSnapshots    int      // maintainKeepSnapshots: the newest this many curated snapshots are kept whatever their age
 	MaintainOrphanAgeHours   int      // maintainOrphanAgeHours: an unreferenced file under a table younger than this is left (a commit in flight)
 	ProjectionStart          string   // projectionStart: the first dt (yyyy-MM-dd) Athena's partition projection looks for
+	EraseGrace               string   // eraseGrace: how long POST /erase keeps curated snapshots that still reference erased rows (a Go duration)
 	ProducerPrincipals       []string // producerPrincipals: IAM principal ARNs allowed to assume the producer role; empty means this account
 	DatasetStreams           bool     // datasetStreams: each dataset gets a Kinesis stream (and Firehose archive) of its own besides the shared stream
 	SharedStreamDatasets     []string // sharedStreamDatasets: datasets left on the shared stream only (their records name them in _dataset)
@@ -94,7 +95,10 @@ var Defaults = Settings{
 	MaintainOrphanAgeHours:   int(iceberg.DefaultOrphanAge / time.Hour),
 	// A fixed date, not the day of the synth, so the same settings always give the same template.
 	ProjectionStart: "2026-11-01",
-	DatasetStreams:  true,
+	// Athena's longest query runs 30 minutes by default: a reader that loaded the table before
+	// an erasure has finished with its snapshot by then.
+	EraseGrace:     "30m",
+	DatasetStreams: true,
 	// Long enough for a yearly access review.
 	AuditRetentionDays: 400,
 	Kafka:              KafkaDefaults,
@@ -150,6 +154,7 @@ func SettingsFromContext(node constructs.Node) (Settings, error) {
 	r.num("maintainKeepSnapshots", &s.MaintainKeepSnapshots)
 	r.num("maintainOrphanAgeHours", &s.MaintainOrphanAgeHours)
 	r.str("projectionStart", &s.ProjectionStart)
+	r.str("eraseGrace", &s.EraseGrace)
 	r.boolean("datasetStreams", &s.DatasetStreams)
 	r.list("sharedStreamDatasets", &s.SharedStreamDatasets)
 	r.num("auditRetentionDays", &s.AuditRetentionDays)
@@ -217,6 +222,9 @@ func (s Settings) Validate() error {
 		return bad("maintainOrphanAgeHours", s.MaintainOrphanAgeHours, "want at least 24: a younger unreferenced file may belong to a commit still in flight")
 	case s.AuditRetentionDays < 1:
 		return bad("auditRetentionDays", s.AuditRetentionDays, "want at least 1")
+	}
+	if d, err := time.ParseDuration(s.EraseGrace); err != nil || d < 0 {
+		return bad("eraseGrace", s.EraseGrace, "want a duration such as 0s, 30m or 24h")
 	}
 	if _, err := time.Parse(time.DateOnly, s.ProjectionStart); err != nil {
 		return bad("projectionStart", s.ProjectionStart, "want a date as yyyy-MM-dd, the day of the oldest event you will load")

@@ -30,7 +30,8 @@ func TestCdkJSONHoldsTheDefaults(t *testing.T) {
 		s.QuarantineExpireDays != d.QuarantineExpireDays || s.ResultsExpireDays != d.ResultsExpireDays ||
 		s.ProjectionStart != d.ProjectionStart || s.PromoteMaxConcurrency != d.PromoteMaxConcurrency || s.ProducerPrincipals != nil ||
 		s.MaintainEveryHours != d.MaintainEveryHours || s.MaintainKeepDays != d.MaintainKeepDays ||
-		s.MaintainKeepSnapshots != d.MaintainKeepSnapshots || s.MaintainOrphanAgeHours != d.MaintainOrphanAgeHours {
+		s.MaintainKeepSnapshots != d.MaintainKeepSnapshots || s.MaintainOrphanAgeHours != d.MaintainOrphanAgeHours ||
+		s.EraseGrace != d.EraseGrace {
 		t.Errorf("cdk.json's context %+v differs from lake.Defaults %+v: keep the README table, cdk.json and Defaults in step", s, d)
 	}
 }
@@ -54,7 +55,7 @@ func TestBadContextNamesTheKey(t *testing.T) {
 		"stage": "Prod-1", "logRetentionDays": "31", "athenaBytesScannedCutoff": "1000", "streamMode": "fast",
 		"queryRawSql": "maybe", "firehoseBufferMB": "32", "apiPrincipals": "analyst",
 		"projectionStart": "2026-13-01", "promoteMaxConcurrency": "1", "producerPrincipals": "collector",
-		"maintainEveryHours": "0", "maintainKeepDays": "0", "maintainKeepSnapshots": "0", "maintainOrphanAgeHours": "1",
+		"maintainEveryHours": "0", "maintainKeepDays": "0", "maintainKeepSnapshots": "0", "maintainOrphanAgeHours": "1", "eraseGrace": "-1h",
 	} {
 		_, err := settingsFrom(t, map[string]interface{}{key: v})
 		if err == nil || !strings.Contains(err.Error(), key) {

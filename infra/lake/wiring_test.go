@@ -349,8 +349,10 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 			actions: concat(logs, xray, kms, []string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
 				"athena:StopQueryExecution", "athena:GetWorkGroup", "glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition",
 				"glue:GetPartitions", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:PutObject", "s3:AbortMultipartUpload",
-				"s3:ListMultipartUploadParts", "glue:UpdateTable"}),
-			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "ConsumptionBucket", "QuarantineBucket", "LineageBucket", "AuditBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup"},
+				"s3:ListMultipartUploadParts", "glue:UpdateTable",
+				// POST /erase
+				"s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}),
+			constructs: []string{"QueryLogs", "RawBucket", "CleansedBucket", "CuratedBucket", "ConsumptionBucket", "QuarantineBucket", "LineageBucket", "AuditBucket", "AthenaResultsBucket", "LakeKey", "AthenaWorkGroup", "PiiHashKey"},
 			literals:   []string{"/archive/*", "/results/*", "/lineage/*", "/compacted/*", "/audit/*", "/*/metadata/*", "/*", "athena:", "workgroup/", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/*", "table/sluice_dev/curated_*", "arn:", ":", ""},
 		},
 		"FirehoseRole": {

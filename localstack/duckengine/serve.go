@@ -45,6 +45,9 @@ type ServeOptions struct {
 	// Tables gives a dataset's curated table for GET /tables/{dataset}/history and rollback;
 	// nil reads them from the lake directory (the local lake's own catalog pointer).
 	Tables func(dataset string) *iceberg.Table
+	// Erase carries out POST /erase (the local host erases through the S3 stand-in); nil
+	// answers it 404.
+	Erase api.Eraser
 	// Audit records every request (the local host writes to its audit bucket); nil records none.
 	Audit audit.Sink
 	Log   *slog.Logger
@@ -82,6 +85,7 @@ func Serve(opts ServeOptions) (*Server, error) {
 		Identify: api.HeaderCaller,
 		Audit:    opts.Audit,
 		Tables:   opts.Tables,
+		Erase:    opts.Erase,
 	}
 	if svc.Tables == nil {
 		svc.Tables = eng.Table

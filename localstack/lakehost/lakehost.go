@@ -40,6 +40,7 @@ import (
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/lineage/table"
+	"github.com/sluicelake/sluice/shared/piikey"
 	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/streamput"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -142,6 +143,8 @@ type Lake struct {
 	// DLQDir holds the batches the mapping gave up on, one JSON file each.
 	DLQDir  string
 	closers []func() error
+	// piiKey is the key promote hashes PII with (this run's), which erasure needs too.
+	piiKey []byte
 }
 
 // Start brings the lake up. Close it to stop everything it started.
@@ -232,10 +235,13 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	// Curated is versioned, as the template makes it: promote rewrites its files, and each
-	// event names the version lineage must read.
-	if err := l.S3.EnableVersioning(ctx, Buckets[zone.Curated]); err != nil {
-		return nil, err
+	// Raw, cleansed and curated are versioned, as the template makes them: promote rewrites
+	// curated files, each event names the version lineage must read, and erasure must find
+	// and delete the old versions that still hold an erased key.
+	for _, z := range []zone.Zone{zone.Raw, zone.Cleansed, zone.Curated} {
+		if err := l.S3.EnableVersioning(ctx, Buckets[z]); err != nil {
+			return nil, err
+		}
 	}
 
 	s3Endpoint := l.S3.Endpoint()
@@ -310,6 +316,7 @@ func Start(ctx context.Context, cfg Config) (l *Lake, err error) {
 			rand.Read(b)
 			key = hex.EncodeToString(b)
 		}
+		l.piiKey = piikey.Decode([]byte(key)) // as promote reads it
 		if l.Promote, err = function("promote", promote, 1024, 300*time.Second, envvar.PIIKey+"="+key); err != nil {
 			return nil, err
 		}

@@ -46,6 +46,7 @@ func run() int {
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fake data")
 	once := flag.Bool("once", false, "produce the sample, check the counts and exit")
 	logs := flag.String("logs", filepath.Join(".local", "functions.log"), "file for the functions' logs")
+	eraseGrace := flag.Duration("erase-grace", 0, "how long POST /erase keeps the curated snapshots that still reference erased rows, for queries already reading them (0 expires them at once)")
 	queryAddr := flag.String("query-addr", "127.0.0.1:8088", "where the local query API listens (127.0.0.1:0 for any free port)")
 	latency := flag.Duration("query-latency", envDuration(envvar.LocalQueryLatency),
 		"least time each local query takes, as Athena's 1-2 s (e.g. 1s; default $SLUICE_LOCAL_QUERY_LATENCY, else none)")
@@ -272,7 +273,9 @@ func run() int {
 		// History and rollback through the S3 stand-in, as promote commits.
 		Tables: func(dataset string) *iceberg.Table {
 			return iceberg.Dataset(s3store.New(lake.S3Client, lakehost.Buckets[zone.Curated]), nil, dataset)
-		}}
+		},
+		// POST /erase: every zone bucket through the S3 stand-in, with this run's PII key.
+		Erase: lake.Eraser(*eraseGrace)}
 	if events := lake.EventsAPI(); events != nil {
 		opts.Routes["/events"], opts.Routes["/events/"] = events, events
 	}

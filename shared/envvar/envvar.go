@@ -52,6 +52,9 @@ const (
 	GlueDatabase             = "SLUICE_GLUE_DATABASE"               // query
 	AthenaResultReuseMinutes = "SLUICE_ATHENA_RESULT_REUSE_MINUTES" // query
 	RawSQL                   = "SLUICE_RAW_SQL"                     // query: accept SELECTs beside structured queries
+	// query: how long POST /erase keeps the curated snapshots that still reference erased
+	// rows (a Go duration, e.g. 1h), for queries already reading them; default 0.
+	EraseGrace = "SLUICE_ERASE_GRACE"
 
 	CompactLookbackHours = "SLUICE_COMPACT_LOOKBACK_HOURS" // lineagecompact: how many closed hours a run looks back
 	CompactMaxObjects    = "SLUICE_COMPACT_MAX_OBJECTS"    // lineagecompact: lineage objects per hour and run
@@ -114,8 +117,8 @@ var Functions = map[string]Vars{
 		Tunable: []string{OpenLineageAPIKey},
 	},
 	"query": {
-		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket, AuditBucket, RawBucket, CleansedBucket, QuarantineBucket),
-		Tunable: tunable(),
+		Set:     with(AthenaWorkGroup, GlueDatabase, AthenaResultReuseMinutes, RawSQL, CuratedBucket, AuditBucket, RawBucket, CleansedBucket, QuarantineBucket, PIIKeySecretARN, EraseGrace),
+		Tunable: tunable(PIIKey),
 	},
 	"collect": {
 		Set:     with(StreamName, DatasetStreams),

@@ -18,6 +18,9 @@ type ExpireOptions struct {
 	// metadata files (Iceberg's write.metadata.previous-versions-max): every commit writes one,
 	// and those dropped from the log are no longer part of the table, for orphan removal.
 	RetainMetadata int
+	// Snapshots, when set, expires exactly these snapshots instead (never the current one),
+	// whatever their age: erasure expires those that still reference a removed file.
+	Snapshots []int64
 }
 
 // Expired is what an expiry removed from the table's metadata: the snapshots, and the files
@@ -66,7 +69,9 @@ func (t *Table) planExpiry(ctx context.Context, s *State, opts ExpireOptions) (E
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].TimestampMs > snaps[j].TimestampMs })
 	keep := map[int64]bool{}
 	for i, sn := range snaps {
-		if i < opts.RetainLast || sn.TimestampMs >= opts.OlderThan.UnixMilli() ||
+		chosen := opts.Snapshots != nil && slices.Contains(opts.Snapshots, sn.SnapshotID)
+		young := opts.Snapshots == nil && (i < opts.RetainLast || sn.TimestampMs >= opts.OlderThan.UnixMilli())
+		if (opts.Snapshots != nil && !chosen) || young ||
 			(s.Meta.CurrentSnapshotID != nil && *s.Meta.CurrentSnapshotID == sn.SnapshotID) {
 			keep[sn.SnapshotID] = true
 		}

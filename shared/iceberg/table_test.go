@@ -272,6 +272,29 @@ func TestExpireReturnsOnlyUnreferencedFiles(t *testing.T) {
 	}
 }
 
+// Expiring chosen snapshots (erasure's way) expires exactly those, however new, never the
+// current one, and returns the files only they referenced.
+func TestExpireChosenSnapshots(t *testing.T) {
+	tbl, _, _ := lakeTable(t)
+	a := putFile(t, tbl, "a", row{ID: "1", TS: base})
+	b := putFile(t, tbl, "b", row{ID: "2", TS: base})
+	c := putFile(t, tbl, "c", row{ID: "3", TS: base})
+	s1 := commit(t, tbl, iceberg.Change{Add: []iceberg.DataFile{a}})
+	s2 := commit(t, tbl, iceberg.Change{Add: []iceberg.DataFile{b}, Remove: []string{a.Path}, Operation: iceberg.OpOverwrite})
+	s3 := commit(t, tbl, iceberg.Change{Add: []iceberg.DataFile{c}})
+	ex, err := tbl.Expire(context.Background(), iceberg.ExpireOptions{Snapshots: []int64{s1.SnapshotID, s3.SnapshotID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ex.Snapshots, []int64{s1.SnapshotID}) || !slices.Equal(ex.DataFiles, []string{a.Path}) {
+		t.Errorf("expired %v with files %v; want s1 only (s3 is current) and a, the file only it referenced", ex.Snapshots, ex.DataFiles)
+	}
+	st, _ := tbl.Load(context.Background())
+	if len(st.Meta.Snapshots) != 2 || st.Meta.Snapshot(s2.SnapshotID) == nil {
+		t.Errorf("%d snapshots left, want s2 and s3", len(st.Meta.Snapshots))
+	}
+}
+
 // Many commits do not make many manifests: past MaxManifests a commit merges them, and every
 // snapshot still lists its files; iceberg-go reads the merged table.
 func TestManifestsAreMerged(t *testing.T) {

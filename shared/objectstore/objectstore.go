@@ -42,6 +42,10 @@ type Info struct {
 	// Metadata is filled by Head and Get, not by List.
 	Metadata    map[string]string
 	ContentType string
+	// Latest and DeleteMarker are filled by ListVersions only: the key's current version, and
+	// a version that is a delete marker (no bytes; it hides the versions before it).
+	Latest       bool
+	DeleteMarker bool
 }
 
 // Store is one bucket.
@@ -69,6 +73,20 @@ type ConditionalDeleter interface {
 	// DeleteIfMatch deletes key if its ETag is etag. It returns an error wrapping
 	// ErrPreconditionFailed when the ETag differs, and nil when the key is gone.
 	DeleteIfMatch(ctx context.Context, key, etag string) error
+}
+
+// VersionLister is a store over a versioned bucket that can list every version of its
+// objects and delete one for good (S3 ListObjectVersions and DeleteObject with a VersionId).
+// Erasure needs it: deleting or rewriting an object in a versioned bucket keeps the old bytes
+// as a noncurrent version, readable until that version is deleted. It is optional, as
+// ConditionalDeleter is.
+type VersionLister interface {
+	// ListVersions returns every version and delete marker of every key under prefix, in key
+	// order and, within a key, newest first (the role needs s3:ListBucketVersions).
+	ListVersions(ctx context.Context, prefix string) ([]Info, error)
+	// DeleteVersion removes one version (or delete marker) of key permanently (the role needs
+	// s3:DeleteObjectVersion). A version that is already gone is not an error.
+	DeleteVersion(ctx context.Context, key, version string) error
 }
 
 // ErrForbidden is returned (wrapped) when the store refuses a request (S3 403 AccessDenied).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -25,7 +26,12 @@ func (p *Promoter) Compact(ctx context.Context, dataset string, part zone.Partit
 	if !ok {
 		return res, fmt.Errorf("promote: no contract for dataset %q: compaction needs it for the table's schema", dataset)
 	}
-	lock, err := p.acquire(ctx, c.Name, part, true)
+	if cdc.IsChangeStream(c) {
+		// Its table is unpartitioned and locked as a whole; its promotions rewrite its files.
+		res.Skipped = "a change stream's table is not compacted by partition"
+		return res, nil
+	}
+	lock, err := p.acquire(ctx, LockKey(c.Name, part), true)
 	if errors.Is(err, errHeld) {
 		res.Deferred = true
 		return res, nil
@@ -38,12 +44,7 @@ func (p *Promoter) Compact(ctx context.Context, dataset string, part zone.Partit
 			p.Log.Warn("compaction lock not released", "error", err)
 		}
 	}()
-	curated, err := p.current(ctx, c, part)
-	if err != nil {
-		return res, err
-	}
-	mkey := ManifestKey(c.Name, part)
-	m, metag, err := readManifest(ctx, p.Curated, mkey)
+	_, curated, mkey, m, metag, err := p.begin(ctx, c, part, DataPrefix(c.Name, part))
 	if err != nil {
 		return res, err
 	}

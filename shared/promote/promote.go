@@ -375,12 +375,7 @@ func (p *Promoter) putCurated(ctx context.Context, c *contract.Contract, key str
 	if out.Duplicates > 0 {
 		rec.Dropped = map[string]int64{"duplicate": out.Duplicates}
 	}
-	info, err := provenance.Put(ctx, p.Curated, key, body, objectstore.PutOptions{ContentType: "application/vnd.apache.parquet",
-		Metadata: map[string]string{MetaSHA256: sha256Hex(body)}}, rec)
-	if err != nil {
-		return info, fmt.Errorf("promote: write %s/%s: %w", p.Curated.Bucket(), key, err)
-	}
-	return info, nil
+	return PutCurated(ctx, p.Curated, key, body, rec)
 }
 
 // MetaSHA256 is the metadata key (x-amz-meta-sluice-sha256) of the hex SHA-256 of a curated

@@ -31,7 +31,32 @@ func DataPrefix(dataset string, p zone.Partition) string {
 // content: a rewritten part gets a new name, so a file a snapshot names never changes, and a
 // replay that makes the same bytes makes the same name.
 func dataKey(prefix string, num int, body []byte) string {
-	return prefix + fmt.Sprintf("part-%05d-%s.parquet", num, sha256Hex(body)[:16])
+	return prefix + partName(num, body)
+}
+
+func partName(num int, body []byte) string {
+	return fmt.Sprintf("part-%05d-%s.parquet", num, sha256Hex(body)[:16])
+}
+
+// RewrittenKey names the file that replaces the curated file at key with body (erasure
+// rewrites files): the same folder and part number, the new content's hash.
+func RewrittenKey(key string, body []byte) (string, error) {
+	num, err := partNum(key)
+	if err != nil {
+		return "", err
+	}
+	return path.Dir(key) + "/" + partName(num, body), nil
+}
+
+// PutCurated writes a file into the curated bucket as promote writes its own: the content
+// type and the SHA-256 of its bytes beside its provenance.
+func PutCurated(ctx context.Context, s objectstore.Store, key string, body []byte, rec *provenance.Record) (objectstore.Info, error) {
+	info, err := provenance.Put(ctx, s, key, body, objectstore.PutOptions{ContentType: "application/vnd.apache.parquet",
+		Metadata: map[string]string{MetaSHA256: sha256Hex(body)}}, rec)
+	if err != nil {
+		return info, fmt.Errorf("promote: write %s/%s: %w", s.Bucket(), key, err)
+	}
+	return info, nil
 }
 
 // partNum reads the part number of a curated file's key.

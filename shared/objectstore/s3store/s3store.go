@@ -29,6 +29,7 @@ var (
 	_ objectstore.Store              = (*Store)(nil)
 	_ objectstore.ConditionalDeleter = (*Store)(nil)
 	_ objectstore.VersionReader      = (*Store)(nil)
+	_ objectstore.VersionLister      = (*Store)(nil)
 )
 
 // New returns a Store for bucket. The client decides where requests go (AWS or a stand-in);
@@ -217,6 +218,55 @@ func (s *Store) List(ctx context.Context, prefix string) ([]objectstore.Info, er
 	// S3 lists in UTF-8 byte order; not every stand-in does, and callers rely on the order.
 	slices.SortFunc(out, func(a, b objectstore.Info) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
+}
+
+// ListVersions pages through ListObjectVersions (objectstore.VersionLister): every version and
+// delete marker under prefix, in key order, newest first within a key as far as their
+// times tell.
+func (s *Store) ListVersions(ctx context.Context, prefix string) ([]objectstore.Info, error) {
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket)}
+	if prefix != "" {
+		in.Prefix = aws.String(prefix)
+	}
+	var out []objectstore.Info
+	p := s3.NewListObjectVersionsPaginator(s.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s.wrap("list versions of", "s3:ListBucketVersions", prefix+"*", err)
+		}
+		for _, v := range page.Versions {
+			out = append(out, objectstore.Info{Key: aws.ToString(v.Key), Size: aws.ToInt64(v.Size), ETag: normalizeETag(aws.ToString(v.ETag)),
+				LastModified: aws.ToTime(v.LastModified), Version: aws.ToString(v.VersionId), Latest: aws.ToBool(v.IsLatest)})
+		}
+		for _, m := range page.DeleteMarkers {
+			out = append(out, objectstore.Info{Key: aws.ToString(m.Key), LastModified: aws.ToTime(m.LastModified),
+				Version: aws.ToString(m.VersionId), Latest: aws.ToBool(m.IsLatest), DeleteMarker: true})
+		}
+	}
+	// A page lists versions and delete markers apart; callers want each key's history in one run.
+	slices.SortStableFunc(out, func(a, b objectstore.Info) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return b.LastModified.Compare(a.LastModified)
+	})
+	return out, nil
+}
+
+// DeleteVersion removes one version of key for good (objectstore.VersionLister).
+func (s *Store) DeleteVersion(ctx context.Context, key, version string) error {
+	if version == "" {
+		return fmt.Errorf("s3store: delete a version of s3://%s/%s: no version id given (Delete removes the current object)", s.bucket, key)
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), VersionId: aws.String(version)})
+	if err != nil {
+		if isNotFound(err) && !isNoSuchBucket(err) {
+			return nil
+		}
+		return s.wrap("delete version "+version+" of", "s3:DeleteObjectVersion", key, err)
+	}
+	return nil
 }
 
 // Delete removes key; a missing key is not an error.

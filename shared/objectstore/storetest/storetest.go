@@ -686,6 +686,90 @@ func testVersions(t *testing.T, s objectstore.Store, vr objectstore.VersionReade
 	if !errors.Is(err, objectstore.ErrNotFound) || errors.Is(err, objectstore.ErrForbidden) {
 		t.Errorf("GetAt with another key's version id: error %v, want ErrNotFound (S3 NoSuchVersion)", err)
 	}
+	vl, ok := s.(objectstore.VersionLister)
+	if !ok {
+		t.Fatalf("a store over versioned buckets must be an objectstore.VersionLister: erasure deletes noncurrent versions through it")
+	}
+	testVersionLister(t, s, vl, puts, other)
+}
+
+// testVersionLister checks that every version is listed, that a delete leaves a marker and the
+// old bytes readable, and that deleting versions one by one leaves nothing at all.
+func testVersionLister(t *testing.T, s objectstore.Store, vl objectstore.VersionLister, puts []objectstore.Info, other objectstore.Info) {
+	ctx := t.Context()
+	vr := s.(objectstore.VersionReader)
+	versionsOf := func(key string) (ids []string, markers int, latest string) {
+		t.Helper()
+		all, err := vl.ListVersions(ctx, "ver/")
+		if err != nil {
+			t.Fatalf("ListVersions: %v", err)
+		}
+		for _, v := range all {
+			if !strings.HasPrefix(v.Key, "ver/") {
+				t.Errorf("ListVersions(ver/) listed %s", v.Key)
+			}
+			if v.Key != key {
+				continue
+			}
+			if v.DeleteMarker {
+				markers++
+			} else {
+				ids = append(ids, v.Version)
+			}
+			if v.Latest {
+				latest = v.Version
+			}
+		}
+		return ids, markers, latest
+	}
+	ids, markers, latest := versionsOf("ver/k")
+	if len(ids) != len(puts) || markers != 0 || latest != puts[len(puts)-1].Version {
+		t.Fatalf("ListVersions lists versions %v (%d markers, latest %q) of ver/k, want the %d written, latest %q", ids, markers, latest, len(puts), puts[len(puts)-1].Version)
+	}
+	for _, p := range puts {
+		if !slices.Contains(ids, p.Version) {
+			t.Errorf("version %q is not listed", p.Version)
+		}
+	}
+	if oid, _, _ := versionsOf("ver/other"); len(oid) != 1 || oid[0] != other.Version {
+		t.Errorf("ver/other versions %v, want [%s]", oid, other.Version)
+	}
+	// A delete in a versioned bucket hides the object behind a marker; its bytes stay.
+	if err := s.Delete(ctx, "ver/k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Head(ctx, "ver/k"); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Errorf("Head after Delete: %v, want ErrNotFound", err)
+	}
+	ids, markers, _ = versionsOf("ver/k")
+	if len(ids) != len(puts) || markers != 1 {
+		t.Fatalf("after Delete: versions %v and %d delete markers, want the %d versions kept and 1 marker", ids, markers, len(puts))
+	}
+	if _, err := vr.HeadAt(ctx, "ver/k", objectstore.ReadOptions{Version: puts[0].Version}); err != nil {
+		t.Errorf("an old version does not read after Delete (S3 keeps it): %v", err)
+	}
+	// DeleteVersion removes bytes for good, markers too; a second time is not an error.
+	all, err := vl.ListVersions(ctx, "ver/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range all {
+		if err := vl.DeleteVersion(ctx, v.Key, v.Version); err != nil {
+			t.Fatalf("DeleteVersion(%s, %s): %v", v.Key, v.Version, err)
+		}
+	}
+	if err := vl.DeleteVersion(ctx, "ver/k", puts[0].Version); err != nil {
+		t.Errorf("DeleteVersion of a version already gone: %v, want nil", err)
+	}
+	if ids, markers, _ := versionsOf("ver/k"); len(ids)+markers != 0 {
+		t.Errorf("after deleting every version: %v and %d markers remain", ids, markers)
+	}
+	if _, err := vr.HeadAt(ctx, "ver/k", objectstore.ReadOptions{Version: puts[0].Version}); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Errorf("a deleted version still reads: %v", err)
+	}
+	if err := vl.DeleteVersion(ctx, "ver/other", ""); err == nil {
+		t.Error("DeleteVersion without a version id succeeded: it must refuse rather than delete the current object")
+	}
 }
 
 // probeNotAVersionReader checks what a store that cannot read versions promises instead:

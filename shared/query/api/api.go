@@ -10,6 +10,7 @@
 //	                                              the lineage graph up and down (shared/lineage/graph)
 //	GET  /datasets                                the catalog: every dataset the caller may read, its zones and freshness
 //	GET  /datasets/{name}                         one dataset: contract, zones, quality, lineage neighbours (shared/catalog)
+//	POST /erase {"dataset","key"[,"field"]}       every row of a key removed from every zone (shared/erase; needs manage)
 //
 // Problems with a request are 400s whose message says what is wrong; an unknown id is a 404;
 // results asked for before the query succeeded are a 409 that carries the state.
@@ -57,6 +58,8 @@ type Service struct {
 	// Tables gives a dataset's curated Iceberg table, for its history and rollback; nil
 	// answers those routes 404.
 	Tables func(dataset string) *iceberg.Table
+	// Erase carries out POST /erase; nil answers it 404.
+	Erase Eraser
 }
 
 // Request is one API call.
@@ -160,6 +163,8 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		path = path[i:]
 	} else if i := strings.Index(path, "/tables/"); i >= 0 {
 		path = path[i:]
+	} else if strings.HasSuffix(strings.TrimSuffix(path, "/"), "/erase") {
+		path = "/erase"
 	}
 	path = strings.TrimSuffix(path, "/")
 	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
@@ -172,6 +177,8 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		return s.lineage(ctx, r.Query)
 	case parts[0] == "tables":
 		return s.tables(ctx, r, parts, rec)
+	case len(parts) == 1 && parts[0] == "erase":
+		return s.erase(ctx, r, rec)
 	case parts[0] == "datasets" && len(parts) <= 2:
 		return s.datasets(ctx, r, parts[1:])
 	case len(parts) == 1 && parts[0] == "queries":
@@ -196,7 +203,7 @@ func (s *Service) route(ctx context.Context, r Request, rec *audit.Record) Respo
 		rec.QueryID = parts[1]
 		return s.results(ctx, r.Caller, parts[1], r.Query.Get("page_token"), size, rec)
 	}
-	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage, GET /datasets[/{name}]", r.Method, clip(r.Path))
+	return errorf(http.StatusNotFound, "no route %s %s: the API has POST /queries, GET /queries/{id}, GET /queries/{id}/results, GET /lineage, GET /datasets[/{name}], POST /erase", r.Method, clip(r.Path))
 }
 
 func (s *Service) start(ctx context.Context, r Request, rec *audit.Record) Response {

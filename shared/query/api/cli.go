@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/envvar"
+	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/query"
 )
@@ -34,6 +35,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	history := fs.String("history", "", "print the snapshots of this dataset's curated table (GET /tables/{dataset}/history) instead of querying")
 	rollback := fs.String("rollback", "", "roll this dataset's curated table back to -snapshot (POST /tables/{dataset}/rollback): a new snapshot with that one's rows")
 	snapshot := fs.Int64("snapshot", 0, "with -rollback: the snapshot id to restore")
+	eraseDataset := fs.String("erase", "", "erase every row of -key from this dataset in every zone (POST /erase) and print the report")
+	key := fs.String("key", "", "with -erase: the key value to erase")
+	field := fs.String("field", "", "with -erase: the column holding the key (default the dataset's key)")
 	maxRows := fs.Int("max-rows", 10000, "stop after this many rows")
 	lineage := fs.String("lineage", "", "print the lineage graph of dataset=<[zone/]dataset> or object=s3://<bucket>/<key> instead of querying (URL default "+LocalURL+")")
 	depth := fs.Int("depth", 0, "with -lineage: hops walked up and down (default 3, at most 10)")
@@ -46,7 +50,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *history != "" || *rollback != "" {
+	if *eraseDataset != "" && *key == "" {
+		fmt.Fprintln(stderr, "query: -erase needs -key, the key value to erase")
+		return 2
+	}
+	if *history != "" || *rollback != "" || *eraseDataset != "" {
 		if *base == "" {
 			*base = LocalURL
 		}
@@ -58,9 +66,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		var out any
-		if *history != "" {
+		switch {
+		case *eraseDataset != "":
+			body, _ := json.Marshal(erase.Request{Dataset: *eraseDataset, Key: *key, Field: *field})
+			err = c.call(ctx, http.MethodPost, "/erase", body, &out)
+		case *history != "":
 			err = c.call(ctx, http.MethodGet, "/tables/"+url.PathEscape(*history)+"/history", nil, &out)
-		} else {
+		default:
 			body, _ := json.Marshal(RollbackRequest{SnapshotID: *snapshot})
 			err = c.call(ctx, http.MethodPost, "/tables/"+url.PathEscape(*rollback)+"/rollback", body, &out)
 		}

@@ -1,4 +1,4 @@
-package main
+package piikey
 
 import (
 	"bytes"
@@ -18,12 +18,12 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 
 func TestPIIKeyFromEnvironment(t *testing.T) {
 	for v, want := range map[string]string{"00ff10": "\x00\xff\x10", "not hex: a passphrase": "not hex: a passphrase"} {
-		got, err := piiKey(context.Background(), aws.Config{}, envOf(map[string]string{"SLUICE_PII_KEY": v}))
+		got, err := Read(context.Background(), aws.Config{}, envOf(map[string]string{"SLUICE_PII_KEY": v}))
 		if err != nil || string(got) != want {
 			t.Errorf("SLUICE_PII_KEY=%q: %q %v, want %q", v, got, err, want)
 		}
 	}
-	if got, err := piiKey(context.Background(), aws.Config{}, envOf(nil)); got != nil || err != nil {
+	if got, err := Read(context.Background(), aws.Config{}, envOf(nil)); got != nil || err != nil {
 		t.Errorf("no setting: %q %v, want none", got, err)
 	}
 }
@@ -44,12 +44,12 @@ func TestPIIKeyFromSecretsManager(t *testing.T) {
 		t.Fatalf("CreateSecret: %s %v", out, err)
 	}
 	env = envOf(map[string]string{"AWS_ENDPOINT_URL": endpoint, "SLUICE_PII_KEY_SECRET_ARN": created.ARN, "SLUICE_PII_KEY": "ignored"})
-	got, err := piiKey(ctx, cfg, env)
+	got, err := Read(ctx, cfg, env)
 	if err != nil || !bytes.Equal(got, []byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}) {
 		t.Fatalf("key %x %v", got, err)
 	}
 	env = envOf(map[string]string{"AWS_ENDPOINT_URL": endpoint, "SLUICE_PII_KEY_SECRET_ARN": created.ARN + "-missing"})
-	if _, err := piiKey(ctx, cfg, env); err == nil || !strings.Contains(err.Error(), "GetSecretValue") {
+	if _, err := Read(ctx, cfg, env); err == nil || !strings.Contains(err.Error(), "GetSecretValue") {
 		t.Fatalf("missing secret: %v", err)
 	}
 }

@@ -1,4 +1,6 @@
-package main
+// Package piikey reads the key that PII fields whose contract policy is hash are keyed with:
+// promote hashes with it, and erasure hashes a key value with it to find its curated rows.
+package piikey
 
 import (
 	"bytes"
@@ -16,24 +18,25 @@ import (
 	"github.com/sluicelake/sluice/shared/envvar"
 )
 
-// piiKey reads the key that hashed PII fields are keyed with: from the Secrets Manager secret
+// Read reads the key that hashed PII fields are keyed with: from the Secrets Manager secret
 // named by SLUICE_PII_KEY_SECRET_ARN (on AWS), else from SLUICE_PII_KEY (locally). A value
 // that is valid hex is decoded; any other value is used as its bytes. Neither set is nil.
-func piiKey(ctx context.Context, cfg aws.Config, getenv func(string) string) ([]byte, error) {
+func Read(ctx context.Context, cfg aws.Config, getenv func(string) string) ([]byte, error) {
 	if arn := getenv(envvar.PIIKeySecretARN); arn != "" {
 		v, err := getSecret(ctx, cfg, getenv, arn)
 		if err != nil {
 			return nil, err
 		}
-		return decodeKey(v), nil
+		return Decode(v), nil
 	}
 	if v := getenv(envvar.PIIKey); v != "" {
-		return decodeKey([]byte(v)), nil
+		return Decode([]byte(v)), nil
 	}
 	return nil, nil
 }
 
-func decodeKey(v []byte) []byte {
+// Decode takes a key as stored: valid hex is decoded, any other value is used as its bytes.
+func Decode(v []byte) []byte {
 	s := strings.TrimSpace(string(v))
 	if b, err := hex.DecodeString(s); err == nil && len(b) > 0 {
 		return b
