@@ -65,7 +65,8 @@ func main() {
 		for z, b := range settings.zoneBuckets {
 			stores[z] = s3store.New(env.S3(), b)
 		}
-		svc.Catalog = &catalog.Catalog{Contracts: env.Contracts, Stores: stores, Lineage: api.LineageNeighbours(eng, svc.Compiler)}
+		// The catalog's curated counts read the same Glue-cataloged tables.
+		svc.Catalog = &catalog.Catalog{Contracts: env.Contracts, Stores: stores, Tables: svc.Tables, Lineage: api.LineageNeighbours(eng, svc.Compiler)}
 		// POST /erase, with every zone's bucket and promote's PII key.
 		key, err := piikey.Read(context.Background(), env.AWS, env.Getenv)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/shared/contract"
+	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/lineage/graph"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -52,6 +53,10 @@ type Catalog struct {
 	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Tables opens a dataset's curated Iceberg table, so the curated zone counts the files of
+	// its current snapshot (what a reader reads), not every file kept for time travel and the
+	// table's metadata. nil: the table cataloged in the curated bucket itself (the local lake's).
+	Tables func(dataset string) *iceberg.Table
 
 	cache objectCache
 }
@@ -315,7 +320,20 @@ func (c *Catalog) summary(ctx context.Context, ct *contract.Contract, a Access, 
 		}
 		zs := ZoneStats{Zone: z, Bucket: st.Bucket(), Prefixes: prefixes(z, ct.Name)}
 		var infos []objectstore.Info
+		if z == zone.Curated {
+			got, err := c.curatedFiles(ctx, st, ct.Name)
+			if err != nil {
+				if b.parent.Err() != nil {
+					return s, nil, b.parent.Err()
+				}
+				zs.Error = readError("read the current snapshot of", st.Bucket(), ct.Name+"/metadata/", err)
+			}
+			infos = got
+		}
 		for _, p := range zs.Prefixes {
+			if z == zone.Curated {
+				break
+			}
 			got, err := st.List(ctx, p)
 			if err != nil {
 				if b.parent.Err() != nil {
@@ -363,6 +381,31 @@ func (c *Catalog) summary(ctx context.Context, ct *contract.Contract, a Access, 
 		s.Zones = append(s.Zones, zs)
 	}
 	return s, objs, nil
+}
+
+// curatedFiles are the data files of the current snapshot of dataset's curated table, as
+// objects: none before its first promotion.
+func (c *Catalog) curatedFiles(ctx context.Context, st objectstore.Store, dataset string) ([]objectstore.Info, error) {
+	tbl := iceberg.Dataset(st, nil, dataset)
+	if c.Tables != nil {
+		tbl = c.Tables(dataset)
+	}
+	snap, files, err := tbl.FilesAt(ctx, iceberg.At{})
+	if errors.Is(err, iceberg.ErrNoTable) || snap == nil {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]objectstore.Info, 0, len(files))
+	for _, f := range files {
+		key, err := tbl.Key(f.Path)
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, objectstore.Info{Key: key, Size: f.Size, LastModified: time.UnixMilli(snap.TimestampMs)})
+	}
+	return infos, nil
 }
 
 // readError is a read failure as a person can act on it.

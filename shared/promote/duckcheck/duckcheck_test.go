@@ -72,13 +72,18 @@ func TestDuckDBReadsAssembledFiles(t *testing.T) {
 	const want = 7*300 + 400 // distinct customers
 
 	dir := t.TempDir()
-	infos, err := curated.List(ctx, zone.Prefix("customers", part))
+	// What a reader of the table reads: the data files of its current snapshot.
+	files, err := p.Files(ctx, "customers", part)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var fromParquetGo int
-	for _, in := range infos {
-		rc, _, err := curated.Get(ctx, in.Key)
+	for _, f := range files {
+		key, err := p.Table("customers").Key(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _, err := curated.Get(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +94,7 @@ func TestDuckDBReadsAssembledFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		fromParquetGo += len(rows)
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(in.Key)), body, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(key)), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -114,5 +119,5 @@ func TestDuckDBReadsAssembledFiles(t *testing.T) {
 	if superseded != 0 {
 		t.Fatalf("%d superseded rows remain", superseded)
 	}
-	t.Logf("%d curated files, %d row groups, %d rows read back by DuckDB", len(infos), rowGroups, n)
+	t.Logf("%d curated files, %d row groups, %d rows read back by DuckDB", len(files), rowGroups, n)
 }
