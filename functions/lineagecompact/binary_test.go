@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/sluicelake/sluice/infra/bundle"
+	"github.com/sluicelake/sluice/infra/bundle/bundletest"
 	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,22 +89,5 @@ func TestBuiltBinary(t *testing.T) {
 // The function links Parquet but neither the embedded query engine nor the X-Ray SDK; its size
 // is reported (go test -run Size -v ./functions/lineagecompact).
 func TestSize(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []string{"duckdb", "aws-xray-sdk-go"} {
-		if strings.Contains(string(out), bad) {
-			t.Errorf("the function links %s", bad)
-		}
-	}
-	exe := filepath.Join(t.TempDir(), "bootstrap")
-	if err := bundle.Build(context.Background(), "", bundle.Arch, exe, "."); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("lineagecompact bootstrap, linux/arm64 stripped: %.1f MB", float64(st.Size())/1e6)
+	bundletest.Size(t, "lineagecompact", "duckdb", "aws-xray-sdk-go")
 }

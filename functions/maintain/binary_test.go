@@ -5,15 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicelake/sluice/events"
-	"github.com/sluicelake/sluice/infra/bundle"
+	"github.com/sluicelake/sluice/infra/bundle/bundletest"
 	"github.com/sluicelake/sluice/localstack/runtimeapi"
 	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
 	"github.com/sluicelake/sluice/shared/iceberg"
@@ -114,22 +110,5 @@ func TestBuiltBinary(t *testing.T) {
 // The function links neither the embedded query engine nor the X-Ray SDK; its size is reported
 // (go test -run Size -v ./functions/maintain).
 func TestSize(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []string{"duckdb", "aws-xray-sdk-go"} {
-		if strings.Contains(string(out), bad) {
-			t.Errorf("the function links %s", bad)
-		}
-	}
-	exe := filepath.Join(t.TempDir(), "bootstrap")
-	if err := bundle.Build(context.Background(), "", bundle.Arch, exe, "."); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("maintain bootstrap, linux/arm64 stripped: %.1f MB", float64(st.Size())/1e6)
+	bundletest.Size(t, "maintain", "duckdb", "aws-xray-sdk-go")
 }
