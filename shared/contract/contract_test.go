@@ -22,8 +22,8 @@ func TestShippedContracts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 2 || cs[0].Name != "customers" || cs[1].Name != "user_events" {
-		t.Fatalf("want customers and user_events, got %d contracts", len(cs))
+	if len(cs) != 3 || cs[0].Name != "customers" || cs[1].Name != "customers_changes" || cs[2].Name != "user_events" {
+		t.Fatalf("want customers, customers_changes and user_events, got %d contracts", len(cs))
 	}
 	cust := cs[0]
 	if cust.Fields[cust.EventTime].Name != "event_date" || cust.Fields[cust.Key[0]].Name != "uuid" {
@@ -44,7 +44,7 @@ func TestShippedContracts(t *testing.T) {
 	if phone, _ := cust.Field("phone"); phone.Kind != contract.String || phone.Coerce != contract.NumberToString {
 		t.Errorf("phone: %+v", phone)
 	}
-	ue := cs[1]
+	ue := cs[2]
 	if et := ue.Fields[ue.EventTime]; et.WithoutZone != nil {
 		t.Errorf("user_events.timestamp should still reject naive timestamps")
 	}

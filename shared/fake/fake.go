@@ -24,6 +24,7 @@ import (
 
 	"github.com/brianvoe/gofakeit/v7"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 )
 
@@ -105,6 +106,11 @@ type fieldGen struct {
 func New(c *contract.Contract, opts Options) (*Generator, error) {
 	if c == nil {
 		return nil, errors.New("fake: no contract given")
+	}
+	if cdc.IsChangeStream(c) {
+		// Random values in a change stream's fields would be changes of rows that never
+		// existed, deletes of keys never inserted: no source produces that.
+		return nil, fmt.Errorf("fake: %s is a change stream of a source table: its events are the changes cdc.Simulator makes of a model table, not independent random records", c.Name)
 	}
 	if opts.BadShare < 0 || opts.BadShare > 1 || math.IsNaN(opts.BadShare) {
 		return nil, fmt.Errorf("fake: bad share %v must be between 0 and 1", opts.BadShare)

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluicelake/sluice/events"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/fake"
 )
@@ -21,11 +22,43 @@ var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func contracts(t testing.TB) []*contract.Contract {
 	t.Helper()
-	cs, err := events.Contracts()
+	all, err := events.Contracts()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var cs []*contract.Contract
+	for _, c := range all {
+		if !cdc.IsChangeStream(c) {
+			cs = append(cs, c)
+		}
+	}
 	return cs
+}
+
+func TestChangeStreamsAreNotFaked(t *testing.T) {
+	reg, err := events.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := reg["customers_changes"]
+	if c == nil || !cdc.IsChangeStream(c) {
+		t.Fatal("events/ has no change stream customers_changes")
+	}
+	if _, err := fake.New(c, fake.Options{}); err == nil || !strings.Contains(err.Error(), "cdc.Simulator") {
+		t.Errorf("fake.New(customers_changes) = %v, want an error naming cdc.Simulator", err)
+	}
+	gens, err := fake.Generators(reg, "all", fake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gens {
+		if cdc.IsChangeStream(g.Contract()) {
+			t.Errorf("Generators(all) includes change stream %s", g.Contract().Name)
+		}
+	}
+	if len(gens) != len(reg)-1 {
+		t.Errorf("Generators(all) made %d generators for %d contracts, one of them a change stream", len(gens), len(reg))
+	}
 }
 
 // check is the test's own reading of the contract, written apart from the generator: it returns

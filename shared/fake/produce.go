@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 )
 
@@ -14,8 +15,14 @@ import (
 // every contract in reg). Each draws from the same options.
 func Generators(reg map[string]*contract.Contract, names string, opts Options) ([]*Generator, error) {
 	known := slices.Sorted(maps.Keys(reg))
-	list := known
-	if names != "all" {
+	var list []string
+	if names == "all" {
+		for _, name := range known {
+			if !cdc.IsChangeStream(reg[name]) { // change streams come from cdc.Simulator
+				list = append(list, name)
+			}
+		}
+	} else {
 		list = strings.Split(names, ",")
 	}
 	var gens []*Generator
