@@ -17,6 +17,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/sluicelake/sluice/shared/access"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/summary"
@@ -89,7 +90,8 @@ func NewStack(scope constructs.Construct, id string, props *Props) (*Lake, error
 		}
 	}
 	for _, c := range props.Contracts {
-		if s.OwnStream(c.Name) {
+		// A change stream's events come from Kafka (Debezium), never from Kinesis producers.
+		if s.OwnStream(c.Name) && !cdc.IsChangeStream(c) {
 			own = append(own, c)
 		}
 	}

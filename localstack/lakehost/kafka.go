@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicelake/sluice/localstack/kafkaesm"
 	"github.com/sluicelake/sluice/localstack/kafkalocal"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/envvar"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/kafkawire"
@@ -103,8 +104,8 @@ func (l *Lake) startKafka(ctx context.Context) error {
 	return nil
 }
 
-// ProduceKafka writes amount fake records (a share bad) spread over the Kafka topics, each of
-// its topic's dataset. Every other good record is Avro in the Confluent wire format under the
+// ProduceKafka writes amount fake records (a share bad) spread over the Kafka topics that are
+// not change streams, each of its topic's dataset. Every other good record is Avro in the Confluent wire format under the
 // dataset's schema id, the rest JSON, as a lake fed by several teams' producers sees them.
 func (l *Lake) ProduceKafka(ctx context.Context, amount int, bad float64, seed uint64) (fake.Tally, error) {
 	tally := fake.Tally{}
@@ -112,8 +113,13 @@ func (l *Lake) ProduceKafka(ctx context.Context, amount int, bad float64, seed u
 		return tally, nil
 	}
 	var topics []string
-	for t := range l.cfg.KafkaTopics {
-		topics = append(topics, t)
+	for t, ds := range l.cfg.KafkaTopics {
+		if !cdc.IsChangeStream(l.cfg.Contracts[ds]) { // ProduceChanges feeds those
+			topics = append(topics, t)
+		}
+	}
+	if len(topics) == 0 {
+		return tally, nil
 	}
 	sort.Strings(topics)
 	ids := l.SchemaIDs()

@@ -18,7 +18,6 @@ import (
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/lakehost"
 	"github.com/sluicelake/sluice/shared/fake"
-	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/promote"
 	"github.com/sluicelake/sluice/shared/quarantine"
@@ -185,26 +184,11 @@ func zoneRows(t *testing.T, dir string, z zone.Zone, dataset string) []map[strin
 	var out []map[string]any
 	if z == zone.Curated {
 		// Curated is an Iceberg table: its current snapshot, not every file on disk.
-		bucket := lakehost.Buckets[zone.Curated]
-		store := iceberg.DirStore{Dir: filepath.Join(dir, bucket), Name: bucket}
-		tbl := iceberg.Dataset(store, nil, dataset)
-		_, files, err := tbl.FilesAt(context.Background(), iceberg.At{})
+		rows, err := lakehost.CuratedRows(context.Background(), dir, dataset)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range files {
-			key, _ := tbl.Key(f.Path)
-			body, err := os.ReadFile(filepath.Join(store.Dir, filepath.FromSlash(key)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rows, err := parquetfile.ReadBytes(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, rows...)
-		}
-		return out
+		return rows
 	}
 	err := filepath.Walk(filepath.Join(dir, lakehost.Buckets[z], dataset), func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() || !strings.HasSuffix(path, ".parquet") {

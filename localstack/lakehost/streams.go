@@ -10,6 +10,7 @@ import (
 	"github.com/sluicelake/sluice/localstack/esm"
 	"github.com/sluicelake/sluice/localstack/firehose"
 	"github.com/sluicelake/sluice/localstack/kinesislocal"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/streammap"
 	"github.com/sluicelake/sluice/shared/streamput"
 )
@@ -23,7 +24,10 @@ func streamsOf(cfg Config) (streammap.Map, error) {
 	datasets := cfg.DatasetStreams
 	if datasets == nil {
 		datasets = map[string]string{}
-		for name := range cfg.Contracts {
+		for name, c := range cfg.Contracts {
+			if cdc.IsChangeStream(c) {
+				continue // fed from Kafka, as in the stack
+			}
 			datasets[name] = DatasetStream(name)
 		}
 	}

@@ -52,9 +52,10 @@ func run() int {
 		"least time each local query takes, as Athena's 1-2 s (e.g. 1s; default $SLUICE_LOCAL_QUERY_LATENCY, else none)")
 	template := flag.String("template", "", "synthesized CloudFormation template (make synth writes infra/cdk.out/sluice-dev.template.json): "+
 		"each function then runs under its own role's policies there and S3 answers AccessDenied as AWS would; empty runs without enforcement")
-	kafkaTopics := flag.String("kafka-topics", "sluice.clicks=user_events,sluice.customers=customers",
+	kafkaTopics := flag.String("kafka-topics", "sluice.clicks=user_events,sluice.customers=customers,dbserver1.public.customers=customers_changes",
 		"Kafka topics of the local broker stand-in, topic=dataset pairs (\"\" runs no Kafka); ingest reads them through a Kafka event source mapping")
 	kafkaAmount := flag.Int("kafka-amount", -1, "sample events to produce to the Kafka topics, half of the good ones as Avro in the Confluent wire format (default a fifth of --amount)")
+	changes := flag.Int("changes", -1, "changes the simulated source database makes to its customers table, written as Debezium events to the topics of change streams (default half of --amount)")
 	flag.Parse()
 	topics, err := lakehost.ParseKafkaTopics(*kafkaTopics)
 	if err != nil {
@@ -63,6 +64,9 @@ func run() int {
 	}
 	if *kafkaAmount < 0 {
 		*kafkaAmount = *amount / 5
+	}
+	if *changes < 0 {
+		*changes = *amount / 2
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -132,6 +136,18 @@ func run() int {
 	}
 	if lake.Kafka != nil {
 		fmt.Printf("sent %d records to the Kafka topics (JSON and Avro); bad by kind: %v\n", kafkaTally.Total(), kafkaTally)
+	}
+	changed, err := lake.ProduceChanges(ctx, *changes, *seed+3)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local: change data capture:", err)
+		return 1
+	}
+	var changeRecords, tombstones int
+	for _, ch := range changed {
+		changeRecords += ch.Records
+		tombstones += ch.Tombstones
+		fmt.Printf("simulated source database: %d changes of its customers table (%d rows left) as Debezium events to %s: %d records, %d of them tombstones, the last %d written twice (a connector restarted from an earlier offset)\n",
+			ch.Changes, len(ch.Model), ch.Topic, ch.Records, ch.Tombstones, ch.Replayed)
 	}
 	var fileRows, fileBad int
 	if lake.Validate != nil {
@@ -217,10 +233,25 @@ func run() int {
 			quarantined += c.Rows
 		}
 	}
-	in, wantBad := int64(stats.Sent+fileRows+kafkaTally.Total()), int64(tally.Bad()+fileBad+kafkaTally.Bad())
+	// Tombstones are quarantined (cdc_tombstone): the delete before each came as a change.
+	in, wantBad := int64(stats.Sent+fileRows+kafkaTally.Total()+changeRecords), int64(tally.Bad()+fileBad+kafkaTally.Bad()+tombstones)
 	ok := cleansed+quarantined == in && quarantined == wantBad
-	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad): %v\n",
-		in, cleansed, quarantined, wantBad, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+	fmt.Printf("accounted: %d sent = %d cleansed + %d quarantined (%d produced bad, %d tombstones among them): %v\n",
+		in, cleansed, quarantined, wantBad, tombstones, map[bool]string{true: "OK", false: "MISMATCH"}[ok])
+	for _, ch := range changed {
+		rows, diffs, err := lake.CheckChanges(ctx, ch)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "local: change data capture:", err)
+			ok = false
+			continue
+		}
+		fmt.Printf("change data capture: curated %s has %d rows, the source table %d, row for row the same: %v\n",
+			ch.Dataset, rows, len(ch.Model), map[bool]string{true: "OK", false: "MISMATCH"}[len(diffs) == 0])
+		for _, d := range diffs {
+			fmt.Printf("  %s\n", d)
+		}
+		ok = ok && len(diffs) == 0
+	}
 	// Table maintenance once, as its daily schedule would run it (under its role's policy):
 	// compaction of small files, snapshot expiry and orphan removal, with each table's record.
 	if lake.Maintainer != nil {
