@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/infra/lake"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/summary"
 )
@@ -160,6 +161,19 @@ func shipped(t testing.TB) []*contract.Contract {
 		t.Fatal(err)
 	}
 	return cs
+}
+
+// streamed is the shipped contracts that get a Kinesis stream of their own: all but the change
+// streams, which come from Kafka.
+func streamed(t testing.TB) []*contract.Contract {
+	t.Helper()
+	var out []*contract.Contract
+	for _, c := range shipped(t) {
+		if !cdc.IsChangeStream(c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 var (

@@ -523,7 +523,7 @@ func TestProducerRole(t *testing.T) {
 			}
 			// Every stream: each dataset's own and the shared one.
 			var streams []string
-			for _, ct := range shipped(t) {
+			for _, ct := range streamed(t) {
 				streams = append(streams, lake.DatasetStreamID(ct.Name)+"EventStream")
 			}
 			streams = append(streams, "EventStream")

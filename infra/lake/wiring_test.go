@@ -219,7 +219,7 @@ func TestEventsAPI(t *testing.T) {
 	}
 	// Every stream: the shared one and each dataset's own, where collect sends that dataset.
 	streams := []string{"EventStream"}
-	for _, c := range shipped(t) {
+	for _, c := range streamed(t) {
 		streams = append(streams, lake.DatasetStreamID(c.Name)+"EventStream")
 	}
 	sort.Strings(streams)
@@ -240,7 +240,7 @@ func TestEventsAPI(t *testing.T) {
 func TestAlarmsNotifyTheTopic(t *testing.T) {
 	s := defaultSynth(t)
 	want := []string{"IngestIteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm", "QuarantineRateAlarm"}
-	for _, c := range shipped(t) {
+	for _, c := range streamed(t) {
 		for _, a := range []string{"IteratorAgeAlarm", "FirehoseDeliveryAlarm", "FirehoseFreshnessAlarm", "FirehosePartitionLimitAlarm"} {
 			want = append(want, lake.DatasetStreamID(c.Name)+a)
 		}
@@ -380,7 +380,7 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 		},
 	}
 	// Each dataset's own stream: ingest reads it, producers write it, its Firehose role reads it.
-	for _, c := range shipped(t) {
+	for _, c := range streamed(t) {
 		id := lake.DatasetStreamID(c.Name)
 		for _, r := range []string{"IngestRole", "ProducerRole", "CollectRole"} {
 			a := roles[r]

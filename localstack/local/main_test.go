@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"github.com/sluicelake/sluice/infra/bundle"
 	"os/exec"
 	"path/filepath"
@@ -45,18 +46,34 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	if !regexp.MustCompile(`web console \(datasets, quality, lineage, queries\): http://127\.0\.0\.1:\d+/console/`).Match(out) {
 		t.Errorf("the banner names no console:\n%s", out)
 	}
-	m := regexp.MustCompile(`accounted: (\d+) sent = (\d+) cleansed \+ (\d+) quarantined \((\d+) produced bad\): OK`).FindSubmatch(out)
+	// The simulated source database: 400 changes (half of --amount) of its customers table as
+	// Debezium events, tombstones after deletes, the last tenth of the records written twice.
+	c := regexp.MustCompile(`simulated source database: 400 changes of its customers table \((\d+) rows left\) as Debezium events to dbserver1\.public\.customers: (\d+) records, (\d+) of them tombstones, the last (\d+) written twice`).FindSubmatch(out)
+	if c == nil {
+		t.Fatalf("no simulated source database in:\n%s", out)
+	}
+	num := func(b []byte) int { v, _ := strconv.Atoi(string(b)); return v }
+	left, records, tombstones, replayed := num(c[1]), num(c[2]), num(c[3]), num(c[4])
+	if left == 0 || tombstones == 0 || records < 400+tombstones || replayed != records/11 {
+		t.Errorf("simulated changes: %s", c[0])
+	}
+	m := regexp.MustCompile(`accounted: (\d+) sent = (\d+) cleansed \+ (\d+) quarantined \((\d+) produced bad, (\d+) tombstones among them\): OK`).FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("no accounting line in:\n%s", out)
 	}
-	n := func(i int) int { v, _ := strconv.Atoi(string(m[i])); return v }
-	// 800 stream events, two sample files of 200 rows each and 160 Kafka records (a fifth of
-	// the stream's, over two topics), 10% bad throughout.
-	if n(1) != 1360 || n(2)+n(3) != 1360 || n(3) != n(4) || n(4) != 136 {
+	n := func(i int) int { return num(m[i]) }
+	// 800 stream events, two sample files of 200 rows each, 160 Kafka records (a fifth of the
+	// stream's, over two topics), 10% bad throughout, and the change events, whose tombstones
+	// are quarantined.
+	if in := 1360 + records; n(1) != in || n(2)+n(3) != in || n(3) != n(4) || n(4) != 136+tombstones || n(5) != tombstones {
 		t.Fatalf("accounting %s", m[0])
 	}
-	if !regexp.MustCompile(`Kafka event source mapping: \d+ invocations, 160 records, \d+ retries, 0 to the failure folder`).Match(out) {
-		t.Errorf("the Kafka mapping did not take the 160 Kafka records:\n%s", out)
+	if !regexp.MustCompile(fmt.Sprintf(`Kafka event source mapping: \d+ invocations, %d records, \d+ retries, 0 to the failure folder`, 160+records)).Match(out) {
+		t.Errorf("the Kafka mapping did not take the %d Kafka records:\n%s", 160+records, out)
+	}
+	// Replays and all, the curated change stream is the source table, row for row.
+	if !regexp.MustCompile(fmt.Sprintf(`change data capture: curated customers_changes has %d rows, the source table %d, row for row the same: OK`, left, left)).Match(out) {
+		t.Errorf("curated customers_changes is not the source table:\n%s", out)
 	}
 	// The sample has no duplicate keys, so the curated zone holds what the cleansed zone does.
 	for _, ds := range []string{"customers", "user_events"} {
@@ -72,7 +89,7 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 		}
 	}
 	// Table maintenance ran once over each curated table, and recorded the run.
-	for _, ds := range []string{"customers", "user_events"} {
+	for _, ds := range []string{"customers", "customers_changes", "user_events"} {
 		if !regexp.MustCompile(`table maintenance of ` + ds + `: \d+ partitions compacted .* record s3://curated/_maintenance/` + ds + `/`).Match(out) {
 			t.Errorf("no table maintenance of %s in:\n%s", ds, out)
 		}

@@ -110,8 +110,8 @@ func TestDefaultZoneFallsBackToCleansed(t *testing.T) {
 func TestValidationErrors(t *testing.T) {
 	c := compiler(t)
 	cases := []struct{ body, want string }{
-		{`{}`, "dataset: required: one of audit, customers, lineage, user_events"},
-		{`{"dataset":"orders"}`, `dataset: unknown dataset "orders": one of audit, customers, lineage, user_events`},
+		{`{}`, "dataset: required: one of audit, customers, customers_changes, lineage, user_events"},
+		{`{"dataset":"orders"}`, `dataset: unknown dataset "orders": one of audit, customers, customers_changes, lineage, user_events`},
 		{`{"dataset":"user_events","zone":"quarantine"}`, `zone: unknown zone "quarantine"`},
 		{`{"dataset":"user_events","columns":["nope"]}`, `columns[0]: dataset user_events has no column "nope": columns are event_id, user_id`},
 		{`{"dataset":"user_events","were":[]}`, `unknown field "were"`},
