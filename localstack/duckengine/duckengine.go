@@ -423,11 +423,15 @@ func viewSQL(name string, z zone.Zone, src string) string {
 		return fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW %s AS SELECT * REPLACE (timezone('UTC', "event_time") AS "event_time") FROM read_parquet(%s, %s)`,
 			quoteIdent(name), src, hive)
 	}
-	if z == zone.Consumption {
+	// The partition columns are the ones the files' paths carry: summaries refreshed whole have
+	// no dt, summaries by day no hr, and a change stream's curated table (the source table's
+	// current state, unpartitioned) neither.
+	switch sep := string(filepath.Separator); {
+	case strings.Contains(src, sep+"hr="):
+	case strings.Contains(src, sep+"dt="):
+		hive = `hive_partitioning=true, hive_types={'dt': DATE}`
+	default:
 		hive = `hive_partitioning=false`
-		if strings.Contains(src, string(filepath.Separator)+"dt=") {
-			hive = `hive_partitioning=true, hive_types={'dt': DATE}`
-		}
 	}
 	c := jsonContract(z, strings.TrimPrefix(name, string(z)+"_"))
 	if c == nil {

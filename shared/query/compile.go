@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicelake/sluice/shared/access"
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/lineage/table"
 	"github.com/sluicelake/sluice/shared/zone"
@@ -240,6 +241,11 @@ func (c *Compiler) compile(caller *access.Caller, r *Request, joins []Join) (*Qu
 			return nil, invalid("hr", "summary tables are kept by day: they have no hr partitions")
 		}
 	}
+	if b.currentState() && (r.DT != nil || r.HR != nil) {
+		return nil, invalid(map[bool]string{true: "dt", false: "hr"}[r.DT != nil],
+			"curated %s is the current state of its source table, unpartitioned: it has no dt or hr; filter on %s, or query zone cleansed for its changes by hour",
+			ct.Name, cdc.SourceTimeField)
+	}
 	if r.DT != nil {
 		w, err := b.dtRange(r.DT)
 		if err != nil {
@@ -456,21 +462,27 @@ func (b *builder) heldFields() []string {
 	return out
 }
 
+// currentState says whether the table is a change stream's curated table: the source table's
+// current state, unpartitioned (package promote's changes.go), so without dt and hr.
+func (b *builder) currentState() bool {
+	return b.zone == zone.Curated && cdc.IsChangeStream(b.ct)
+}
+
 func (b *builder) column(field, name string) (*contract.Field, error) {
 	// A summary's columns are its contract's alone: dt is one of them when it is kept by day.
-	summary := b.zone == zone.Consumption
+	partitioned := b.zone != zone.Consumption && !b.currentState()
 	switch {
 	case name == "":
 		return nil, invalid(field, "a column name is required")
-	case name == dtField.Name && !summary:
+	case name == dtField.Name && partitioned:
 		return &dtField, nil
-	case name == hrField.Name && !summary:
+	case name == hrField.Name && partitioned:
 		return &hrField, nil
 	}
 	f, ok := b.ct.Field(name)
 	if !ok {
 		extra := ", dt, hr"
-		if summary {
+		if !partitioned {
 			extra = ""
 		}
 		return nil, invalid(field, "dataset %s has no column %q: columns are %s%s", b.ct.Name, clip(name), strings.Join(b.ct.FieldNames(), ", "), extra)

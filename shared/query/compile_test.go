@@ -146,6 +146,10 @@ func TestValidationErrors(t *testing.T) {
 		{`{"dataset":"user_events","limit":10001}`, "limit: at most 10000 rows per query"},
 		{`{"dataset":"user_events","limit":"10"}`, "not a valid query object"},
 		{`{"sql":"SELECT 1"}`, "sql: raw SQL is disabled on this deployment"},
+		// A change stream's curated table is its source table now: unpartitioned.
+		{`{"dataset":"customers_changes","zone":"curated","dt":{"from":"2026-11-01"}}`, "dt: curated customers_changes is the current state of its source table, unpartitioned: it has no dt or hr; filter on cdc_source_ts"},
+		{`{"dataset":"customers_changes","zone":"curated","hr":{"from":1}}`, "hr: curated customers_changes is the current state"},
+		{`{"dataset":"customers_changes","zone":"curated","columns":["id","dt"]}`, `columns[1]: dataset customers_changes has no column "dt": columns are id, first_name, last_name, email, cdc_op, cdc_position, cdc_source_ts`},
 	}
 	for _, tc := range cases {
 		_, err := compileJSON(t, c, tc.body)
@@ -157,6 +161,18 @@ func TestValidationErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\n got %q\nwant it to contain %q", tc.body, err, tc.want)
 		}
+	}
+}
+
+// The changes of a change stream are kept by hour in cleansed, like any dataset's rows.
+func TestChangeStreamCleansedHasPartitions(t *testing.T) {
+	c := compiler(t)
+	q, err := compileJSON(t, c, `{"dataset":"customers_changes","zone":"cleansed","columns":["id","cdc_op","dt"],"dt":{"from":"2026-11-01"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(q.SQL, `"dt" >= `) {
+		t.Errorf("no dt predicate in %s", q.SQL)
 	}
 }
 
