@@ -3,13 +3,9 @@
 package piikey
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,16 +46,13 @@ func getSecret(ctx context.Context, cfg aws.Config, getenv func(string) string, 
 	if parts := strings.Split(arn, ":"); len(parts) > 3 && parts[0] == "arn" && parts[3] != "" {
 		region = parts[3]
 	}
-	data, err := secretsManager(ctx, cfg, getenv, region, "GetSecretValue", map[string]string{"SecretId": arn})
-	if err != nil {
-		return nil, fmt.Errorf("read secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its key)", arn, err)
-	}
 	var out struct {
 		SecretString *string
 		SecretBinary []byte // base64 in JSON
 	}
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("read secret %s: %w", arn, err)
+	err := secretsManager(cfg, getenv, region).Call(ctx, "GetSecretValue", map[string]string{"SecretId": arn}, &out)
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its key)", arn, err)
 	}
 	switch {
 	case out.SecretString != nil && *out.SecretString != "":
@@ -70,40 +63,14 @@ func getSecret(ctx context.Context, cfg aws.Config, getenv func(string) string, 
 	return nil, fmt.Errorf("secret %s is empty: store the PII key in it", arn)
 }
 
-// secretsManager makes one signed call to the Secrets Manager JSON API, by hand so that the
+// secretsManager is Secrets Manager's JSON API in region, called by hand so that the
 // function does not link another SDK module for the one call it needs.
-func secretsManager(ctx context.Context, cfg aws.Config, getenv func(string) string, region, action string, in any) ([]byte, error) {
-	endpoint := "https://secretsmanager." + region + ".amazonaws.com"
-	for _, name := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
-		if v := getenv(name); v != "" {
-			endpoint = v
-			break
-		}
+func secretsManager(cfg aws.Config, getenv func(string) string, region string) *awsconfig.JSONClient {
+	return &awsconfig.JSONClient{
+		Service:      "Secrets Manager",
+		Endpoint:     awsconfig.ServiceEndpoint(getenv, "SECRETS_MANAGER", "secretsmanager", region),
+		TargetPrefix: "secretsmanager",
+		Sign:         awsconfig.Signer(cfg.Credentials, "secretsmanager", region),
+		HTTP:         cfg.HTTPClient,
 	}
-	body, _ := json.Marshal(in)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("secrets manager endpoint %q: %w", endpoint, err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager."+action)
-	if err := awsconfig.Signer(cfg.Credentials, "secretsmanager", region)(req, body); err != nil {
-		return nil, err
-	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = http.DefaultClient
-	if cfg.HTTPClient != nil {
-		client = cfg.HTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("Secrets Manager %s answered %s: %s", action, resp.Status, bytes.TrimSpace(data))
-	}
-	return data, nil
 }

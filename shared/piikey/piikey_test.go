@@ -3,7 +3,8 @@ package piikey
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/sluicelake/sluice/shared/awsconfig"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 )
 
@@ -35,13 +37,10 @@ func TestPIIKeyFromSecretsManager(t *testing.T) {
 	cfg := aws.Config{Region: "us-east-1", HTTPClient: awshttp.NewBuildableClient(),
 		Credentials: credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, "")}
 	env := envOf(map[string]string{"AWS_ENDPOINT_URL": endpoint})
-	out, err := secretsManager(ctx, cfg, env, "us-east-1", "CreateSecret", map[string]string{"Name": "sluice/pii-key", "SecretString": "0123456789abcdef"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var created struct{ ARN string }
-	if err := json.Unmarshal(out, &created); err != nil || created.ARN == "" {
-		t.Fatalf("CreateSecret: %s %v", out, err)
+	err := secretsManager(cfg, env, "us-east-1").Call(ctx, "CreateSecret", map[string]string{"Name": "sluice/pii-key", "SecretString": "0123456789abcdef"}, &created)
+	if err != nil || created.ARN == "" {
+		t.Fatalf("CreateSecret: %+v %v", created, err)
 	}
 	env = envOf(map[string]string{"AWS_ENDPOINT_URL": endpoint, "SLUICE_PII_KEY_SECRET_ARN": created.ARN, "SLUICE_PII_KEY": "ignored"})
 	got, err := Read(ctx, cfg, env)
@@ -49,7 +48,15 @@ func TestPIIKeyFromSecretsManager(t *testing.T) {
 		t.Fatalf("key %x %v", got, err)
 	}
 	env = envOf(map[string]string{"AWS_ENDPOINT_URL": endpoint, "SLUICE_PII_KEY_SECRET_ARN": created.ARN + "-missing"})
-	if _, err := Read(ctx, cfg, env); err == nil || !strings.Contains(err.Error(), "GetSecretValue") {
-		t.Fatalf("missing secret: %v", err)
+	_, err = Read(ctx, cfg, env)
+	var refused *awsconfig.APIError
+	if !errors.As(err, &refused) || refused.Type != "ResourceNotFoundException" {
+		t.Fatalf("missing secret: %v, want Secrets Manager's ResourceNotFoundException", err)
+	}
+	// What a reader of the log needs: the call, the status, the service's own words, the grant.
+	for _, part := range []string{"GetSecretValue answered " + strconv.Itoa(refused.Status), refused.Message, "secretsmanager:GetSecretValue on it"} {
+		if part == "" || !strings.Contains(err.Error(), part) {
+			t.Errorf("missing secret: error %q does not say %q", err, part)
+		}
 	}
 }

@@ -10,11 +10,8 @@
 package gluecatalog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -35,26 +32,15 @@ type Catalog struct {
 	// Sign signs a request with its body (SigV4 for the glue service).
 	Sign func(r *http.Request, body []byte) error
 	// HTTP sends requests; nil means http.DefaultClient.
-	HTTP interface {
-		Do(*http.Request) (*http.Response, error)
-	}
+	HTTP aws.HTTPClient
 }
 
 // New is the catalog of database, reached as the SDK would be: AWS_ENDPOINT_URL_GLUE, else
 // AWS_ENDPOINT_URL, else Glue's regional endpoint, with cfg's credentials and HTTP client.
 func New(cfg aws.Config, database string, getenv func(string) string) *Catalog {
-	endpoint := "https://glue." + cfg.Region + ".amazonaws.com"
-	for _, name := range []string{"AWS_ENDPOINT_URL_GLUE", "AWS_ENDPOINT_URL"} {
-		if v := getenv(name); v != "" {
-			endpoint = v
-			break
-		}
-	}
-	c := &Catalog{Database: database, Endpoint: strings.TrimRight(endpoint, "/"), Sign: awsconfig.Signer(cfg.Credentials, "glue", cfg.Region)}
-	if cfg.HTTPClient != nil {
-		c.HTTP = cfg.HTTPClient
-	}
-	return c
+	endpoint := awsconfig.ServiceEndpoint(getenv, "GLUE", "glue", cfg.Region)
+	return &Catalog{Database: database, Endpoint: strings.TrimRight(endpoint, "/"),
+		Sign: awsconfig.Signer(cfg.Credentials, "glue", cfg.Region), HTTP: cfg.HTTPClient}
 }
 
 // Glue table parameters, as Athena and the Iceberg reference implementation name them.
@@ -65,74 +51,11 @@ const (
 	TableTypeIceberg      = "ICEBERG"
 )
 
-// apiError is an error answer of Glue's JSON API.
-type apiError struct {
-	Action, Type, Message string
-	Status                int
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("Glue %s answered %d %s: %s", e.Action, e.Status, e.Type, e.Message)
-}
-
-// call makes one signed call of Glue's JSON API and decodes the answer into out.
+// call makes one signed call of Glue's JSON API and decodes the answer into out; Glue's
+// refusals are *awsconfig.APIError.
 func (c *Catalog) call(ctx context.Context, action string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("gluecatalog: endpoint %q: %w", c.Endpoint, err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSGlue."+action)
-	if c.Sign != nil {
-		if err := c.Sign(req, body); err != nil {
-			return err
-		}
-	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = http.DefaultClient
-	if c.HTTP != nil {
-		client = c.HTTP
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("gluecatalog: %s: %w", action, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type     string `json:"__type"`
-			Message  string `json:"message"`
-			Message2 string `json:"Message"`
-		}
-		json.Unmarshal(data, &e)
-		typ := e.Type
-		if typ == "" {
-			typ = resp.Header.Get("X-Amzn-ErrorType")
-		}
-		// "com.amazonaws...#EntityNotFoundException" or "EntityNotFoundException:http://..."
-		if i := strings.LastIndex(typ, "#"); i >= 0 {
-			typ = typ[i+1:]
-		}
-		typ, _, _ = strings.Cut(typ, ":")
-		return &apiError{Action: action, Type: typ, Message: e.Message + e.Message2, Status: resp.StatusCode}
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("gluecatalog: %s: the answer is not JSON: %w", action, err)
-		}
-	}
-	return nil
-}
-
-func isType(err error, typ string) bool {
-	e, ok := err.(*apiError)
-	return ok && e.Type == typ
+	api := awsconfig.JSONClient{Service: "Glue", Endpoint: c.Endpoint, TargetPrefix: "AWSGlue", Sign: c.Sign, HTTP: c.HTTP}
+	return api.Call(ctx, action, in, out)
 }
 
 // Load reads the table's metadata_location and Glue version.
@@ -145,7 +68,7 @@ func (c *Catalog) Load(ctx context.Context, table string) (iceberg.Pointer, erro
 		}
 	}
 	err := c.call(ctx, "GetTable", map[string]string{"DatabaseName": c.Database, "Name": table}, &out)
-	if isType(err, "EntityNotFoundException") {
+	if awsconfig.IsAPIError(err, "EntityNotFoundException") {
 		return iceberg.Pointer{}, fmt.Errorf("%w: %s.%s is not in Glue", iceberg.ErrNoTable, c.Database, table)
 	}
 	if err != nil {
@@ -165,7 +88,7 @@ func (c *Catalog) Swap(ctx context.Context, table string, expected iceberg.Point
 	in := tableInput(table, u)
 	if expected == (iceberg.Pointer{}) {
 		err := c.call(ctx, "CreateTable", map[string]any{"DatabaseName": c.Database, "TableInput": in}, nil)
-		if isType(err, "AlreadyExistsException") {
+		if awsconfig.IsAPIError(err, "AlreadyExistsException") {
 			return iceberg.Pointer{}, fmt.Errorf("%w: %s.%s was created by another writer", iceberg.ErrConflict, c.Database, table)
 		}
 		if err != nil {
@@ -175,7 +98,7 @@ func (c *Catalog) Swap(ctx context.Context, table string, expected iceberg.Point
 	}
 	in.Parameters[ParamPrevious] = expected.Location
 	err := c.call(ctx, "UpdateTable", map[string]any{"DatabaseName": c.Database, "TableInput": in, "VersionId": expected.Version, "SkipArchive": false}, nil)
-	if isType(err, "ConcurrentModificationException") {
+	if awsconfig.IsAPIError(err, "ConcurrentModificationException") {
 		return iceberg.Pointer{}, fmt.Errorf("%w: %s.%s moved past version %s", iceberg.ErrConflict, c.Database, table, expected.Version)
 	}
 	if err != nil {
