@@ -5,6 +5,9 @@
 // no metadata file still in the log references, older than OrphanAge). Every run of a table is
 // recorded under RecordPrefix in the curated bucket, with its counts.
 //
+// Snapshots an erasure kept for its grace period (shared/erase records them) are expired once it
+// has passed, and a change stream's deletes objects are pruned and swept (see Settings).
+//
 // The order matters: compaction first, so that the files it replaces join the history that
 // expiry later frees; expiry before orphan removal, so that the files only expired snapshots
 // read are unreferenced when the folders are swept.
@@ -22,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/shared/cdc"
+	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/promote"
@@ -115,6 +119,13 @@ type Record struct {
 	FilesCompacted      int      `json:"files_compacted"`
 	FilesWritten        int      `json:"files_written"`
 	Skipped             []string `json:"skipped,omitempty"`
+
+	// ErasureSnapshotsExpired were kept by an erasure for its grace period (erase.PendingPrefix)
+	// and expired by this run once it had passed, their ErasureFilesDeleted files deleted with
+	// every version; ErasurePending are still within their grace. Not in SnapshotsExpired.
+	ErasureSnapshotsExpired int `json:"erasure_snapshots_expired"`
+	ErasureFilesDeleted     int `json:"erasure_files_deleted"`
+	ErasurePending          int `json:"erasure_snapshots_pending"`
 
 	SnapshotsExpired      int `json:"snapshots_expired"`
 	SnapshotsKept         int `json:"snapshots_kept"`
@@ -216,6 +227,12 @@ func (m *Maintainer) table(ctx context.Context, tbl *iceberg.Table, s Settings, 
 		return err
 	}
 	now := m.now()
+	// Erasures' snapshots first: their files go for good at once, not by orphan age.
+	pend, err := erase.ExpirePending(ctx, tbl, now)
+	rec.ErasureSnapshotsExpired, rec.ErasureFilesDeleted, rec.ErasurePending = len(pend.Expired), pend.FilesDeleted, pend.Waiting
+	if err != nil {
+		return err
+	}
 	ex, err := tbl.Expire(ctx, iceberg.ExpireOptions{RetainLast: s.KeepSnapshots, OlderThan: now.Add(-time.Duration(s.KeepDays) * 24 * time.Hour),
 		RetainMetadata: s.KeepMetadataFiles})
 	if err != nil {
