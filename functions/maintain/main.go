@@ -4,8 +4,9 @@
 //
 // SLUICE_CURATED_BUCKET and SLUICE_ICEBERG_GLUE_DATABASE name the tables (unset database: the
 // pointers in the bucket, as locally); SLUICE_MAINTAIN_KEEP_DAYS, SLUICE_MAINTAIN_KEEP_SNAPSHOTS,
-// SLUICE_MAINTAIN_ORPHAN_AGE_HOURS, SLUICE_MAINTAIN_KEEP_METADATA_FILES and
-// SLUICE_MAINTAIN_COMPACT_PARTITIONS set what a run keeps (unset: shared/maintain's defaults);
+// SLUICE_MAINTAIN_ORPHAN_AGE_HOURS, SLUICE_MAINTAIN_KEEP_METADATA_FILES,
+// SLUICE_MAINTAIN_COMPACT_PARTITIONS and SLUICE_MAINTAIN_CDC_DELETE_RETENTION_DAYS set what a
+// run keeps (unset: shared/maintain's defaults);
 // SLUICE_PROMOTE_TARGET_BYTES the size compaction merges files up to.
 package main
 
@@ -30,11 +31,12 @@ func main() {
 		p.Catalog = gluecatalog.Curated(env.AWS, db, env.Getenv)
 	}
 	m := &maintain.Maintainer{Promoter: p, Log: env.Log, Settings: maintain.Settings{
-		KeepDays:          env.Int(envvar.MaintainKeepDays),
-		KeepSnapshots:     env.Int(envvar.MaintainKeepSnapshots),
-		OrphanAge:         time.Duration(env.Int(envvar.MaintainOrphanAgeHours)) * time.Hour,
-		KeepMetadataFiles: env.Int(envvar.MaintainKeepMetadataFiles),
-		CompactPartitions: env.Int(envvar.MaintainCompactPartitions),
+		KeepDays:               env.Int(envvar.MaintainKeepDays),
+		KeepSnapshots:          env.Int(envvar.MaintainKeepSnapshots),
+		OrphanAge:              time.Duration(env.Int(envvar.MaintainOrphanAgeHours)) * time.Hour,
+		KeepMetadataFiles:      env.Int(envvar.MaintainKeepMetadataFiles),
+		CompactPartitions:      env.Int(envvar.MaintainCompactPartitions),
+		CDCDeleteRetentionDays: env.Int(envvar.MaintainCDCDeleteRetentionDays),
 	}}
 	lambda.Start(newHandler(m, env.Log, os.Stdout).handle)
 }

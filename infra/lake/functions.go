@@ -197,17 +197,22 @@ func newFunctions(stack awscdk.Stack, s Settings, code func(string) awslambda.Co
 				envvar.MaintainOrphanAgeHours: jsii.String(strconv.Itoa(s.MaintainOrphanAgeHours)),
 			},
 			statements: []awsiam.PolicyStatement{
-				// Orphan removal lists the tables' folders.
-				allow([]string{"s3:ListBucket"}, st.Curated.BucketArn()),
-				// Tables, promote's manifests and the partition locks compaction holds.
+				// Orphan removal lists the tables' folders; the files of snapshots an erasure kept
+				// for its grace are deleted with every version (they held the erased rows).
+				allow([]string{"s3:ListBucket", "s3:ListBucketVersions"}, st.Curated.BucketArn()),
+				allow([]string{"s3:DeleteObjectVersion"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*")),
+				// Tables, promote's manifests, the locks compaction and pruning hold, and the
+				// change streams' deletes objects, the erasures' records of snapshots kept for a grace.
 				allow([]string{"s3:GetObject"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"),
-					objects(st.Curated, "_manifests/*"), objects(st.Curated, "_locks/*")),
+					objects(st.Curated, "_manifests/*"), objects(st.Curated, "_locks/*"), objects(st.Curated, "_cdc/*"), objects(st.Curated, "_erase/*")),
 				// Compacted files (with their lineage sidecars), new metadata, the manifests and
-				// locks, and the record of each run.
+				// locks, pruned deletes objects, erasure records rewritten, and the record of each run.
 				allow([]string{"s3:PutObject", "s3:AbortMultipartUpload"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"),
-					objects(st.Curated, "_manifests/*"), objects(st.Curated, "_locks/*"), objects(st.Curated, "_lineage/*"), objects(st.Curated, "_maintenance/*")),
-				// Expired and orphan files of the tables, and the lock on release; nothing else.
-				allow([]string{"s3:DeleteObject"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"), objects(st.Curated, "_locks/*")),
+					objects(st.Curated, "_manifests/*"), objects(st.Curated, "_locks/*"), objects(st.Curated, "_cdc/*"), objects(st.Curated, "_erase/*"), objects(st.Curated, "_lineage/*"), objects(st.Curated, "_maintenance/*")),
+				// Expired and orphan files of the tables, deletes objects no snapshot names,
+				// cleared erasure records, and the lock on release; nothing else.
+				allow([]string{"s3:DeleteObject"}, objects(st.Curated, "*/data/*"), objects(st.Curated, "*/metadata/*"), objects(st.Curated, "_cdc/*"),
+					objects(st.Curated, "_erase/*"), objects(st.Curated, "_locks/*")),
 				// Each commit (a compaction, an expiry) swaps curated_<dataset>'s metadata at the
 				// Glue version it read; maintenance never creates a table.
 				allow([]string{"glue:GetTable", "glue:UpdateTable"},

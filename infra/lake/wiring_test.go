@@ -373,10 +373,10 @@ func TestEachRoleNamesOnlyItsOwnResourcesAndActions(t *testing.T) {
 			constructs: []string{"LineagecompactLogs", "LineageBucket", "LakeKey"},
 		},
 		"MaintainRole": {
-			actions: concat(logs, xray, kms, []string{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
-				"glue:GetTable", "glue:UpdateTable"}),
+			actions: concat(logs, xray, kms, []string{"s3:ListBucket", "s3:ListBucketVersions", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
+				"s3:DeleteObjectVersion", "glue:GetTable", "glue:UpdateTable"}),
 			constructs: []string{"MaintainLogs", "CuratedBucket", "LakeKey"},
-			literals:   []string{"/*/data/*", "/*/metadata/*", "/_manifests/*", "/_locks/*", "/_lineage/*", "/_maintenance/*", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/curated_*", "arn:", ":", ""},
+			literals:   []string{"/*/data/*", "/*/metadata/*", "/_manifests/*", "/_locks/*", "/_cdc/*", "/_erase/*", "/_lineage/*", "/_maintenance/*", "glue:", ":catalog", "database/sluice_dev", "table/sluice_dev/curated_*", "arn:", ":", ""},
 		},
 	}
 	// Each dataset's own stream: ingest reads it, producers write it, its Firehose role reads it.

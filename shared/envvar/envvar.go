@@ -61,12 +61,14 @@ const (
 
 	// maintain (curated table maintenance, shared/maintain): snapshots kept younger than days
 	// and at least this many, the age below which an unreferenced file is left, the metadata
-	// files the log keeps and the partitions compacted per table and run.
-	MaintainKeepDays          = "SLUICE_MAINTAIN_KEEP_DAYS"
-	MaintainKeepSnapshots     = "SLUICE_MAINTAIN_KEEP_SNAPSHOTS"
-	MaintainOrphanAgeHours    = "SLUICE_MAINTAIN_ORPHAN_AGE_HOURS"
-	MaintainKeepMetadataFiles = "SLUICE_MAINTAIN_KEEP_METADATA_FILES"
-	MaintainCompactPartitions = "SLUICE_MAINTAIN_COMPACT_PARTITIONS"
+	// files the log keeps, the partitions compacted per table and run, and the days a change
+	// stream's deleted keys are remembered after their delete.
+	MaintainKeepDays               = "SLUICE_MAINTAIN_KEEP_DAYS"
+	MaintainKeepSnapshots          = "SLUICE_MAINTAIN_KEEP_SNAPSHOTS"
+	MaintainOrphanAgeHours         = "SLUICE_MAINTAIN_ORPHAN_AGE_HOURS"
+	MaintainKeepMetadataFiles      = "SLUICE_MAINTAIN_KEEP_METADATA_FILES"
+	MaintainCompactPartitions      = "SLUICE_MAINTAIN_COMPACT_PARTITIONS"
+	MaintainCDCDeleteRetentionDays = "SLUICE_MAINTAIN_CDC_DELETE_RETENTION_DAYS"
 
 	// DatasetStreams is the JSON object dataset → stream name (shared/streammap): which stream
 	// carries which dataset.
@@ -136,7 +138,7 @@ var Functions = map[string]Vars{
 	"maintain": {
 		Set: with(CuratedBucket, IcebergGlueDatabase, MaintainKeepDays, MaintainKeepSnapshots, MaintainOrphanAgeHours),
 		// No Tracing: maintain links no X-Ray SDK.
-		Tunable: []string{MaintainKeepMetadataFiles, MaintainCompactPartitions, PromoteTargetBytes},
+		Tunable: []string{MaintainKeepMetadataFiles, MaintainCompactPartitions, MaintainCDCDeleteRetentionDays, PromoteTargetBytes},
 	},
 }
 

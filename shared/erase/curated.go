@@ -18,7 +18,8 @@ import (
 // curated erases the key from the dataset's Iceberg table copy-on-write: each live data file
 // holding it is rewritten without those rows under a new name (or dropped when none is left)
 // in one snapshot; then the snapshots that still reference a file holding the key are expired
-// (after the grace period) and the files only they referenced deleted.
+// (after the grace period, which table maintenance waits out: see ExpirePending) and the files
+// only they referenced deleted.
 func (e *Eraser) curated(ctx context.Context, c *contract.Contract, column, value string, s objectstore.Store, zr *Zone, rep *Report) error {
 	tbl := iceberg.Dataset(s, e.Catalog, c.Name)
 	removed := map[string]bool{}
@@ -129,6 +130,7 @@ func (e *Eraser) expire(ctx context.Context, tbl *iceberg.Table, column, value s
 	}
 	now := e.now()
 	var expire []int64
+	var pending []PendingSnapshot
 	for i, sn := range snaps {
 		if st.Meta.CurrentSnapshotID != nil && *st.Meta.CurrentSnapshotID == sn.SnapshotID {
 			continue
@@ -158,6 +160,7 @@ func (e *Eraser) expire(ctx context.Context, tbl *iceberg.Table, column, value s
 		}
 		if until := superseded.Add(e.Grace); e.Grace > 0 && now.Before(until) {
 			rep.Pending = append(rep.Pending, sn.SnapshotID)
+			pending = append(pending, PendingSnapshot{ID: sn.SnapshotID, After: until.UTC()})
 			if until.After(rep.PendingUntil) {
 				rep.PendingUntil = until.UTC()
 			}
@@ -165,15 +168,17 @@ func (e *Eraser) expire(ctx context.Context, tbl *iceberg.Table, column, value s
 		}
 		expire = append(expire, sn.SnapshotID)
 	}
+	if len(pending) > 0 {
+		if rep.PendingRecord, err = writePending(ctx, tbl, pending); err != nil {
+			return err
+		}
+	}
 	if len(expire) == 0 {
 		return nil
 	}
-	ex, err := tbl.Expire(ctx, iceberg.ExpireOptions{Snapshots: expire})
+	ex, err := expireSnapshots(ctx, tbl, expire)
 	if err != nil {
-		return fmt.Errorf("erase: expire the snapshots of %s that reference the key: %w", tbl.Name, err)
-	}
-	if err := tbl.DeleteFiles(ctx, ex); err != nil {
-		return fmt.Errorf("erase: %w", err)
+		return err
 	}
 	rep.Expired = append(rep.Expired, ex.Snapshots...)
 	rep.ExpiredFiles += len(ex.DataFiles) + len(ex.Manifests) + len(ex.ManifestLists)

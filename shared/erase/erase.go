@@ -44,7 +44,8 @@ type Eraser struct {
 	PIIKey []byte
 	// Grace is how long a snapshot that still references a removed file is kept after the
 	// snapshot that removed it, for queries that loaded the table before: zero expires them at
-	// once. The report says when the rest may go; erasing the same key again then expires them.
+	// once. The report says when the rest may go; table maintenance (or erasing the same key
+	// again) then expires them.
 	Grace time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
@@ -94,9 +95,12 @@ type Report struct {
 	Expired      []int64 `json:"snapshots_expired"`
 	ExpiredFiles int     `json:"expired_files_deleted"`
 	// Pending are snapshots still referencing such files, kept for the grace period until
-	// PendingUntil: erase the same key again after it to expire them.
-	Pending      []int64   `json:"snapshots_pending,omitempty"`
-	PendingUntil time.Time `json:"pending_until,omitzero"`
+	// PendingUntil. PendingRecord is where they are recorded (under PendingPrefix in the
+	// curated bucket): table maintenance expires them once it has passed, and so does erasing
+	// the same key again.
+	Pending       []int64   `json:"snapshots_pending,omitempty"`
+	PendingUntil  time.Time `json:"pending_until,omitzero"`
+	PendingRecord string    `json:"pending_record,omitempty"`
 	// Missing names zones the eraser was given no bucket for.
 	Missing []zone.Zone `json:"zones_not_erased,omitempty"`
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicelake/sluice/shared/erase/erasetest"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/ingest"
+	"github.com/sluicelake/sluice/shared/maintain"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store"
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
@@ -330,10 +331,9 @@ func TestEraseLeavesNoTrace(t *testing.T) {
 	}
 }
 
-// TestGraceKeepsSnapshotsUntilItEnds erases with a grace period: the snapshots that still
-// reference the user's rows stay, and the report says until when; erasing again after that
-// expires them and leaves no trace.
-func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
+// graceLake is a lake with two rounds of events, an eraser with an hour's grace on the clock it
+// returns (now, to move on), and the request erasing gone, named run.
+func graceLake(t *testing.T, run string) (*lake, *erase.Eraser, erase.Request, *time.Time) {
 	l := newLake(t)
 	now := time.Now().UTC().Truncate(time.Hour).Add(-time.Minute)
 	for round := range 2 {
@@ -342,7 +342,14 @@ func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
 	reg, _ := events.Registry()
 	clock := time.Now()
 	e := &erase.Eraser{Contracts: reg, Stores: l.stores, PIIKey: piiKey, Grace: time.Hour, Now: func() time.Time { return clock }}
-	req := erase.Request{Dataset: "user_events", Field: "user_id", Key: gone, Run: "erase-grace"}
+	return l, e, erase.Request{Dataset: "user_events", Field: "user_id", Key: gone, Run: run}, &clock
+}
+
+// TestGraceKeepsSnapshotsUntilItEnds erases with a grace period: the snapshots that still
+// reference the user's rows stay, and the report says until when; erasing again after that
+// expires them and leaves no trace.
+func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
+	l, e, req, clock := graceLake(t, "erase-grace")
 	rep, err := e.Erase(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +367,7 @@ func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
 	if held == 0 {
 		t.Fatal("the pending snapshots' files are gone before their grace ended")
 	}
-	clock = rep.PendingUntil.Add(time.Second)
+	*clock = rep.PendingUntil.Add(time.Second)
 	again, err := e.Erase(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -404,5 +411,86 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := e.Erase(context.Background(), erase.Request{Dataset: "user_events", Field: "user_id", Key: "u_1"}); err == nil || !strings.Contains(err.Error(), "no PII key") {
 		t.Errorf("a hashed field without the PII key: %v", err)
+	}
+}
+
+// TestMaintenanceExpiresPendingAfterTheGrace erases with a grace period and leaves the rest to
+// table maintenance: a run before the grace ends keeps the pending snapshots and their files;
+// a run after it expires exactly them, deletes their files with every version, clears the
+// erasure's record, and leaves no trace of the key in any version of the curated bucket, while
+// the other users' rows stay.
+func TestMaintenanceExpiresPendingAfterTheGrace(t *testing.T) {
+	l, e, req, clock := graceLake(t, "erase-then-maintain")
+	ctx := context.Background()
+	rep, err := e.Erase(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Pending) == 0 || rep.PendingRecord == "" {
+		t.Fatalf("pending %v recorded at %q: want snapshots kept for the grace, and recorded", rep.Pending, rep.PendingRecord)
+	}
+	others := liveRows(t, l)
+	curated := l.stores[zone.Curated]
+	hashed := promote.HashHex(piiKey, []byte(gone))
+	held := func() int {
+		n := 0
+		for _, v := range erasetest.AllVersions(t, l.client, curated.Bucket()) {
+			if len(erasetest.Traces(v.Body, gone, hashed)) > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	snapshots := func() []int64 {
+		st, err := l.p.Table("user_events").Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, sn := range st.Meta.Snapshots {
+			ids = append(ids, sn.SnapshotID)
+		}
+		return ids
+	}
+	m := &maintain.Maintainer{Promoter: l.p, Now: func() time.Time { return *clock }, Settings: maintain.Settings{KeepDays: 30, KeepSnapshots: 100}}
+
+	*clock = rep.PendingUntil.Add(-time.Minute)
+	early, err := m.Table(ctx, "before-the-grace", "user_events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if early.ErasureSnapshotsExpired != 0 || early.ErasurePending != len(rep.Pending) {
+		t.Errorf("before the grace ends: %d expired, %d pending; want none expired, the %d pending", early.ErasureSnapshotsExpired, early.ErasurePending, len(rep.Pending))
+	}
+	for _, id := range rep.Pending {
+		if !slices.Contains(snapshots(), id) {
+			t.Errorf("pending snapshot %d was expired before its grace ended", id)
+		}
+	}
+	if held() == 0 {
+		t.Fatal("the pending snapshots' files are gone before the grace ended")
+	}
+
+	*clock = rep.PendingUntil.Add(time.Second)
+	late, err := m.Table(ctx, "after-the-grace", "user_events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.ErasureSnapshotsExpired != len(rep.Pending) || late.ErasurePending != 0 || late.ErasureFilesDeleted == 0 {
+		t.Errorf("after the grace: %d expired (%d files), %d pending; want the %d pending expired", late.ErasureSnapshotsExpired, late.ErasureFilesDeleted, late.ErasurePending, len(rep.Pending))
+	}
+	for _, id := range rep.Pending {
+		if slices.Contains(snapshots(), id) {
+			t.Errorf("pending snapshot %d is still in the table after the grace", id)
+		}
+	}
+	if n := held(); n != 0 {
+		t.Errorf("%d versions in the curated bucket still hold the key", n)
+	}
+	if recs, _ := curated.List(ctx, erase.PendingPrefix); len(recs) != 0 {
+		t.Errorf("erasure records left after their snapshots went: %v", recs)
+	}
+	if got := liveRows(t, l); fmt.Sprint(got) != fmt.Sprint(others) {
+		t.Errorf("live rows %v after maintenance, were %v", got, others)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluicelake/sluice/shared/cdc"
+	"github.com/sluicelake/sluice/shared/cdc/cdctest"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/ingest"
 	"github.com/sluicelake/sluice/shared/kafkawire"
@@ -415,14 +415,7 @@ func TestChangeStreamRebuildsTheModelTable(t *testing.T) {
 func changeStreamProcessor(t *testing.T, l lake, topic string) (*ingest.Processor, *contract.Contract) {
 	t.Helper()
 	p := l.processor(t)
-	b, err := os.ReadFile("../cdc/testdata/customers_changes.avsc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := contract.Parse("customers_changes.avsc", b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := cdctest.Contract(t)
 	p.Contracts = maps.Clone(p.Contracts)
 	p.Contracts[cs.Name] = cs
 	p.Kafka.Topics = map[string]string{topic: cs.Name}

@@ -5,6 +5,9 @@
 // no metadata file still in the log references, older than OrphanAge). Every run of a table is
 // recorded under RecordPrefix in the curated bucket, with its counts.
 //
+// Snapshots an erasure kept for its grace period (shared/erase records them) are expired once it
+// has passed, and a change stream's deletes objects are pruned and swept (see Settings).
+//
 // The order matters: compaction first, so that the files it replaces join the history that
 // expiry later frees; expiry before orphan removal, so that the files only expired snapshots
 // read are unreferenced when the folders are swept.
@@ -21,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicelake/sluice/shared/cdc"
+	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/objectstore"
 	"github.com/sluicelake/sluice/shared/promote"
@@ -44,14 +49,22 @@ type Settings struct {
 	// CompactPartitions bounds the partitions compacted per table and run, so that a run fits
 	// in a Lambda invocation; the next run takes the rest. Default 20.
 	CompactPartitions int `json:"compact_partitions"`
+	// CDCDeleteRetentionDays: a change stream's table keeps a deleted key's position (in its
+	// deletes object) this long after the delete's source time, so that an older change of the
+	// key arriving late loses to the delete; past it the entry is dropped, and such a change
+	// would bring the row back. Default 7: Kafka's default retention (log.retention.hours=168),
+	// past which the topic no longer holds the older changes a consumer could replay; raise it
+	// with the topic's retention, or if cleansed hours are promoted later than that.
+	CDCDeleteRetentionDays int `json:"cdc_delete_retention_days"`
 }
 
 // Defaults of Settings.
 const (
-	DefaultKeepDays          = 7
-	DefaultKeepSnapshots     = 10
-	DefaultKeepMetadataFiles = 100
-	DefaultCompactPartitions = 20
+	DefaultKeepDays           = 7
+	DefaultKeepSnapshots      = 10
+	DefaultKeepMetadataFiles  = 100
+	DefaultCompactPartitions  = 20
+	DefaultCDCDeleteRetention = 7
 )
 
 // WithDefaults fills the zero fields.
@@ -70,6 +83,9 @@ func (s Settings) WithDefaults() Settings {
 	}
 	if s.CompactPartitions <= 0 {
 		s.CompactPartitions = DefaultCompactPartitions
+	}
+	if s.CDCDeleteRetentionDays <= 0 {
+		s.CDCDeleteRetentionDays = DefaultCDCDeleteRetention
 	}
 	return s
 }
@@ -104,6 +120,13 @@ type Record struct {
 	FilesWritten        int      `json:"files_written"`
 	Skipped             []string `json:"skipped,omitempty"`
 
+	// ErasureSnapshotsExpired were kept by an erasure for its grace period (erase.PendingPrefix)
+	// and expired by this run once it had passed, their ErasureFilesDeleted files deleted with
+	// every version; ErasurePending are still within their grace. Not in SnapshotsExpired.
+	ErasureSnapshotsExpired int `json:"erasure_snapshots_expired"`
+	ErasureFilesDeleted     int `json:"erasure_files_deleted"`
+	ErasurePending          int `json:"erasure_snapshots_pending"`
+
 	SnapshotsExpired      int `json:"snapshots_expired"`
 	SnapshotsKept         int `json:"snapshots_kept"`
 	MetadataFilesUnlogged int `json:"metadata_files_unlogged"`
@@ -121,6 +144,17 @@ type Record struct {
 	// YoungOrphansKept counts them.
 	YoungOrphans     []string `json:"young_orphans,omitempty"`
 	YoungOrphansKept int      `json:"young_orphans_kept"`
+
+	// Change streams only (promote.MaintainDeletes): DeletesPruned deleted keys older than
+	// cdc_delete_retention_days were dropped from the deletes object (DeletesKept remain), in
+	// one snapshot; DeletesObjectsDeleted deletes objects that no kept snapshot names were
+	// removed (their keys in DeletesObjects), and DeletesObjectsYoung unnamed ones younger than
+	// the orphan age kept.
+	DeletesPruned         int      `json:"cdc_deletes_pruned"`
+	DeletesKept           int      `json:"cdc_deletes_kept"`
+	DeletesObjectsDeleted int      `json:"cdc_deletes_objects_deleted"`
+	DeletesObjects        []string `json:"cdc_deletes_objects,omitempty"`
+	DeletesObjectsYoung   int      `json:"cdc_deletes_objects_young"`
 
 	Error string `json:"error,omitempty"`
 	Key   string `json:"-"` // where the record was written
@@ -193,6 +227,12 @@ func (m *Maintainer) table(ctx context.Context, tbl *iceberg.Table, s Settings, 
 		return err
 	}
 	now := m.now()
+	// Erasures' snapshots first: their files go for good at once, not by orphan age.
+	pend, err := erase.ExpirePending(ctx, tbl, now)
+	rec.ErasureSnapshotsExpired, rec.ErasureFilesDeleted, rec.ErasurePending = len(pend.Expired), pend.FilesDeleted, pend.Waiting
+	if err != nil {
+		return err
+	}
 	ex, err := tbl.Expire(ctx, iceberg.ExpireOptions{RetainLast: s.KeepSnapshots, OlderThan: now.Add(-time.Duration(s.KeepDays) * 24 * time.Hour),
 		RetainMetadata: s.KeepMetadataFiles})
 	if err != nil {
@@ -223,12 +263,29 @@ func (m *Maintainer) table(ctx context.Context, tbl *iceberg.Table, s Settings, 
 	if err != nil {
 		return err
 	}
+	if err := m.deletes(ctx, tbl, s, now, rec); err != nil {
+		return err
+	}
 	st, err := tbl.Load(ctx)
 	if err != nil {
 		return err
 	}
 	rec.SnapshotsKept = len(st.Meta.Snapshots)
 	return nil
+}
+
+// deletes prunes and sweeps a change stream's deletes objects, after expiry (which unnames them).
+func (m *Maintainer) deletes(ctx context.Context, tbl *iceberg.Table, s Settings, now time.Time, rec *Record) error {
+	if c := m.Promoter.Contracts[tbl.Name]; c == nil || !cdc.IsChangeStream(c) {
+		return nil
+	}
+	res, err := m.Promoter.MaintainDeletes(ctx, tbl.Name, now.Add(-time.Duration(s.CDCDeleteRetentionDays)*24*time.Hour), now.Add(-s.OrphanAge))
+	if res.Deferred {
+		rec.Skipped = append(rec.Skipped, "the change stream's deletes: a promotion holds the table (the next run prunes them)")
+	}
+	rec.DeletesPruned, rec.DeletesKept = res.Pruned, res.Kept
+	rec.DeletesObjects, rec.DeletesObjectsDeleted, rec.DeletesObjectsYoung = res.Removed, len(res.Removed), len(res.Young)
+	return err
 }
 
 // compact runs promote's compaction on the partitions with at least two files under half the
@@ -304,7 +361,7 @@ func partitionOf(dataset, key string) (zone.Partition, bool) {
 // Summary is the record without its lists of keys (which the stored record keeps): what fits in
 // a function's answer however many files a run deleted.
 func (r Record) Summary() Record {
-	r.Deleted, r.YoungOrphans = nil, nil
+	r.Deleted, r.YoungOrphans, r.DeletesObjects = nil, nil, nil
 	return r
 }
 

@@ -32,10 +32,8 @@ package promote
 // dataset.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -355,18 +353,9 @@ func (st *state) readDeletes(key string) error {
 	if key == "" {
 		return nil
 	}
-	rc, _, err := st.p.Curated.Get(st.ctx, key)
+	rows, err := readDeletesObject(st.ctx, st.p.Curated, st.c.Name, key)
 	if err != nil {
-		return fmt.Errorf("promote: read the deletes of change stream %s, %s/%s, which its current snapshot names: %w", st.c.Name, st.p.Curated.Bucket(), key, err)
-	}
-	b, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return fmt.Errorf("promote: read %s/%s: %w", st.p.Curated.Bucket(), key, err)
-	}
-	rows, err := parquet.Read[deletedKey](bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return fmt.Errorf("promote: %s/%s is not a deletes object: %w", st.p.Curated.Bucket(), key, err)
+		return err
 	}
 	for _, r := range rows {
 		st.deletes[string(r.Key)] = change{pos: r.Position, ts: r.SourceTs, del: true, file: -1}
@@ -375,26 +364,13 @@ func (st *state) readDeletes(key string) error {
 	return nil
 }
 
-// writeDeletes writes the deleted keys, sorted, under a name made of their hash: the same
-// deletes are the same object.
+// writeDeletes writes the deleted keys as a deletes object (see putDeletes).
 func (st *state) writeDeletes() (string, error) {
-	if len(st.deletes) == 0 {
-		return "", nil
-	}
 	rows := make([]deletedKey, 0, len(st.deletes))
 	for k, d := range st.deletes {
 		rows = append(rows, deletedKey{Key: []byte(k), Position: d.pos, SourceTs: d.ts})
 	}
-	slices.SortFunc(rows, func(a, b deletedKey) int { return bytes.Compare(a.Key, b.Key) })
-	var buf bytes.Buffer
-	if err := parquet.Write(&buf, rows, parquet.Compression(curatedCodec)); err != nil {
-		return "", fmt.Errorf("promote: encode the deletes of %s: %w", st.c.Name, err)
-	}
-	key := DeletesPrefix + st.c.Name + "/deletes-" + sha256Hex(buf.Bytes())[:16] + ".parquet"
-	if _, err := st.p.Curated.Put(st.ctx, key, buf.Bytes(), objectstore.PutOptions{ContentType: "application/vnd.apache.parquet"}); err != nil {
-		return "", fmt.Errorf("promote: write %s/%s: %w", st.p.Curated.Bucket(), key, err)
-	}
-	return key, nil
+	return putDeletes(st.ctx, st.p.Curated, st.c.Name, rows)
 }
 
 // finishChanges fills the result, commits the table's new files and deletes as one snapshot,

@@ -428,3 +428,48 @@ func TestChangeStreamPromotionWaitsForTheTableLock(t *testing.T) {
 		t.Fatalf("id 1 is %v after the promotion", r)
 	}
 }
+
+// MaintainDeletes leaves a table a promotion holds to it (Deferred, nothing written), and with
+// the lock free prunes only the deletes older than the cutoff, keeping the rows.
+func TestMaintainDeletesDefersAndPrunes(t *testing.T) {
+	l := newChangeLake(t)
+	ctx := context.Background()
+	l.deliver(t, []ingest.KafkaRecord{
+		{Topic: changesTopic, Offset: 0, Timestamp: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), Value: base64.StdEncoding.EncodeToString(changeValue("d", 1, 300, 9, "Anne"))},
+		{Topic: changesTopic, Offset: 1, Timestamp: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), Value: base64.StdEncoding.EncodeToString(changeValue("d", 2, 310, 10, "Bob"))},
+		{Topic: changesTopic, Offset: 2, Timestamp: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC), Value: base64.StdEncoding.EncodeToString(changeValue("c", 3, 320, 10, "Carl"))},
+	})
+	l.promoteHour(t, 9)
+	l.promoteHour(t, 10)
+	cutoff := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) // 1's delete (hour 09) is older
+	body := fmt.Appendf(nil, `{"owner":"a promotion","expires":%q}`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	if _, err := l.curated.Put(ctx, promote.TableLockKey(l.name), body, objectstore.PutOptions{IfNoneMatch: true}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := l.promote.MaintainDeletes(ctx, l.name, cutoff, time.Now().Add(-time.Hour)); err != nil || !res.Deferred || res.Pruned != 0 {
+		t.Fatalf("with the table held: %+v, %v; want deferred, nothing pruned", res, err)
+	}
+	if err := l.curated.Delete(ctx, promote.TableLockKey(l.name)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := l.promote.Table(l.name).Load(ctx)
+	before := st.Meta.Current().Summary[promote.SummaryDeletes]
+	res, err := l.promote.MaintainDeletes(ctx, l.name, cutoff, time.Now().Add(-time.Hour))
+	if err != nil || res.Deferred || res.Pruned != 1 || res.Kept != 1 || res.Deletes == before || len(res.Removed) != 0 {
+		t.Fatalf("result %+v, %v: want 1's delete pruned, 2's kept in a new object, nothing removed (the old one is named and young)", res, err)
+	}
+	st, _ = l.promote.Table(l.name).Load(ctx)
+	if got := st.Meta.Current().Summary[promote.SummaryDeletes]; got != res.Deletes {
+		t.Errorf("the current snapshot names %s, want the pruned %s", got, res.Deletes)
+	}
+	if rows := l.rows(t); len(rows) != 1 || rows[3] == nil {
+		t.Errorf("rows %v after pruning: want only 3", rows)
+	}
+	// 2's delete is still held: its create, older, loses to it.
+	l.deliver(t, []ingest.KafkaRecord{{Topic: changesTopic, Offset: 3, Timestamp: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC),
+		Value: base64.StdEncoding.EncodeToString(changeValue("c", 2, 200, 10, "Bob"))}})
+	l.promoteHour(t, 10)
+	if rows := l.rows(t); len(rows) != 1 {
+		t.Errorf("rows %v: 2's older create came back past its retained delete", rows)
+	}
+}

@@ -2,7 +2,6 @@ package promote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/sluicelake/sluice/shared/cdc"
@@ -31,41 +30,29 @@ func (p *Promoter) Compact(ctx context.Context, dataset string, part zone.Partit
 		res.Skipped = "a change stream's table is not compacted by partition"
 		return res, nil
 	}
-	lock, err := p.acquire(ctx, LockKey(c.Name, part), true)
-	if errors.Is(err, errHeld) {
-		res.Deferred = true
-		return res, nil
-	}
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		if err := lock.release(context.WithoutCancel(ctx)); err != nil && p.Log != nil {
-			p.Log.Warn("compaction lock not released", "error", err)
+	var err error
+	res.Deferred, err = p.unlessHeld(ctx, LockKey(c.Name, part), func() error {
+		_, curated, mkey, m, metag, err := p.begin(ctx, c, part, DataPrefix(c.Name, part))
+		if err != nil {
+			return err
 		}
-	}()
-	_, curated, mkey, m, metag, err := p.begin(ctx, c, part, DataPrefix(c.Name, part))
-	if err != nil {
-		return res, err
-	}
-	// The cleansed files are taken as the manifest lists them: a compaction changes no row, so
-	// whatever arrived since is the next promotion's.
-	var cleansed []objectstore.Info
-	if m != nil {
-		for _, in := range m.Inputs {
-			cleansed = append(cleansed, objectstore.Info{Key: in.Key, ETag: in.ETag})
+		// The cleansed files are taken as the manifest lists them: a compaction changes no
+		// row, so whatever arrived since is the next promotion's.
+		var cleansed []objectstore.Info
+		if m != nil {
+			for _, in := range m.Inputs {
+				cleansed = append(cleansed, objectstore.Info{Key: in.Key, ETag: in.ETag})
+			}
 		}
-	}
-	st := p.newState(ctx, c, part, &res)
-	if why := st.load(m, cleansed, curated); why != "" {
-		res.Skipped = why
-		return res, nil
-	}
-	if err := st.compact(); err != nil {
-		return res, err
-	}
-	if err := st.finish(mkey, metag, curated); err != nil {
-		return res, err
-	}
-	return res, lock.check(ctx)
+		st := p.newState(ctx, c, part, &res)
+		if why := st.load(m, cleansed, curated); why != "" {
+			res.Skipped = why
+			return nil
+		}
+		if err := st.compact(); err != nil {
+			return err
+		}
+		return st.finish(mkey, metag, curated)
+	})
+	return res, err
 }

@@ -146,6 +146,28 @@ func (p *Promoter) acquire(ctx context.Context, key string, deferToHolder bool) 
 	}
 }
 
+// unlessHeld runs fn holding the lock at key, for work any promotion may leave to the next
+// run (compaction, pruning deletes): when a promotion holds the lock, fn does not run and
+// unlessHeld reports it held. After fn it checks that the lock is still ours.
+func (p *Promoter) unlessHeld(ctx context.Context, key string, fn func() error) (held bool, err error) {
+	lock, err := p.acquire(ctx, key, true)
+	if errors.Is(err, errHeld) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if err := lock.release(context.WithoutCancel(ctx)); err != nil && p.Log != nil {
+			p.Log.Warn("maintenance lock not released", "key", key, "error", err)
+		}
+	}()
+	if err := fn(); err != nil {
+		return false, err
+	}
+	return false, lock.check(ctx)
+}
+
 func readLock(ctx context.Context, s objectstore.Store, key string) (lockBody, string, error) {
 	var b lockBody
 	rc, info, err := s.Get(ctx, key)

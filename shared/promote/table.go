@@ -114,19 +114,25 @@ func (p *Promoter) current(ctx context.Context, c *contract.Contract, prefix str
 	if err != nil {
 		return nil, nil, fmt.Errorf("promote: curated table %s: %w", c.Name, err)
 	}
+	files, err := liveObjects(ctx, tbl, st, prefix)
+	return st, files, err
+}
+
+// liveObjects lists the data files of st's current snapshot under prefix, as objects.
+func liveObjects(ctx context.Context, tbl *iceberg.Table, st *iceberg.State, prefix string) ([]objectstore.Info, error) {
 	files, err := filesUnder(ctx, tbl, st, prefix)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	out := make([]objectstore.Info, 0, len(files))
 	for _, f := range files {
 		key, err := tbl.Key(f.Path)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		out = append(out, objectstore.Info{Key: key, Size: f.Size})
 	}
-	return st, out, nil
+	return out, nil
 }
 
 // createTable makes a dataset's curated table: partitioned on the hour of its event time, or,
@@ -160,6 +166,9 @@ type scope struct {
 	prefix    string         // the keys of its data files start with it
 	partition map[string]int // the partition value of its data files
 	summary   map[string]string
+	// deletes, when set, is the deletes object a change stream's table must still name when
+	// the commit lands (see PruneDeletes): another deletes object means a fold landed since.
+	deletes *string
 }
 
 // partitionScope is the scope of an hour partition of c's table.
@@ -201,6 +210,10 @@ func (p *Promoter) commit(ctx context.Context, c *contract.Contract, sc scope, b
 		if len(ch.Add) == 0 && op != iceberg.OpReplace {
 			ch.Operation = iceberg.OpDelete
 		}
+	} else if len(ch.Add) == 0 {
+		// Only the summary changes (a change stream's deletes object), no row: what Iceberg
+		// calls a replace, which incremental readers skip.
+		ch.Operation = iceberg.OpReplace
 	}
 	_, err := tbl.Commit(ctx, func(ctx context.Context, s *iceberg.State) (*iceberg.Change, error) {
 		files, err := filesUnder(ctx, tbl, s, sc.prefix)
@@ -214,6 +227,9 @@ func (p *Promoter) commit(ctx context.Context, c *contract.Contract, sc scope, b
 		}
 		if !same {
 			return nil, fmt.Errorf("%w (%s %s holds %d files, the promotion started from %d; a rollback?): the trigger will be retried and recompute it", errPartitionMoved, c.Name, sc.name, len(files), len(before))
+		}
+		if cur := s.Meta.Current(); sc.deletes != nil && (cur == nil || cur.Summary[SummaryDeletes] != *sc.deletes) {
+			return nil, fmt.Errorf("%w (%s names another deletes object than the one it started from): run it again", errPartitionMoved, c.Name)
 		}
 		// The contract may have evolved: its schema becomes the table's, field ids kept (the
 		// table keeps its schema when the columns are the same).
