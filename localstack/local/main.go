@@ -68,6 +68,17 @@ func run() int {
 	if *changes < 0 {
 		*changes = *amount / 2
 	}
+	// The S3 stand-in (versitygw) changes the working directory while it runs: every path this
+	// process uses later must be absolute.
+	for _, p := range []*string{dir, binDir, logs, template} {
+		if *p == "" {
+			continue
+		}
+		if *p, err = filepath.Abs(*p); err != nil {
+			fmt.Fprintln(os.Stderr, "local:", err)
+			return 2
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -31,8 +31,8 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 	}
 
 	cmd := exec.Command(filepath.Join(tmp, "local"), "--once", "--amount", "800", "--bad", "0.1", "--seed", "3",
-		"--dir", filepath.Join(tmp, "lake"), "--bin-dir", bin, "--logs", filepath.Join(tmp, "functions.log"),
-		"--query-addr", "127.0.0.1:0")
+		"--dir", "lake", "--bin-dir", bin, "--logs", "functions.log", "--query-addr", "127.0.0.1:0")
+	cmd.Dir = tmp // relative paths, as `make local` gives them
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("local --once: %v\n%s", err, out)
@@ -86,6 +86,13 @@ func TestOnceRunAccountsForEveryRecord(t *testing.T) {
 		}
 		if rows("cleansed") == "none" || rows("curated") != rows("cleansed") {
 			t.Errorf("%s: cleansed %s rows, curated %s", ds, rows("cleansed"), rows("curated"))
+		}
+	}
+	// The curated tables' snapshots, each table's history (the lake's directory was given
+	// relative, as `make local` gives it, though the S3 stand-in changes the working directory).
+	for _, ds := range []string{"customers", "customers_changes", "user_events"} {
+		if !regexp.MustCompile(`curated table ` + ds + `: \d+ snapshots\n  SNAPSHOT`).Match(out) {
+			t.Errorf("no snapshots of curated %s in:\n%s", ds, out)
 		}
 	}
 	// Table maintenance ran once over each curated table, and recorded the run.

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/shared/catalog"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/fake"
 	"github.com/sluicelake/sluice/shared/ingest"
@@ -100,6 +102,21 @@ func newLakeTB(t testing.TB, n int) *lake {
 		if err != nil || len(res.Failed) > 0 {
 			t.Fatalf("ingest: %v, %d failed", err, len(res.Failed))
 		}
+	}
+	// The change stream, from its source database through Kafka: its changes cleansed, the
+	// tombstones after deletes quarantined.
+	sim := cdc.NewSimulator(7, now.Add(-time.Hour))
+	const topic = "dbserver1.public.customers"
+	p.Kafka.Topics = map[string]string{topic: "customers_changes"}
+	var changes []ingest.KafkaRecord
+	for len(changes) < n/4 {
+		for _, e := range sim.Next() {
+			changes = append(changes, ingest.KafkaRecord{Topic: topic, Offset: int64(len(changes)), Timestamp: now, Value: base64.StdEncoding.EncodeToString(e.Value)})
+			l.sent["customers_changes"]++
+		}
+	}
+	if res, err := p.ProcessKafka(ctx, ingest.KafkaBatch{Records: changes}); err != nil || res.Written+res.Quarantined != len(changes) || res.Quarantined == 0 {
+		t.Fatalf("ingest the changes: %v %+v", err, res)
 	}
 	// The raw zone: one Firehose-like Parquet archive object and one dropped CSV.
 	objs, err := l.stores[zone.Cleansed].List(ctx, "user_events/")

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/contract"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/streammap"
@@ -102,6 +103,10 @@ func (s *Service) Serve(ctx context.Context, req Request) Response {
 	}
 	if dataset != "" && s.Contracts[dataset] == nil {
 		return failure(http.StatusNotFound, "no dataset %q: known datasets are %s", dataset, strings.Join(s.datasets(), ", "))
+	}
+	if c := s.Contracts[dataset]; c != nil && cdc.IsChangeStream(c) {
+		return failure(http.StatusBadRequest, "%s is a change stream: its events are its source database's changes, which Debezium writes to Kafka; post to one of %s",
+			dataset, strings.Join(s.datasets(), ", "))
 	}
 	if len(req.Body) > MaxBodyBytes {
 		return failure(http.StatusRequestEntityTooLarge, "the body is %d bytes, over the limit of %d: send at most %d records and %d bytes a call", len(req.Body), MaxBodyBytes, MaxRecords, MaxBodyBytes)
@@ -309,10 +314,13 @@ func partitionKey(b *record.Batch, dataset string, data []byte) string {
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 
+// datasets are the datasets events may be posted to: all but the change streams.
 func (s *Service) datasets() []string {
 	var out []string
-	for name := range s.Contracts {
-		out = append(out, name)
+	for name, c := range s.Contracts {
+		if !cdc.IsChangeStream(c) {
+			out = append(out, name)
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -278,6 +278,7 @@ func TestRequestErrors(t *testing.T) {
 		says               string
 	}{
 		{"POST", "/events/orders", userEvent(1), 404, `known datasets are customers, user_events`},
+		{"POST", "/events/customers_changes", userEvent(1), 400, "customers_changes is a change stream: its events are its source database's changes, which Debezium writes to Kafka"},
 		{"POST", "/queries", userEvent(1), 404, "no such route"},
 		{"GET", "/events/user_events", "", 405, "only POST"},
 		{"POST", "/events/user_events", "", 400, "the body is empty"},
