@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/duckengine"
+	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/query/api"
 	"github.com/sluicelake/sluice/shared/query/querytest"
@@ -146,5 +149,24 @@ func TestTimeTravelHistoryRollback(t *testing.T) {
 	}
 	if n := count(fmt.Sprint(h[1].ID)); n != 100 {
 		t.Errorf("the overwritten state is still readable as of %d: %d rows, want 100", h[1].ID, n)
+	}
+
+	// An erasure kept the second snapshot for its grace period (it still holds erased rows): a
+	// rollback to it would make the erased rows current again, and is refused.
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	record := fmt.Sprintf(`{"dataset":"user_events","snapshots":[{"snapshot_id":%d,"expire_after":%q}]}`, h[1].ID, until.Format(time.RFC3339))
+	path := filepath.Join(dir, "curated", erase.PendingPrefix, "user_events", "pending.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(record), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, body = call(steward, "POST", "/tables/user_events/rollback", fmt.Sprintf(`{"snapshot_id":%d}`, h[1].ID))
+	if code != 409 || !strings.Contains(body, "still holds rows an erasure removed") || !strings.Contains(body, until.Format(time.RFC3339)) {
+		t.Errorf("rollback to a snapshot an erasure keeps for its grace: %d %s", code, body)
+	}
+	if h = history(); len(h) != 3 || !h[2].Current {
+		t.Errorf("the refused rollback changed the table: %+v", h)
 	}
 }

@@ -367,6 +367,21 @@ func TestGraceKeepsSnapshotsUntilItEnds(t *testing.T) {
 	if held == 0 {
 		t.Fatal("the pending snapshots' files are gone before their grace ended")
 	}
+	// No rollback may make a pending snapshot current again; the current one may be restored.
+	tbl := l.p.Table("user_events")
+	st, err := tbl.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range rep.Pending {
+		var held *erase.HeldError
+		if err := erase.CheckRestore(context.Background(), tbl, id); !errors.As(err, &held) || held.Snapshot != id || !held.Until.Equal(rep.PendingUntil) && held.Until.After(rep.PendingUntil) {
+			t.Errorf("restore pending snapshot %d: %v, want a HeldError until %v at the latest", id, err, rep.PendingUntil)
+		}
+	}
+	if err := erase.CheckRestore(context.Background(), tbl, *st.Meta.CurrentSnapshotID); err != nil {
+		t.Errorf("restore the current snapshot, made by the erasure: %v", err)
+	}
 	*clock = rep.PendingUntil.Add(time.Second)
 	again, err := e.Erase(context.Background(), req)
 	if err != nil {

@@ -67,29 +67,12 @@ type Pending struct {
 // left in the table, and rewritten without those that are gone otherwise.
 func ExpirePending(ctx context.Context, tbl *iceberg.Table, now time.Time) (Pending, error) {
 	var out Pending
-	prefix := PendingPrefix + tbl.Name + "/"
-	listed, err := tbl.Store.List(ctx, prefix)
-	if err != nil || len(listed) == 0 {
-		if err != nil {
-			err = fmt.Errorf("erase: list the pending erasures of %s: %w", tbl.Name, err)
-		}
+	records, err := readPending(ctx, tbl)
+	if err != nil || len(records) == 0 {
 		return out, err
 	}
-	records := map[string]pendingRecord{}
 	due := map[int64]bool{}
-	for _, in := range listed {
-		body, _, err := get(ctx, tbl.Store, in.Key)
-		if errors.Is(err, objectstore.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return out, err
-		}
-		var r pendingRecord
-		if err := json.Unmarshal(body, &r); err != nil {
-			return out, fmt.Errorf("erase: s3://%s/%s is not a record of pending snapshots (%v): delete it, and erase its key again to expire what it named", tbl.Store.Bucket(), in.Key, err)
-		}
-		records[in.Key] = r
+	for _, r := range records {
 		for _, s := range r.Snapshots {
 			if !now.Before(s.After) {
 				due[s.ID] = true
@@ -142,6 +125,61 @@ func ExpirePending(ctx context.Context, tbl *iceberg.Table, now time.Time) (Pend
 	}
 	slices.Sort(out.Cleared)
 	return out, nil
+}
+
+// readPending reads the records of tbl's pending erasures, by key.
+func readPending(ctx context.Context, tbl *iceberg.Table) (map[string]pendingRecord, error) {
+	listed, err := tbl.Store.List(ctx, PendingPrefix+tbl.Name+"/")
+	if err != nil {
+		return nil, fmt.Errorf("erase: list the pending erasures of %s: %w", tbl.Name, err)
+	}
+	records := map[string]pendingRecord{}
+	for _, in := range listed {
+		body, _, err := get(ctx, tbl.Store, in.Key)
+		if errors.Is(err, objectstore.ErrNotFound) {
+			continue // cleared since the listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		var r pendingRecord
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("erase: s3://%s/%s is not a record of pending snapshots (%v): delete it, and erase its key again to expire what it named", tbl.Store.Bucket(), in.Key, err)
+		}
+		records[in.Key] = r
+	}
+	return records, nil
+}
+
+// HeldError refuses to make a snapshot current again that an erasure keeps only for its grace
+// period: it still holds the erased rows.
+type HeldError struct {
+	Table    string
+	Snapshot int64
+	Until    time.Time
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("snapshot %d of %s still holds rows an erasure removed: it is kept only until %s for queries already reading it, and cannot be made current again; roll back to a snapshot made after the erasure",
+		e.Snapshot, e.Table, e.Until.UTC().Format(time.RFC3339))
+}
+
+// CheckRestore fails with a *HeldError when snapshot id of tbl is one an erasure keeps for its
+// grace period. A rollback must ask first: restoring such a snapshot would bring the erased
+// rows back into the current table, where no further erasure or maintenance looks for them.
+func CheckRestore(ctx context.Context, tbl *iceberg.Table, id int64) error {
+	records, err := readPending(ctx, tbl)
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		for _, s := range r.Snapshots {
+			if s.ID == id {
+				return &HeldError{Table: tbl.Name, Snapshot: id, Until: s.After}
+			}
+		}
+	}
+	return nil
 }
 
 // expireSnapshots expires the snapshots ids of tbl and deletes the files only they referenced.

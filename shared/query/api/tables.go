@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicelake/sluice/shared/audit"
+	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/iceberg"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -71,7 +72,14 @@ func (s *Service) tables(ctx context.Context, r Request, parts []string, rec *au
 		return errorf(http.StatusBadRequest, "give {\"snapshot_id\": N} with a snapshot id from GET /tables/%s/history", dataset)
 	}
 	run := "rollback-" + r.RequestID
-	snap, err := s.Tables(dataset).Rollback(ctx, req.SnapshotID, run)
+	tbl := s.Tables(dataset)
+	var held *erase.HeldError
+	if err := erase.CheckRestore(ctx, tbl, req.SnapshotID); errors.As(err, &held) {
+		return errorf(http.StatusConflict, "%v", err)
+	} else if err != nil {
+		return s.internal("read the table's pending erasures", err)
+	}
+	snap, err := tbl.Rollback(ctx, req.SnapshotID, run)
 	switch {
 	case errors.Is(err, iceberg.ErrNoTable):
 		return errorf(http.StatusNotFound, "%s has no curated table yet: it is made by the first promotion", dataset)
