@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -65,8 +67,13 @@ func TestBuiltBinary(t *testing.T) {
 		t.Fatalf("%d curated files (%v): the test needs small ones", len(files), err)
 	}
 
+	logs, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
 	fn, err := runtimeapi.Start(ctx, runtimeapi.Config{
-		Name: "maintain", Binary: exe, MemorySize: 512, Timeout: 60 * time.Second,
+		Name: "maintain", Binary: exe, MemorySize: 512, Timeout: 60 * time.Second, Stdout: logs,
 		Env: []string{"AWS_ENDPOINT_URL_S3=" + srv.Endpoint(), "AWS_ACCESS_KEY_ID=" + srv.AccessKey,
 			"AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "AWS_REGION=" + srv.Region, "SLUICE_CURATED_BUCKET=" + curatedB,
 			"SLUICE_MAINTAIN_KEEP_DAYS=7", "SLUICE_MAINTAIN_KEEP_SNAPSHOTS=10", "SLUICE_MAINTAIN_ORPHAN_AGE_HOURS=72"},
@@ -104,6 +111,25 @@ func TestBuiltBinary(t *testing.T) {
 	}
 	if again := invoke(); len(again) != 1 || again[0].PartitionsCompacted != 0 {
 		t.Errorf("second run %+v: want nothing compacted", again)
+	}
+	// Each run's counts as CloudWatch metrics (EMF lines on stdout), the first run's first.
+	var runs []map[string]any
+	out, _ := os.ReadFile(logs.Name())
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil && m["_aws"] != nil {
+			runs = append(runs, m)
+		}
+	}
+	if len(runs) != 2 {
+		t.Fatalf("%d metric lines, want one per run:\n%s", len(runs), out)
+	}
+	want := map[string]float64{"FilesCompacted": float64(len(files)), "SnapshotsExpired": 0, "FilesDeleted": 0,
+		"ErasureSnapshotsExpired": 0, "ErasureSnapshotsPending": 0, "CDCDeletesPruned": 0}
+	for name, v := range want {
+		if got, ok := runs[0][name].(float64); !ok || got != v {
+			t.Errorf("metric %s = %v, want %v (%s)", name, runs[0][name], v, out)
+		}
 	}
 }
 

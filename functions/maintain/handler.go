@@ -33,10 +33,11 @@ func (h *handler) handle(ctx context.Context, _ json.RawMessage) ([]maintain.Rec
 		run = lc.AwsRequestID
 	}
 	recs, err := h.m.Run(ctx, run)
-	var expired, deleted, compacted int
+	var expired, deleted, compacted, erased, pending, pruned int
 	var freed int64
 	for i, r := range recs {
 		expired, deleted, compacted, freed = expired+r.SnapshotsExpired, deleted+r.FilesDeleted, compacted+r.FilesCompacted, freed+r.BytesFreed
+		erased, pending, pruned = erased+r.ErasureSnapshotsExpired, pending+r.ErasurePending, pruned+r.DeletesPruned
 		// The answer must fit in Lambda's 6 MB: the keys are in the stored records.
 		recs[i] = r.Summary()
 	}
@@ -45,6 +46,11 @@ func (h *handler) handle(ctx context.Context, _ json.RawMessage) ([]maintain.Rec
 	m.Add("", "FilesDeleted", obs.Count, float64(deleted))
 	m.Add("", "FilesCompacted", obs.Count, float64(compacted))
 	m.Add("", "BytesFreed", obs.Bytes, float64(freed))
+	// Erased rows still held by snapshots kept for an erasure's grace, and those expired now:
+	// a pending count that never falls means maintenance is not expiring them.
+	m.Add("", "ErasureSnapshotsExpired", obs.Count, float64(erased))
+	m.Add("", "ErasureSnapshotsPending", obs.Count, float64(pending))
+	m.Add("", "CDCDeletesPruned", obs.Count, float64(pruned))
 	if err := m.Flush(h.metrics); err != nil {
 		h.log.Warn("metrics not written", "error", err)
 	}
@@ -53,6 +59,7 @@ func (h *handler) handle(ctx context.Context, _ json.RawMessage) ([]maintain.Rec
 		h.log.Error("maintenance incomplete; the next run retries the tables that failed", "error", err)
 		return recs, fmt.Errorf("maintain: %w", err)
 	}
-	h.log.Info("maintenance done", "tables", len(recs), "snapshots_expired", expired, "files_deleted", deleted, "files_compacted", compacted, "bytes_freed", freed)
+	h.log.Info("maintenance done", "tables", len(recs), "snapshots_expired", expired, "files_deleted", deleted, "files_compacted", compacted, "bytes_freed", freed,
+		"erasure_snapshots_expired", erased, "erasure_snapshots_pending", pending, "cdc_deletes_pruned", pruned)
 	return recs, nil
 }
