@@ -20,7 +20,7 @@ import (
 // in one snapshot; then the snapshots that still reference a file holding the key are expired
 // (after the grace period, which table maintenance waits out: see ExpirePending) and the files
 // only they referenced deleted.
-func (e *Eraser) curated(ctx context.Context, c *contract.Contract, column, value string, s objectstore.Store, zr *Zone, rep *Report) error {
+func (e *Eraser) curated(ctx context.Context, c *contract.Contract, t target, s objectstore.Store, zr *Zone, rep *Report) error {
 	tbl := iceberg.Dataset(s, e.Catalog, c.Name)
 	removed := map[string]bool{}
 	snap, err := tbl.Commit(ctx, func(ctx context.Context, st *iceberg.State) (*iceberg.Change, error) {
@@ -41,7 +41,7 @@ func (e *Eraser) curated(ctx context.Context, c *contract.Contract, column, valu
 			if err != nil {
 				return nil, err
 			}
-			out, gone, kept, err := filterParquet(body, column, value)
+			out, gone, kept, err := filterParquet(body, t)
 			if err != nil {
 				return nil, fmt.Errorf("erase: read %s: %w", f.Path, err)
 			}
@@ -83,13 +83,13 @@ func (e *Eraser) curated(ctx context.Context, c *contract.Contract, column, valu
 	if snap != nil {
 		rep.Snapshot = snap.SnapshotID
 	}
-	return e.expire(ctx, tbl, column, value, removed, rep)
+	return e.expire(ctx, tbl, t, removed, rep)
 }
 
 // expire expires the snapshots that reference a data file holding the key (one erasure just
 // removed, or one an earlier snapshot replaced before the erasure): at once when the snapshot
 // after it, which stopped readers from needing it, is older than the grace period, else later.
-func (e *Eraser) expire(ctx context.Context, tbl *iceberg.Table, column, value string, removed map[string]bool, rep *Report) error {
+func (e *Eraser) expire(ctx context.Context, tbl *iceberg.Table, t target, removed map[string]bool, rep *Report) error {
 	st, err := tbl.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("erase: curated table %s: %w", tbl.Name, err)
@@ -124,7 +124,7 @@ func (e *Eraser) expire(ctx context.Context, tbl *iceberg.Table, column, value s
 		if err != nil {
 			return false, err
 		}
-		_, gone, _, err := filterParquet(body, column, value)
+		_, gone, _, err := filterParquet(body, t)
 		tainted[path] = err == nil && gone > 0
 		return tainted[path], nil
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/sluicelake/sluice/shared/contract"
@@ -55,7 +56,8 @@ type Eraser struct {
 type Request struct {
 	Dataset string `json:"dataset"`
 	// Field is the column holding the key; empty means the dataset's key (a one-column key).
-	// The field must be a string kept as is or hashed in curated.
+	// The field must be a string kept as is or hashed in curated, or an integer kept as is (Key
+	// is then its digits).
 	Field string `json:"field,omitempty"`
 	Key   string `json:"key"`
 	// Run names the erasure in the objects it rewrites and the snapshot it commits.
@@ -124,9 +126,14 @@ func (e *Eraser) Erase(ctx context.Context, req Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	stored := req.Key
+	find := target{column: field.Name, value: req.Key}
+	if field.Kind == contract.Int || field.Kind == contract.Long {
+		n, _ := strconv.ParseInt(req.Key, 10, 64) // check made sure it parses
+		find.num = &n
+	}
+	stored := find
 	if field.PII == contract.Hash {
-		stored = promote.HashHex(e.PIIKey, []byte(req.Key))
+		stored.value = promote.HashHex(e.PIIKey, []byte(req.Key))
 	}
 	rep := &Report{Dataset: c.Name, Field: field.Name, Run: req.Run, Expired: []int64{}}
 	ctx = provenance.WithRun(ctx, req.Run)
@@ -137,16 +144,16 @@ func (e *Eraser) Erase(ctx context.Context, req Request) (*Report, error) {
 			continue
 		}
 		zr := Zone{Zone: z, Bucket: s.Bucket()}
-		value := req.Key
+		t := find
 		if z == zone.Curated {
-			value = stored
-			if err := e.curated(ctx, c, field.Name, value, s, &zr, rep); err != nil {
+			t = stored
+			if err := e.curated(ctx, c, t, s, &zr, rep); err != nil {
 				return nil, err
 			}
-		} else if err := e.objects(ctx, c, z, field.Name, value, s, &zr); err != nil {
+		} else if err := e.objects(ctx, c, z, t, s, &zr); err != nil {
 			return nil, err
 		}
-		if err := e.versions(ctx, s, prefixOf(c, z), field.Name, value, &zr); err != nil {
+		if err := e.versions(ctx, s, prefixOf(c, z), t, &zr); err != nil {
 			return nil, err
 		}
 		rep.add(zr)
@@ -181,8 +188,18 @@ func (e *Eraser) check(req Request) (*contract.Contract, *contract.Field, error)
 	if !ok {
 		return nil, nil, invalid("%s has no field %q", c.Name, name)
 	}
-	if f.Kind != contract.String {
-		return nil, nil, invalid("field %s of %s is not a string: erasure matches string keys (user ids, uuids, emails)", f.Name, c.Name)
+	switch f.Kind {
+	case contract.String:
+	case contract.Int, contract.Long:
+		bits := 64
+		if f.Kind == contract.Int {
+			bits = 32
+		}
+		if _, err := strconv.ParseInt(req.Key, 10, bits); err != nil {
+			return nil, nil, invalid("field %s of %s is a %s: give the key as its digits, not %q", f.Name, c.Name, f.Kind, req.Key)
+		}
+	default:
+		return nil, nil, invalid("field %s of %s is a %s: erasure matches string and integer keys (user ids, uuids, emails, numeric ids)", f.Name, c.Name, f.Kind)
 	}
 	switch f.PII {
 	case contract.Mask, contract.Drop:
@@ -204,7 +221,7 @@ func (e *Eraser) now() time.Time {
 
 // objects erases the key from every current object of a zone other than curated: each object
 // is read and, if it holds the key, rewritten without those rows, or deleted when none is left.
-func (e *Eraser) objects(ctx context.Context, c *contract.Contract, z zone.Zone, column, value string, s objectstore.Store, zr *Zone) error {
+func (e *Eraser) objects(ctx context.Context, c *contract.Contract, z zone.Zone, t target, s objectstore.Store, zr *Zone) error {
 	list, err := s.List(ctx, prefixOf(c, z))
 	if err != nil {
 		return fmt.Errorf("erase: list %s: %w", z, err)
@@ -218,7 +235,7 @@ func (e *Eraser) objects(ctx context.Context, c *contract.Contract, z zone.Zone,
 		if err != nil {
 			return err
 		}
-		out, removed, kept, err := filter(body, column, value)
+		out, removed, kept, err := filter(body, t)
 		if err != nil {
 			return fmt.Errorf("erase: read s3://%s/%s: %w", s.Bucket(), o.Key, err)
 		}
@@ -279,7 +296,7 @@ func get(ctx context.Context, s objectstore.Store, key string) ([]byte, objectst
 // versions deletes for good every noncurrent version in the bucket that holds the key: the
 // old bytes of the objects just rewritten or deleted, and of any rewritten or deleted before
 // (a compacted curated file, an overwritten object), which S3 keeps in a versioned bucket.
-func (e *Eraser) versions(ctx context.Context, s objectstore.Store, prefix, column, value string, zr *Zone) error {
+func (e *Eraser) versions(ctx context.Context, s objectstore.Store, prefix string, t target, zr *Zone) error {
 	vl, ok := s.(objectstore.VersionLister)
 	if !ok {
 		return nil // an unversioned bucket keeps nothing older than its current objects
@@ -308,7 +325,7 @@ func (e *Eraser) versions(ctx context.Context, s objectstore.Store, prefix, colu
 		if err != nil {
 			return fmt.Errorf("erase: read version %s of s3://%s/%s: %w", v.Version, s.Bucket(), v.Key, err)
 		}
-		_, removed, _, err := filter(body, column, value)
+		_, removed, _, err := filter(body, t)
 		if err != nil || removed == 0 {
 			// Not a format erasure reads (an Iceberg manifest, a metadata file): it holds no rows.
 			continue

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 
 	"github.com/sluicelake/sluice/events"
 	"github.com/sluicelake/sluice/localstack/s3local/s3localtest"
+	"github.com/sluicelake/sluice/shared/cdc"
 	"github.com/sluicelake/sluice/shared/erase"
 	"github.com/sluicelake/sluice/shared/erase/erasetest"
 	"github.com/sluicelake/sluice/shared/fake"
@@ -27,6 +32,7 @@ import (
 	"github.com/sluicelake/sluice/shared/objectstore/s3store/s3test"
 	"github.com/sluicelake/sluice/shared/parquetfile"
 	"github.com/sluicelake/sluice/shared/promote"
+	"github.com/sluicelake/sluice/shared/quarantine"
 	"github.com/sluicelake/sluice/shared/record"
 	"github.com/sluicelake/sluice/shared/zone"
 )
@@ -416,7 +422,8 @@ func TestRefusals(t *testing.T) {
 		{erase.Request{Dataset: "nope", Key: "x"}, `no dataset "nope"`},
 		{erase.Request{Dataset: "user_events"}, "give the key value"},
 		{erase.Request{Dataset: "user_events", Field: "ip_address", Key: "x"}, "masked in curated"},
-		{erase.Request{Dataset: "user_events", Field: "amount", Key: "1"}, "not a string"},
+		{erase.Request{Dataset: "user_events", Field: "amount", Key: "1"}, "amount of user_events is a double: erasure matches string and integer keys"},
+		{erase.Request{Dataset: "customers_changes", Key: "4x"}, `id of customers_changes is a long: give the key as its digits, not "4x"`},
 		{erase.Request{Dataset: "user_events", Field: "nope", Key: "1"}, `no field "nope"`},
 	} {
 		_, err := e.Erase(context.Background(), tc.req)
@@ -426,6 +433,124 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := e.Erase(context.Background(), erase.Request{Dataset: "user_events", Field: "user_id", Key: "u_1"}); err == nil || !strings.Contains(err.Error(), "no PII key") {
 		t.Errorf("a hashed field without the PII key: %v", err)
+	}
+}
+
+// An integer key (a change stream's id, as a database has it): thousands of changes of the
+// simulated source through Kafka ingest, rejected change events among them, promoted; erasing
+// one id leaves no row, change or rejected event of it in any version of any zone, and takes
+// nothing else, though its digits stand in other fields of other events (positions, times, a
+// source's row number).
+func TestEraseAnIntegerKey(t *testing.T) {
+	ctx := context.Background()
+	l := newLake(t)
+	const topic = "dbserver1.public.customers"
+	l.in.Kafka.Topics = map[string]string{topic: "customers_changes"}
+	now := time.Now().UTC().Truncate(time.Hour).Add(-time.Minute)
+	sim := cdc.NewSimulator(5, now.Add(-30*time.Minute))
+	var recs []ingest.KafkaRecord
+	add := func(value []byte) {
+		recs = append(recs, ingest.KafkaRecord{Topic: topic, Offset: int64(len(recs)), Timestamp: now, Value: base64.StdEncoding.EncodeToString(value)})
+	}
+	for range 1500 {
+		for _, e := range sim.Next() {
+			add(e.Value)
+		}
+	}
+	model := sim.Table()
+	var id int64 = -1
+	for k := range model {
+		if id < 0 || k < id {
+			id = k
+		}
+	}
+	// Rejected changes (first_name of the wrong type), one of the erased id and one of another
+	// whose source block holds the erased id's digits as a row number.
+	bad := `{"op":"u","ts_ms":%d,"before":null,"after":{"id":%d,"first_name":5,"last_name":"Quinn","email":null},"source":{"connector":"postgresql","ts_ms":%d,"lsn":%d,"row":%d}}`
+	ms := now.Add(-10 * time.Minute).UnixMilli()
+	add(fmt.Appendf(nil, bad, ms, id, ms, 99_000_000, 0))
+	add(fmt.Appendf(nil, bad, ms, id+1_000_000, ms, 99_000_001, id))
+	res, err := l.in.ProcessKafka(ctx, ingest.KafkaBatch{Records: recs})
+	if err != nil || res.Quarantined < 3 {
+		t.Fatalf("ingest: %v %+v", err, res)
+	}
+	keys, err := l.stores[zone.Cleansed].List(ctx, "customers_changes/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[zone.Partition]bool{}
+	for _, k := range keys {
+		if _, part, _, err := zone.ParseKey(k.Key); err == nil && !done[part] {
+			done[part] = true
+			if _, err := l.p.Promote(ctx, "customers_changes", part); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// ids counts, per id, the rows of a zone's Parquet objects and its quarantined events: the
+	// current objects', or every version's.
+	ids := func(z zone.Zone, everyVersion bool) map[int64]int {
+		out := map[int64]int{}
+		for _, v := range erasetest.AllVersions(t, l.client, l.stores[z].Bucket()) {
+			if (!v.Latest && !everyVersion) || strings.Contains(v.Key, "_lineage/") {
+				continue
+			}
+			if bytes.HasPrefix(v.Body, []byte("PAR1")) {
+				rows, err := parquetfile.ReadBytes(v.Body)
+				if err != nil {
+					continue // an Iceberg manifest or the like
+				}
+				for _, r := range rows {
+					if n, ok := r["id"].(int64); ok {
+						out[n]++
+					}
+				}
+				continue
+			}
+			entries, err := quarantine.Decode(bytes.NewReader(v.Body))
+			if err != nil {
+				continue // not a quarantine object
+			}
+			for _, e := range entries {
+				for _, m := range regexp.MustCompile(`"id":(\d+)`).FindAllSubmatch(e.Original, -1) {
+					n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+					out[n]++
+				}
+			}
+		}
+		return out
+	}
+	before := map[zone.Zone]map[int64]int{}
+	for _, z := range []zone.Zone{zone.Cleansed, zone.Curated, zone.Quarantine} {
+		if before[z] = ids(z, false); before[z][id] == 0 {
+			t.Fatalf("%s holds no row of id %d before the erasure: the test erases nothing", z, id)
+		}
+	}
+	if before[zone.Quarantine][id+1_000_000] == 0 {
+		t.Fatal("the other rejected event is not in quarantine")
+	}
+	reg, _ := events.Registry()
+	e := &erase.Eraser{Contracts: reg, Stores: l.stores, PIIKey: piiKey}
+	rep, err := e.Erase(ctx, erase.Request{Dataset: "customers_changes", Key: strconv.FormatInt(id, 10), Run: "erase-id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for z, was := range before {
+		now := ids(z, false)
+		if all := ids(z, true); all[id] != 0 {
+			t.Errorf("%s: %d rows of id %d in its objects' versions", z, all[id], id)
+		}
+		if now[id] != 0 {
+			t.Errorf("%s still holds %d rows of id %d", z, now[id], id)
+		}
+		delete(was, id)
+		if !maps.Equal(now, was) {
+			t.Errorf("%s: the erasure took rows of other ids", z)
+		}
+	}
+	if rep.RowsRemoved < int64(before[zone.Cleansed][id]) || rep.Versions == 0 {
+		t.Errorf("report: %d rows removed, %d versions deleted; cleansed alone held %d rows of id %d", rep.RowsRemoved, rep.Versions, before[zone.Cleansed][id], id)
 	}
 }
 

@@ -13,6 +13,17 @@ import (
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
+// target is what an erasure looks for: the value of a field. A string is found as a whole
+// token anywhere in a line (a dropped file may name its field otherwise) and as the column's
+// value in Parquet. A number is too common a token to be found alone ("42" is a count, a price,
+// an hour as often as an id): it is found only as the field's own value, in Parquet its column,
+// in JSON a member of that name at any depth (a change event's before and after images),
+// including in the records quarantine entries and Firehose error documents keep as base64.
+type target struct {
+	column, value string
+	num           *int64 // set when the field is an integer
+}
+
 // holdsToken reports whether b holds value as a whole token: not as part of a longer
 // identifier ("u_1" is not found in "u_12"), so that erasing one key never takes another's rows.
 func holdsToken(b []byte, value string) bool {
@@ -38,34 +49,68 @@ func wordByte(c byte) bool {
 // entry, a Firehose error document) holds value: as a token of the line itself, or inside a
 // JSON string that is base64 (how quarantine entries keep the original record, and Firehose
 // error documents the raw data).
-func lineHolds(line []byte, value string) bool {
-	if holdsToken(line, value) {
+func lineHolds(line []byte, t target) bool {
+	if t.num == nil && holdsToken(line, t.value) {
 		return true
 	}
 	var v any
-	if json.Unmarshal(line, &v) != nil {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber() // ids beyond 2^53 compare exactly
+	if d.Decode(&v) != nil {
 		return false
 	}
-	return base64Holds(v, value)
+	return (t.num != nil && t.inJSON(v)) || base64Holds(v, t)
 }
 
-func base64Holds(v any, value string) bool {
+func base64Holds(v any, t target) bool {
 	switch x := v.(type) {
 	case string:
 		if len(x) < 4 || len(x)%4 != 0 {
 			return false
 		}
 		b, err := base64.StdEncoding.DecodeString(x)
-		return err == nil && (holdsToken(b, value) || lineHolds(b, value))
+		return err == nil && lineHolds(b, t)
 	case map[string]any:
 		for _, e := range x {
-			if base64Holds(e, value) {
+			if base64Holds(e, t) {
 				return true
 			}
 		}
 	case []any:
 		for _, e := range x {
-			if base64Holds(e, value) {
+			if base64Holds(e, t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inJSON reports whether v has, at any depth, a member named t.column whose value is t's
+// number (or its digits as a string, as a producer with the wrong type sends it).
+func (t target) inJSON(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == t.column {
+				switch n := e.(type) {
+				case json.Number:
+					if i, err := n.Int64(); err == nil && i == *t.num {
+						return true
+					}
+				case string:
+					if n == t.value {
+						return true
+					}
+				}
+			}
+			if t.inJSON(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if t.inJSON(e) {
 				return true
 			}
 		}
@@ -83,7 +128,7 @@ func isParquet(b []byte) bool {
 
 // filterLines drops the lines that hold value from a line-oriented object (gzip'd or not) and
 // returns the object without them, re-compressed as it was, and how many lines went.
-func filterLines(b []byte, value string) (out []byte, removed int64, kept int64, err error) {
+func filterLines(b []byte, t target) (out []byte, removed int64, kept int64, err error) {
 	gz := isGzip(b)
 	text := b
 	if gz {
@@ -99,7 +144,7 @@ func filterLines(b []byte, value string) (out []byte, removed int64, kept int64,
 	sc := bufio.NewScanner(bytes.NewReader(text))
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	for sc.Scan() {
-		if lineHolds(sc.Bytes(), value) {
+		if lineHolds(sc.Bytes(), t) {
 			removed++
 			continue
 		}
@@ -122,15 +167,15 @@ func filterLines(b []byte, value string) (out []byte, removed int64, kept int64,
 	return z.Bytes(), removed, kept, nil
 }
 
-// filterParquet drops the rows whose column holds value exactly and returns the file without
+// filterParquet drops the rows whose column holds t's value exactly and returns the file without
 // them (same schema, key-value metadata and row order; zstd, as the lake writes), how many rows
 // went and how many stayed. A file without the column is returned as is.
-func filterParquet(b []byte, column, value string) (out []byte, removed int64, kept int64, err error) {
+func filterParquet(b []byte, t target) (out []byte, removed int64, kept int64, err error) {
 	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("not a readable Parquet file: %w", err)
 	}
-	leaf, ok := f.Schema().Lookup(column)
+	leaf, ok := f.Schema().Lookup(t.column)
 	if !ok {
 		return b, 0, f.NumRows(), nil
 	}
@@ -142,7 +187,7 @@ func filterParquet(b []byte, column, value string) (out []byte, removed int64, k
 		for {
 			n, rerr := rows.ReadRows(buf)
 			for _, row := range buf[:n] {
-				if rowHolds(row, col, value) {
+				if rowHolds(row, col, t) {
 					removed++
 					continue
 				}
@@ -176,20 +221,34 @@ func filterParquet(b []byte, column, value string) (out []byte, removed int64, k
 	return w.Bytes(), removed, int64(len(keep)), nil
 }
 
-func rowHolds(row parquet.Row, col int, value string) bool {
+func rowHolds(row parquet.Row, col int, t target) bool {
 	for _, v := range row {
-		if v.Column() == col && !v.IsNull() && v.Kind() == parquet.ByteArray && string(v.ByteArray()) == value {
-			return true
+		if v.Column() != col || v.IsNull() {
+			continue
+		}
+		switch v.Kind() {
+		case parquet.ByteArray:
+			if t.num == nil && string(v.ByteArray()) == t.value {
+				return true
+			}
+		case parquet.Int32:
+			if t.num != nil && int64(v.Int32()) == *t.num {
+				return true
+			}
+		case parquet.Int64:
+			if t.num != nil && v.Int64() == *t.num {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// filter removes what holds value from one object of any format the lake keeps: Parquet rows
+// filter removes what holds t from one object of any format the lake keeps: Parquet rows
 // by column, lines otherwise.
-func filter(b []byte, column, value string) (out []byte, removed, kept int64, err error) {
+func filter(b []byte, t target) (out []byte, removed, kept int64, err error) {
 	if isParquet(b) {
-		return filterParquet(b, column, value)
+		return filterParquet(b, t)
 	}
-	return filterLines(b, value)
+	return filterLines(b, t)
 }
