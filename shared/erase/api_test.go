@@ -54,7 +54,7 @@ func TestEraseThroughTheAPI(t *testing.T) {
 		return resp.StatusCode, b
 	}
 	body := `{"dataset":"user_events","field":"user_id","key":"` + gone + `"}`
-	for _, tc := range []struct {
+	cases := []struct {
 		caller, method, body string
 		status               int
 		says                 string
@@ -64,7 +64,14 @@ func TestEraseThroughTheAPI(t *testing.T) {
 		{steward, "POST", `{"dataset":"user_events","user":"x"}`, 400, `give {\"dataset\"`},
 		{steward, "POST", `{"dataset":"nope","key":"x"}`, 404, "no dataset"},
 		{steward, "POST", `{"dataset":"user_events","field":"ip_address","key":"x"}`, 400, "masked in curated"},
-	} {
+		// An integer key, as digits or as a JSON number: the field's type decides.
+		{steward, "POST", `{"dataset":"customers_changes","key":1.5}`, 400, `give the key as its digits, not \"1.5\"`},
+		{steward, "POST", `{"dataset":"customers_changes","key":[1]}`, 400, "want a string, or an integer's digits"},
+		{steward, "POST", `{"dataset":"user_events","field":"user_id","key":42}`, 200, `"dataset":"user_events"`},
+		{steward, "POST", `{"dataset":"customers_changes","key":42}`, 200, `"field":"id"`},
+		{steward, "POST", `{"dataset":"customers_changes","key":"42"}`, 200, `"field":"id"`},
+	}
+	for _, tc := range cases {
 		if code, b := call(tc.caller, tc.method, tc.body); code != tc.status || !bytes.Contains(b, []byte(tc.says)) {
 			t.Errorf("%s %s as %s: %d %s; want %d saying %q", tc.method, tc.body, tc.caller, code, b, tc.status, tc.says)
 		}
@@ -91,8 +98,8 @@ func TestEraseThroughTheAPI(t *testing.T) {
 	}
 	// The audit trail holds every request, and never the key (as sent or hashed).
 	records, err := s3store.New(l.client, auditBucket).List(t.Context(), "")
-	if err != nil || len(records) != 7 {
-		t.Fatalf("%d audit records (%v), want one per request (7)", len(records), err)
+	if want := len(cases) + 2; err != nil || len(records) != want {
+		t.Fatalf("%d audit records (%v), want one per request (%d)", len(records), err, want)
 	}
 	hashed := promote.HashHex(piiKey, []byte(gone))
 	for _, v := range erasetest.AllVersions(t, l.client, auditBucket) {

@@ -15,6 +15,7 @@ package erase
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,34 @@ type Request struct {
 	Key   string `json:"key"`
 	// Run names the erasure in the objects it rewrites and the snapshot it commits.
 	Run string `json:"-"`
+}
+
+// UnmarshalJSON reads a request, refusing members it does not know, with the key as a string
+// or, for an integer field, as a JSON number: {"key": 42} as a caller would write an id.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	type plain Request // without this method
+	var in struct {
+		plain
+		Key json.RawMessage `json:"key"`
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&in); err != nil {
+		return err
+	}
+	*r = Request(in.plain)
+	if len(in.Key) == 0 || string(in.Key) == "null" {
+		return nil
+	}
+	if in.Key[0] == '"' {
+		return json.Unmarshal(in.Key, &r.Key)
+	}
+	var n json.Number
+	if err := json.Unmarshal(in.Key, &n); err != nil {
+		return fmt.Errorf("key: want a string, or an integer's digits: %w", err)
+	}
+	r.Key = n.String() // check tells whether the field takes it
+	return nil
 }
 
 // Zone is what erasure did in one zone bucket.

@@ -30,7 +30,7 @@ func (s *Service) erase(ctx context.Context, r Request, rec *audit.Record) Respo
 	dec.DisallowUnknownFields()
 	var req erase.Request
 	if err := dec.Decode(&req); err != nil {
-		return errorf(http.StatusBadRequest, "give {\"dataset\": \"...\", \"key\": \"...\"} and optionally \"field\": the body is not that (%v)", errors.Unwrap(err))
+		return errorf(http.StatusBadRequest, "give {\"dataset\": \"...\", \"key\": \"...\"} and optionally \"field\": the body is not that (%v)", err)
 	}
 	// The audit trail notes which dataset and field, never the key, or it would keep what
 	// was erased.
