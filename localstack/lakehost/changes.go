@@ -89,9 +89,8 @@ func (l *Lake) CuratedRows(ctx context.Context, dataset string) ([]map[string]an
 // CuratedRows reads the rows of the current snapshot of a dataset's curated table in the lake
 // directory dir: the files the snapshot names, not every file on disk.
 func CuratedRows(ctx context.Context, dir, dataset string) ([]map[string]any, error) {
-	bucket := Buckets[zone.Curated]
-	store := iceberg.DirStore{Dir: filepath.Join(dir, bucket), Name: bucket}
-	tbl := iceberg.Dataset(store, nil, dataset)
+	root := filepath.Join(dir, Buckets[zone.Curated])
+	tbl := curatedTable(root, dataset)
 	_, files, err := tbl.FilesAt(ctx, iceberg.At{})
 	if err != nil {
 		return nil, fmt.Errorf("curated table %s: %w", dataset, err)
@@ -102,7 +101,7 @@ func CuratedRows(ctx context.Context, dir, dataset string) ([]map[string]any, er
 		if err != nil {
 			return nil, err
 		}
-		body, err := os.ReadFile(filepath.Join(store.Dir, filepath.FromSlash(key)))
+		body, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(key)))
 		if err != nil {
 			return nil, fmt.Errorf("curated table %s: a file of its current snapshot: %w", dataset, err)
 		}

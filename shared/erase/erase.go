@@ -151,14 +151,9 @@ var zones = []zone.Zone{zone.Raw, zone.Cleansed, zone.Quarantine, zone.Curated}
 // Erase removes every row of req.Key from the zones and returns what it did. An erasure that
 // fails half way can be repeated: what was erased is not found again.
 func (e *Eraser) Erase(ctx context.Context, req Request) (*Report, error) {
-	c, field, err := e.check(req)
+	c, field, find, err := e.check(req)
 	if err != nil {
 		return nil, err
-	}
-	find := target{column: field.Name, value: req.Key}
-	if field.Kind == contract.Int || field.Kind == contract.Long {
-		n, _ := strconv.ParseInt(req.Key, 10, 64) // check made sure it parses
-		find.num = &n
 	}
 	stored := find
 	if field.PII == contract.Hash {
@@ -198,25 +193,28 @@ func (r *Report) add(z Zone) {
 	r.Versions += z.Versions
 }
 
-func (e *Eraser) check(req Request) (*contract.Contract, *contract.Field, error) {
+// check validates req and says what to look for: the field, and its value as raw, cleansed and
+// quarantine hold it.
+func (e *Eraser) check(req Request) (*contract.Contract, *contract.Field, target, error) {
 	c := e.Contracts[req.Dataset]
 	if c == nil {
-		return nil, nil, invalid("no dataset %q", req.Dataset)
+		return nil, nil, target{}, invalid("no dataset %q", req.Dataset)
 	}
 	if req.Key == "" {
-		return nil, nil, invalid("give the key value to erase: {\"dataset\": %q, \"key\": \"...\"}", c.Name)
+		return nil, nil, target{}, invalid("give the key value to erase: {\"dataset\": %q, \"key\": \"...\"}", c.Name)
 	}
 	name := req.Field
 	if name == "" {
 		if len(c.Key) != 1 {
-			return nil, nil, invalid("%s has a key of %d fields: name the field to erase by with \"field\"", c.Name, len(c.Key))
+			return nil, nil, target{}, invalid("%s has a key of %d fields: name the field to erase by with \"field\"", c.Name, len(c.Key))
 		}
 		name = c.Fields[c.Key[0]].Name
 	}
 	f, ok := c.Field(name)
 	if !ok {
-		return nil, nil, invalid("%s has no field %q", c.Name, name)
+		return nil, nil, target{}, invalid("%s has no field %q", c.Name, name)
 	}
+	find := target{column: f.Name, value: req.Key}
 	switch f.Kind {
 	case contract.String:
 	case contract.Int, contract.Long:
@@ -224,21 +222,23 @@ func (e *Eraser) check(req Request) (*contract.Contract, *contract.Field, error)
 		if f.Kind == contract.Int {
 			bits = 32
 		}
-		if _, err := strconv.ParseInt(req.Key, 10, bits); err != nil {
-			return nil, nil, invalid("field %s of %s is a %s: give the key as its digits, not %q", f.Name, c.Name, f.Kind, req.Key)
+		n, err := strconv.ParseInt(req.Key, 10, bits)
+		if err != nil {
+			return nil, nil, target{}, invalid("field %s of %s is a %s: give the key as its digits, not %q", f.Name, c.Name, f.Kind, req.Key)
 		}
+		find.num = &n
 	default:
-		return nil, nil, invalid("field %s of %s is a %s: erasure matches string and integer keys (user ids, uuids, emails, numeric ids)", f.Name, c.Name, f.Kind)
+		return nil, nil, target{}, invalid("field %s of %s is a %s: erasure matches string and integer keys (user ids, uuids, emails, numeric ids)", f.Name, c.Name, f.Kind)
 	}
 	switch f.PII {
 	case contract.Mask, contract.Drop:
-		return nil, nil, invalid("field %s of %s is %sed in curated, so its rows there cannot be found by it: erase by the dataset's key or a kept or hashed field", f.Name, c.Name, f.PII)
+		return nil, nil, target{}, invalid("field %s of %s is %sed in curated, so its rows there cannot be found by it: erase by the dataset's key or a kept or hashed field", f.Name, c.Name, f.PII)
 	case contract.Hash:
 		if len(e.PIIKey) == 0 {
-			return nil, nil, fmt.Errorf("erase: field %s of %s is hashed in curated and no PII key is configured: give the eraser promote's key (SLUICE_PII_KEY_SECRET_ARN, or SLUICE_PII_KEY locally)", f.Name, c.Name)
+			return nil, nil, target{}, fmt.Errorf("erase: field %s of %s is hashed in curated and no PII key is configured: give the eraser promote's key (SLUICE_PII_KEY_SECRET_ARN, or SLUICE_PII_KEY locally)", f.Name, c.Name)
 		}
 	}
-	return c, f, nil
+	return c, f, find, nil
 }
 
 func (e *Eraser) now() time.Time {
